@@ -1,0 +1,1 @@
+"""The neurolattice dashboard (Panel + HoloViews + Bokeh). The only package importing the UI stack."""

@@ -1,0 +1,73 @@
+"""The dashboard factory: one :func:`create_app` call per browser session."""
+
+import logging
+import os
+
+import holoviews as hv
+import panel as pn
+
+from .store import SessionStore
+from .views.about import AboutView
+from .views.simulate import SimulateView
+
+log = logging.getLogger(__name__)
+
+CSS = """
+.nl-readout { font-family: ui-monospace, monospace; font-size: 13px; color: #222; }
+.nl-muted { color: #666; }
+.nl-note { color: #444; font-style: italic; }
+.nl-header { background: #1a365d; color: white; font-size: 22px; padding: 12px 18px;
+             font-family: system-ui, sans-serif; }
+"""
+
+# Configuration of the libraries (not session state): loaded once, before any session.
+hv.extension("bokeh", logo=False)
+pn.extension(notifications=True, raw_css=[CSS])
+
+
+def create_app(recording_source=None):
+    """Build the page of one session.
+
+    Parameters
+    ----------
+    recording_source : str, optional
+        A server-side file path or ``sample:NAME`` preloaded in the Recording view.
+    """
+    store = SessionStore()
+    simulate = SimulateView(store=store)
+    tabs = pn.Tabs(("Simulate", simulate), ("About", AboutView()), dynamic=False,
+                   sizing_mode="stretch_width")
+
+    def show_message(event):
+        if event.new and pn.state.notifications is not None:
+            getattr(pn.state.notifications, event.obj.message_level)(event.new, duration=6000)
+
+    store.param.watch(show_message, "message")
+    header = pn.pane.HTML(
+        "<div class='nl-header'><b>neurolattice</b> · lattice field theory of neural "
+        "populations</div>", sizing_mode="stretch_width")
+    template = pn.Column(header, tabs, sizing_mode="stretch_width")
+
+    def on_load():
+        simulate.start_frames()
+
+    def on_destroyed(session_context):
+        simulate.stop_frames()
+        store.shutdown()
+        log.info("session closed: engine stopped")
+
+    pn.state.onload(on_load)
+    pn.state.on_session_destroyed(on_destroyed)
+    template.store = store  # for tests and notebooks
+    return template
+
+
+def serve(recording_source=None, *, port=5006, address="localhost", allow_websocket_origin=None,
+          show=False):
+    """Start the Panel server (blocks). Closed tabs free their engine within about 2 s."""
+    origins = allow_websocket_origin or [f"localhost:{port}", f"127.0.0.1:{port}"]
+    # JS and CSS come from this server, never from a CDN: the app works offline.
+    os.environ["BOKEH_RESOURCES"] = "server"
+    pn.serve({"neurolattice": lambda: create_app(recording_source)}, port=port, address=address,
+             allow_websocket_origin=origins, show=show, title="neurolattice",
+             check_unused_sessions_milliseconds=500, unused_session_lifetime_milliseconds=1000)

@@ -1,0 +1,31 @@
+"""Named starting points for the Simulate view, each with a one-line explanation."""
+
+THETA_C = 2.269185314213022
+
+PRESETS = {
+    "Critical 2-D Ising": (
+        "Ring x periodic time with K = J at Onsager's critical temperature: domains of all sizes.",
+        dict(connectivity="ring", neurons=128, ticks=512, J=1.0, K=1.0, h=0.0,
+             temperature=THETA_C, time_boundary="periodic", neuron_boundary="periodic")),
+    "Paramagnet": (
+        "High temperature: short-lived, uncorrelated activity, the magnetisation averages to zero.",
+        dict(connectivity="ring", neurons=128, ticks=512, J=1.0, K=1.0, h=0.0, temperature=4.0,
+             time_boundary="periodic", neuron_boundary="periodic")),
+    "Ordered phase": (
+        "Below the critical temperature one state wins: the population locks into up or down.",
+        dict(connectivity="ring", neurons=128, ticks=512, J=1.0, K=1.0, h=0.0, temperature=1.6,
+             time_boundary="periodic", neuron_boundary="periodic")),
+    "Spin glass (SK)": (
+        "Random couplings of both signs: frozen, disordered patterns that differ between replicas.",
+        dict(connectivity="sk", neurons=96, ticks=256, J=1.0, sk_J0=0.0, sk_spread=1.0, K=0.3,
+             h=0.0, temperature=0.5, time_boundary="periodic")),
+    "Hopfield memory": (
+        "Couplings store three patterns; at low temperature the network settles into one of them.",
+        dict(connectivity="hopfield", neurons=100, ticks=256, J=1.0, hopfield_patterns=3, K=0.4,
+             h=0.0, temperature=0.5, time_boundary="periodic")),
+    "Sparse cortical-like raster": (
+        "Weak all-to-all excitation, a negative field and temporal persistence: rare, "
+        "partly synchronous spikes, like a cortical recording.",
+        dict(connectivity="all-to-all", neurons=100, ticks=512, J=1.5, K=0.5, h=-1.2,
+             temperature=1.0, time_boundary="open")),
+}

@@ -1,0 +1,146 @@
+"""Per-session state: the control model the widgets edit, the engine, recordings and fits.
+
+One :class:`SessionStore` per browser session (nothing mutable at module level). The engine runs
+in its own daemon thread; widgets change a separate *control* model whose changes are validated and
+queued to the sampler, so a half-edited value never reaches a running kernel.
+"""
+
+import logging
+
+import param
+
+from neurolattice_core.errors import NeurolatticeError
+from neurolattice_core.model import LatticeModel
+from neurolattice_core.sampler import Sampler
+from neurolattice_core.simulation import live_observables
+
+from .presets import PRESETS
+
+log = logging.getLogger(__name__)
+
+#: Model parameters shown as widgets in the Simulate view (order matters).
+CONTROL_PARAMETERS = ["connectivity", "neurons", "ticks", "replicas", "grid_rows", "grid_cols",
+                      "J", "sk_J0", "sk_spread", "hopfield_patterns", "K", "h", "temperature",
+                      "drive", "drive_amplitude", "drive_onset", "drive_duration",
+                      "time_boundary", "neuron_boundary", "seed"]
+#: Parameters that only mean something for one connectivity preset.
+PRESET_ONLY = {"grid_rows": {"grid"}, "grid_cols": {"grid"}, "sk_J0": {"sk"},
+               "sk_spread": {"sk"}, "hopfield_patterns": {"hopfield"},
+               "neuron_boundary": {"ring", "grid"}, "J": {"all-to-all", "ring", "grid", "hopfield"}}
+
+
+def visible_controls(connectivity):
+    """The control parameters that apply to ``connectivity`` (in display order)."""
+    return [name for name in CONTROL_PARAMETERS
+            if connectivity in PRESET_ONLY.get(name, {connectivity})]
+#: Largest lattice the page accepts (sites per replica x replicas): keeps a session responsive.
+MAX_SITES = 4_000_000
+
+
+class SessionStore(param.Parameterized):
+    """Everything one browser session owns."""
+
+    preset = param.Selector(objects=list(PRESETS), default="Critical 2-D Ising",
+                            doc="Named starting point of the simulation.")
+    algorithm = param.Selector(objects=["auto", "metropolis", "heatbath", "cluster"],
+                               default="auto", doc="Update algorithm of the engine.")
+    sweeps_per_frame = param.Integer(1, bounds=(1, 1000), softbounds=(1, 50),
+                                     doc="Sweeps the engine runs between two drawn frames.")
+    message = param.String("", doc="Last error or warning for the user (shown as a notification).")
+    message_level = param.Selector(objects=["info", "warning", "error"], default="info",
+                                   doc="Severity of the last message.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.controls = LatticeModel(name="controls")
+        self.controls.param.update(**PRESETS[self.preset][1])
+        self.sampler = self._new_sampler()
+        self.controls.param.watch(self._forward_change, CONTROL_PARAMETERS)
+        self._applying_preset = False
+
+    # ------------------------------------------------------------------ engine
+    def _new_sampler(self):
+        values = {k: v for k, v in self.controls.param.values().items() if k != "name"}
+        sampler = Sampler(LatticeModel.create(**values), algorithm=self.algorithm,
+                          seed=self.controls.seed, history=2000)
+        sampler.frame_analyser = lambda spins: live_observables(sampler.model, spins)
+        sampler.on_error(lambda error: self.notify(f"The engine stopped: {error}", "error"))
+        sampler.step(1)
+        return sampler
+
+    def notify(self, text, level="info"):
+        """Publish a message for the views (thread-safe: only sets two parameters)."""
+        self.param.update(message=text, message_level=level)
+
+    def _forward_change(self, *events):
+        if self._applying_preset:
+            return
+        changes = {event.name: event.new for event in events}
+        if self.controls.neurons * self.controls.ticks * self.controls.replicas > MAX_SITES:
+            self._revert(events, f"{self.controls.neurons} x {self.controls.ticks} x "
+                                 f"{self.controls.replicas} sites is more than this page handles "
+                                 f"({MAX_SITES:,}); use the CLI for larger lattices.")
+            return
+        try:
+            self.sampler.set_parameters(**changes)
+        except NeurolatticeError as error:
+            self._revert(events, str(error))
+
+    def _revert(self, events, text):
+        self._applying_preset = True
+        try:
+            self.controls.param.update(**{event.name: event.old for event in events})
+        finally:
+            self._applying_preset = False
+        self.notify(text, "error")
+
+    @param.depends("preset", watch=True)
+    def _apply_preset(self):
+        self._applying_preset = True
+        try:
+            self.controls.param.update(**PRESETS[self.preset][1])
+        finally:
+            self._applying_preset = False
+        values = {k: v for k, v in self.controls.param.values().items() if k != "name"}
+        self.sampler.set_parameters(**values)
+
+    @param.depends("algorithm", watch=True)
+    def _apply_algorithm(self):
+        try:
+            self.sampler.set_parameters(algorithm=self.algorithm)
+        except NeurolatticeError as error:
+            self.notify(str(error), "error")
+
+    def play(self):
+        """Start (or resume) the engine thread."""
+        if self.sampler.running:
+            self.sampler.resume()
+        else:
+            self.sampler.start(sweeps_per_chunk=self.sweeps_per_frame)
+
+    def pause(self):
+        """Pause the engine thread after its current chunk."""
+        self.sampler.pause()
+
+    def step(self):
+        """Run one frame's worth of sweeps (only while not playing)."""
+        if not self.sampler.running:
+            self.sampler.step(self.sweeps_per_frame)
+
+    def reset(self):
+        """A fresh hot start with the current controls."""
+        running = self.sampler.running and not self.sampler.paused
+        self.sampler.stop()
+        self.sampler = self._new_sampler()
+        if running:
+            self.play()
+
+    @param.depends("sweeps_per_frame", watch=True)
+    def _restart_with_new_chunk(self):
+        if self.sampler.running and not self.sampler.paused:
+            self.sampler.stop()
+            self.sampler.start(sweeps_per_chunk=self.sweeps_per_frame)
+
+    def shutdown(self):
+        """Stop every background thread of this session (tab closed)."""
+        self.sampler.stop(timeout=2.0)

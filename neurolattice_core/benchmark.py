@@ -1,0 +1,58 @@
+"""Throughput of the engine's paths in spin-flip attempts per nanosecond.
+
+Used by ``neurolattice bench`` and ``make bench``. Times only the kernels (after a warm-up that
+compiles them), at each model's critical temperature (J = K = 1).
+"""
+
+import time
+
+import numba
+
+from .model import LatticeModel
+from .sampler import Sampler
+
+THETA_C = 2.269185314213022
+SIZES = ((256, 256), (1024, 1024))
+CASES = (("fast", "ring"), ("general", "ring"), ("general", "all-to-all"))
+
+
+def measure_throughput(path, connectivity, neurons, ticks, threads, min_seconds=0.5):
+    """flips/ns of one path on one lattice with ``threads`` numba threads.
+
+    Returns
+    -------
+    dict
+        ``{path, connectivity, neurons, ticks, threads, flips_per_ns, sweeps}``.
+    """
+    model = LatticeModel.create(neurons=neurons, ticks=ticks, replicas=1,
+                                connectivity=connectivity, J=1.0, K=1.0)
+    model.temperature = model.critical_temperature() or THETA_C
+    previous_threads = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        sampler = Sampler(model, seed=1, measure_every=10**9, allow_fast=(path == "fast"),
+                          history=1)
+        if sampler.path.name != ("fast" if path == "fast" else "local"):
+            raise RuntimeError(f"benchmark expected the {path} path, got {sampler.path.name}")
+        sampler.step(2)  # compile and warm caches
+        sweeps, start = 0, time.perf_counter()
+        batch = 1
+        while time.perf_counter() - start < min_seconds:
+            sampler.path.sweep(batch)
+            sweeps += batch
+            batch = min(batch * 2, 64)
+        elapsed = time.perf_counter() - start
+    finally:
+        numba.set_num_threads(previous_threads)
+    flips = sweeps * neurons * ticks
+    return {"path": path, "connectivity": connectivity, "neurons": neurons, "ticks": ticks,
+            "threads": threads, "flips_per_ns": flips / elapsed / 1e9, "sweeps": sweeps}
+
+
+def engine_benchmarks(min_seconds=0.5, sizes=None, cases=None):
+    """Every (path, connectivity) of ``cases`` at every size, on 1 and 2 threads."""
+    sizes, cases = sizes or SIZES, cases or CASES
+    thread_counts = sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)})
+    return [measure_throughput(path, connectivity, neurons, ticks, threads, min_seconds)
+            for path, connectivity in cases for neurons, ticks in sizes
+            for threads in thread_counts]

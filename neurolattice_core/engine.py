@@ -1,0 +1,232 @@
+"""The engine's update paths behind one interface.
+
+A path owns the current configurations of R replicas of one model and advances them:
+
+- :class:`FastPath`: multi-spin coding (64 spins per word) for ring or grid x time with uniform
+  couplings and field (``kernels.multispin``);
+- :class:`LocalPath`: one byte per spin, heat bath or Metropolis, any couplings (``kernels.local``);
+- :class:`ClusterPath`: Wolff clusters for ferromagnetic couplings (``kernels.cluster``).
+
+Every path exposes ``sweep(n)``, ``spins()`` (int8 (R, N, T) copy), ``moments()`` (energy and
+magnetisation per site, float64 (R,) each), ``set_spins``, ``set_temperature`` and
+``flips_per_sweep`` (site updates one sweep attempts).
+"""
+
+import numpy as np
+
+from .errors import ParameterError
+from .kernels import multispin
+from .kernels.rng import random_words, stream_key
+
+PATHS = ("fast", "local", "cluster")
+ALGORITHMS = ("auto", "metropolis", "heatbath", "cluster")
+
+_INIT_PURPOSE = 0x1717
+
+
+def random_spins(shape, seed):
+    """Hot start: independent +-1 spins, int8 ``shape``, reproducible from ``seed``."""
+    key = stream_key(seed, _INIT_PURPOSE)
+    count = int(np.prod(shape))
+    bits = _random_bits(key, count)
+    return np.where(bits, 1, -1).astype(np.int8).reshape(shape)
+
+
+def _random_bits(key, count):
+    words = random_words(key, (count + 63) // 64)
+    return np.unpackbits(words.view(np.uint8), bitorder="little")[:count].astype(bool)
+
+
+def choose_path(model, algorithm, allow_fast=True):
+    """The update path for ``model`` and ``algorithm``, and a sentence explaining the choice.
+
+    ``allow_fast=False`` keeps eligible lattices on the general path (benchmarks, cross-checks).
+    """
+    if algorithm not in ALGORITHMS:
+        raise ParameterError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+    if algorithm == "cluster":
+        couplings = model.couplings()
+        negative_k = model.K_per_neuron is not None and np.any(np.asarray(model.K_per_neuron) < 0)
+        if not couplings.ferromagnetic or model.K < 0 or negative_k:
+            raise ParameterError("the cluster algorithm needs ferromagnetic couplings (J_ij >= 0 "
+                                 "and K >= 0); use algorithm 'heatbath' or 'metropolis'.")
+        return "cluster", "Wolff cluster updates (ferromagnetic couplings)."
+    uniform = model.K_per_neuron is None and model.uniform_field
+    if not allow_fast:
+        return "local", "general path (requested)."
+    if model.connectivity in ("ring", "grid") and uniform:
+        grid_shape = model.grid_shape() if model.connectivity == "grid" else None
+        ok, reason = multispin.fast_path_supported(model.connectivity, model.neurons, model.ticks,
+                                                   grid_shape, model.neuron_periodic,
+                                                   model.time_periodic)
+        if ok:
+            return "fast", "multi-spin coding (64 spins per word)."
+        return "local", f"general path: {reason}"
+    return "local", "general path (one byte per spin)."
+
+
+class _Path:
+    """Shared bookkeeping of the update paths."""
+
+    def __init__(self, model, method, seed, spins):
+        self.model = model
+        self.method = method
+        self.seed = seed
+        self.sweeps_done = 0
+        self.keys = np.array([stream_key(seed, replica) for replica in range(model.replicas)],
+                             dtype=np.uint64)
+        self.sites = model.neurons * model.ticks
+        self._load_model()
+        self.set_spins(spins)
+
+    @property
+    def flips_per_sweep(self):
+        """Site updates attempted per sweep, all replicas together."""
+        return self.sites * self.model.replicas
+
+    def set_temperature(self, temperature):
+        """Change theta between sweeps; the configuration is kept."""
+        self.model.temperature = temperature
+
+    def reload_model(self):
+        """Rebuild couplings and fields after a model change of the same lattice size."""
+        self._load_model()
+
+    def moments(self):
+        """Energy and magnetisation per site of each replica, float64 (R,) each."""
+        spins = self.spins()
+        energy = self.model.energy(spins, self._couplings) / self.sites
+        return energy, spins.mean(axis=(1, 2), dtype=np.float64)
+
+
+class FastPath(_Path):
+    """Multi-spin coded ring/grid x time lattices with uniform J, K, h."""
+
+    name = "fast"
+
+    def _load_model(self):
+        model = self.model
+        grid_shape = model.grid_shape() if model.connectivity == "grid" else None
+        self._couplings = model.couplings()
+        self._neighbours = multispin.neighbour_table(model.connectivity, model.neurons, grid_shape,
+                                                     model.neuron_periodic)
+
+    def set_spins(self, spins):
+        """Replace the configurations (int8 (R, N, T))."""
+        self._words = multispin.pack(np.ascontiguousarray(spins, dtype=np.int8))
+
+    def spins(self):
+        """Copy of the configurations, int8 (R, N, T)."""
+        return multispin.unpack(self._words, self.model.ticks)
+
+    def sweep(self, n_sweeps):
+        """Advance every replica by ``n_sweeps``; returns flips per replica (int64 (R,))."""
+        m = self.model
+        flips = multispin.multispin_sweeps(self._words, self._neighbours, m.J, m.K, m.h, m.beta,
+                                           m.time_periodic, self.method, n_sweeps, self.keys,
+                                           self.sweeps_done)
+        self.sweeps_done += n_sweeps
+        return flips
+
+    def moments(self):
+        """Energy and magnetisation per site from popcounts of the packed words."""
+        m = self.model
+        mag, j_bonds, k_bonds = multispin.packed_moments(self._words, self._neighbours,
+                                                         m.time_periodic)
+        energy = -(m.J * j_bonds + m.K * k_bonds + m.h * mag) / self.sites
+        return energy.astype(np.float64), mag / self.sites
+
+
+class LocalPath(_Path):
+    """Heat bath or Metropolis with one byte per spin for any couplings and fields."""
+
+    name = "local"
+
+    def _load_model(self):
+        from .kernels import local
+        self._local = local
+        m = self.model
+        self._couplings = m.couplings()
+        self._K = m.temporal_couplings()
+        self._fields = np.ascontiguousarray(m.fields())
+        kind = self._couplings.kind
+        self._J_dense = self._couplings.dense() if kind == "dense" else None
+
+    def set_spins(self, spins):
+        """Replace the configurations (int8 (R, N, T))."""
+        self._spins = np.array(spins, dtype=np.int8, order="C")
+
+    def spins(self):
+        """Copy of the configurations, int8 (R, N, T)."""
+        return self._spins.copy()
+
+    def sweep(self, n_sweeps):
+        """Advance every replica by ``n_sweeps``; returns flips per replica (int64 (R,))."""
+        c, m = self._couplings, self.model
+        betas = np.full(m.replicas, m.beta)
+        flips = self._local.local_sweeps(
+            self._spins, kind=c.kind, K=self._K, fields=self._fields, betas=betas,
+            time_periodic=m.time_periodic, method=self.method, n_sweeps=n_sweeps, keys=self.keys,
+            sweep_offset=self.sweeps_done, J_dense=self._J_dense, indptr=c.indptr,
+            indices=c.indices, weights=c.weights, J_all=c.J_all)
+        self.sweeps_done += n_sweeps
+        return flips
+
+
+class ClusterPath(LocalPath):
+    """Wolff cluster flips; ``sweep(n)`` runs n sweep-equivalents.
+
+    A sweep-equivalent is the number of cluster flips that flips about N*T spins, calibrated
+    once per model (and temperature) from a first batch of flips, then held fixed so that the
+    work done does not depend on the current state.
+    """
+
+    name = "cluster"
+    _CALIBRATION_UPDATES = 64
+
+    def _load_model(self):
+        super()._load_model()
+        self._updates_per_sweep = None
+        self._calls = getattr(self, "_calls", 0)
+
+    def _cluster(self, n_updates):
+        from .kernels import cluster
+        c, m = self._couplings, self.model
+        self._calls += 1
+        return cluster.cluster_sweeps(
+            self._spins, indptr=c.indptr, indices=c.indices, weights=c.weights, K=self._K,
+            fields=self._fields, betas=np.full(m.replicas, m.beta),
+            time_periodic=m.time_periodic, n_updates=n_updates, keys=self.keys,
+            sweep_offset=self._calls)
+
+    def sweep(self, n_sweeps):
+        """Advance every replica by ``n_sweeps`` sweep-equivalents of cluster flips."""
+        from .kernels import cluster
+        if self._updates_per_sweep is None:
+            flipped = self._cluster(self._CALIBRATION_UPDATES)
+            self._updates_per_sweep = cluster.sweep_equivalent_updates(
+                flipped, self._CALIBRATION_UPDATES, self.sites)
+        flips = self._cluster(self._updates_per_sweep * n_sweeps)
+        self.sweeps_done += n_sweeps
+        return flips
+
+
+def build_path(model, algorithm="auto", seed=0, spins=None, allow_fast=True):
+    """The update path for ``model``, started from ``spins`` or a hot start from ``seed``.
+
+    Returns
+    -------
+    path : FastPath | LocalPath | ClusterPath
+    reason : str
+        Why this path was chosen (shown to users).
+    """
+    model.validate()
+    name, reason = choose_path(model, algorithm, allow_fast)
+    shape = (model.replicas, model.neurons, model.ticks)
+    if spins is None:
+        spins = random_spins(shape, seed)
+    elif np.shape(spins) != shape:
+        raise ParameterError(f"initial spins have shape {np.shape(spins)}, expected {shape}.")
+    method = "heatbath" if algorithm == "heatbath" else "metropolis"
+    cls = {"fast": FastPath, "local": LocalPath, "cluster": ClusterPath}[name]
+    return cls(model, method, seed, spins), reason

@@ -1,0 +1,262 @@
+"""One entry point: fit a model to a recording, check the data, validate on held-out data.
+
+    result = fit(raster, model="lft", method="pl", bin_ms=20)
+
+Models (MODEL.md section 5): ``maxent`` (static pairwise Ising, K = 0), ``lft`` (h_i, J_ij,
+K_i, optional drive u_t) and ``kinetic`` (Roudi-Hertz, asymmetric J). Methods: ``pl``
+(pseudo-likelihood, default), ``mf`` (mean-field / TAP), ``bm`` (Boltzmann learning from the pl
+fit), ``exact`` (enumeration, maxent with N <= 20; for kinetic the pl fit *is* the exact
+conditional maximum likelihood). Conventions: spins +-1, theta = 1 absorbed in the parameters,
+so (h, J, K) plug into :class:`~neurolattice_core.model.LatticeModel` with temperature 1
+(:func:`.io.to_lattice_model`).
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FitError
+from .boltzmann import fit_boltzmann
+from .data import FitData, unit_problems
+from .exact import MAX_EXACT_UNITS, fit_exact
+from .meanfield import fit_meanfield
+from .pseudolikelihood import MODELS, fit_pseudolikelihood
+from .validation import validate
+
+__all__ = ["FitResult", "fit", "METHODS", "MODELS"]
+
+METHODS = ("pl", "mf", "bm", "exact")
+
+
+@dataclass
+class FitResult:
+    """A fitted model with its provenance, diagnostics and validation.
+
+    Attributes
+    ----------
+    model : str
+        ``"maxent"``, ``"lft"`` or ``"kinetic"``.
+    method : str
+        ``"pl"``, ``"mf"``, ``"bm"`` or ``"exact"``.
+    h : numpy.ndarray, float64, shape (N,)
+        Fields h_i (theta = 1).
+    J : numpy.ndarray, float64, shape (N, N)
+        Couplings: symmetric with zero diagonal (maxent, lft); J[i, j] = influence of s_j,t on
+        s_i,t+1 (kinetic, diagonal included).
+    K : numpy.ndarray, float64, shape (N,) or None
+        Temporal couplings (lft).
+    u : numpy.ndarray, float64, shape (T,) or None
+        Common time-locked drive (mean zero), if fitted.
+    n_units, n_samples, n_heldout, n_ticks : int
+        Units, training samples (trial x tick), held-out samples, ticks per trial.
+    bin_ms : float or None
+    units : numpy.ndarray, int64, shape (N,)
+        Indices of the fitted units in the recording.
+    regularization : dict
+        Rule and per-sample L2 strength.
+    diagnostics : dict
+        ``converged``, ``iterations``, ``seconds`` (wall time of the whole call), ``warnings``
+        (list of str), ``validated`` and method-specific entries.
+    validation : dict or None
+        :func:`.validation.validate` output (None with holdout=0).
+    provenance : dict
+    J_se, K_se : numpy.ndarray or None
+        Standard errors (pseudo-likelihood).
+    """
+
+    model: str
+    method: str
+    h: np.ndarray
+    J: np.ndarray
+    K: np.ndarray | None
+    u: np.ndarray | None
+    n_units: int
+    n_samples: int
+    n_heldout: int
+    n_ticks: int
+    bin_ms: float | None
+    units: np.ndarray
+    regularization: dict
+    diagnostics: dict
+    validation: dict | None = None
+    provenance: dict = field(default_factory=dict)
+    J_se: np.ndarray | None = None
+    K_se: np.ndarray | None = None
+
+    @property
+    def converged(self):
+        """True when the optimiser met its stopping rule."""
+        return bool(self.diagnostics.get("converged", False))
+
+    @property
+    def warnings(self):
+        """Warnings collected while checking the data and fitting (list of str)."""
+        return self.diagnostics.setdefault("warnings", [])
+
+    @property
+    def success(self):
+        """Converged and validated: a fit that cannot be validated is not a success."""
+        return self.converged and bool(self.diagnostics.get("validated", False))
+
+    @property
+    def seconds(self):
+        """Wall time of the fit call (s)."""
+        return float(self.diagnostics.get("seconds", 0.0))
+
+
+def _as_data(data, bin_ms, provenance):
+    if isinstance(data, FitData):
+        if bin_ms is not None and data.bin_ms is None:
+            data = FitData(data.spins, bin_ms=bin_ms, units=data.units, aligned=data.aligned,
+                           provenance={**data.provenance, **(provenance or {})})
+        return data
+    return FitData.from_raster(data, bin_ms=bin_ms, provenance=provenance)
+
+
+def _check_units(data, drop_inactive, warnings, where):
+    problems = unit_problems(data)
+    bad = np.union1d(problems["silent"], problems["always_on"])
+    if bad.size:
+        labels = data.units[bad].tolist()
+        if not drop_inactive:
+            raise FitError(f"units {labels} never spike or spike in every bin of the {where} "
+                           "data, so their fields are infinite: drop them "
+                           "(drop_units=[...]) or pass drop_inactive=True")
+        warnings.append(f"dropped units {labels}: silent or always on in the {where} data")
+        data = data.select_units(np.setdiff1d(np.arange(data.n_units), bad))
+    return data, problems["duplicates"]
+
+
+def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto",
+        regularization=None, drive=False, init=None, validate_fit=True, n_model_samples=None,
+        drop_units=None, drop_inactive=False, max_iter=None, seed=0, provenance=None):
+    """Fit ``model`` to a recording with ``method`` and validate it on held-out data.
+
+    Parameters
+    ----------
+    data : FitData or array_like
+        A :class:`FitData` or a raster of shape (R, N, T) (trials x units x ticks) or (N, T):
+        0/1, booleans, spike counts or int8 spins.
+    model : {"maxent", "lft", "kinetic"}
+    method : {"pl", "mf", "bm", "exact"}
+    bin_ms : float, optional
+        Bin width in ms (recorded in the result).
+    holdout : float
+        Fraction of trials (or time blocks) held out for validation; 0 skips validation.
+    split : {"auto", "trials", "blocks"}
+        See :meth:`FitData.split`.
+    regularization : float, optional
+        Per-sample L2 strength on couplings (default 1 / n_samples, see
+        :mod:`.pseudolikelihood`).
+    drive : bool
+        Fit a common time-locked drive u_t (maxent, lft; aligned trials; pl and bm).
+    init : dict, optional
+        Starting point (``h``, ``J``, ``K``) for pl and bm.
+    validate_fit : bool
+        Run the held-out validation (sampling the fitted model).
+    n_model_samples : int, optional
+        Samples drawn from the model for validation (see :func:`.validation.validate`).
+    drop_units : sequence of int, optional
+        Units (indices into the recording) to leave out, e.g. one of each near-duplicate pair.
+    drop_inactive : bool
+        Drop silent and always-on units (with a warning) instead of refusing.
+    max_iter : int, optional
+        Iteration guard of the optimiser (method default if None).
+    seed : int
+        Seed of every random draw (model sampling).
+    provenance : dict, optional
+        Description of the source, stored in the result.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    FitError
+        Unknown model/method, unusable data (silent units, too few samples, too short trials),
+        or a fit that produced non-finite parameters.
+    """
+    start = time.perf_counter()
+    if model not in MODELS:
+        raise FitError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
+    if method not in METHODS:
+        raise FitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    data = _as_data(data, bin_ms, provenance)
+    warnings = []
+    if drop_units is not None and len(drop_units):
+        keep = np.flatnonzero(~np.isin(data.units, np.asarray(drop_units)))
+        data = data.select_units(keep)
+    if data.n_units < 2:
+        raise FitError(f"a pairwise fit needs at least 2 units, got {data.n_units}")
+    min_ticks = {"maxent": 1, "lft": 3, "kinetic": 2}[model]
+    if data.n_ticks < min_ticks:
+        raise FitError(f"the {model} model needs trials of at least {min_ticks} ticks")
+    data, dups = _check_units(data, drop_inactive, warnings, "recorded")
+    for i, j, c in dups:
+        warnings.append(f"units {int(data.units[i])} and {int(data.units[j])} are near "
+                        f"duplicates (equal-time correlation {c:.2f}): their coupling is large "
+                        "and poorly determined; consider dropping one (drop_units)")
+    if holdout and validate_fit:
+        train, heldout = data.split(holdout, by=split)
+    else:
+        train, heldout = data, None
+    train, _ = _check_units(train, drop_inactive, warnings, "training")
+    if heldout is not None and heldout.n_units != train.n_units:
+        heldout = heldout.select_units(np.flatnonzero(np.isin(heldout.units, train.units)))
+    n = train.n_units
+    n_params = n + (1 if model == "lft" else 0) + (1 if model == "kinetic" else 0)
+    if train.n_samples < n_params:
+        raise FitError(f"{train.n_samples} training samples for {n_params} parameters per "
+                       "unit: record longer, bin finer or fit fewer units")
+    if train.n_samples < 10 * n_params:
+        warnings.append(f"only {train.n_samples} training samples for {n_params} parameters "
+                        "per unit: couplings are dominated by the regularisation prior")
+    iters = {} if max_iter is None else {"max_iter": int(max_iter)}
+    if method in ("exact", "bm") and model == "kinetic":
+        warnings.append(f"method {method!r} for kinetic: the pseudo-likelihood of the kinetic "
+                        "model is its exact conditional likelihood; used pl")
+        method_used = "pl"
+    else:
+        method_used = method
+    if method_used == "pl":
+        res = fit_pseudolikelihood(train, model, regularization=regularization, drive=drive,
+                                   init=init, **iters)
+    elif method_used == "mf":
+        res = fit_meanfield(train, model)
+    elif method_used == "exact":
+        if model != "maxent":
+            raise FitError("exact maximum likelihood is available for maxent (N <= "
+                           f"{MAX_EXACT_UNITS}); lft couples every tick of a trial, so use pl "
+                           "or bm")
+        res = fit_exact(train, regularization=regularization, init=init, **iters)
+    else:
+        start_fit = init or fit_pseudolikelihood(train, model, regularization=regularization,
+                                                 drive=drive)
+        res = fit_boltzmann(train, model, start_fit, regularization=regularization, seed=seed,
+                            **iters)
+    diag = dict(res["diagnostics"])
+    warnings.extend(diag.pop("warnings", []))
+    diag["fit_seconds"] = diag.pop("seconds", None)
+    validation = None
+    if heldout is not None:
+        validation = validate(model, res, train, heldout, n_model_samples=n_model_samples,
+                              seed=seed)
+        beats = validation["beats_independent"]
+        if not (beats["heldout_pll"] and beats["corr_rmse"]):
+            warnings.append("the fit does not beat the independent model on held-out data "
+                            "(pseudo-log-likelihood or correlations)")
+    else:
+        warnings.append("not validated (holdout=0 or validate_fit=False)")
+    diag["validated"] = validation is not None
+    diag["warnings"] = warnings
+    diag["method_used"] = method_used
+    diag["seconds"] = time.perf_counter() - start
+    return FitResult(model=model, method=method, h=res["h"], J=res["J"], K=res.get("K"),
+                     u=res.get("u"), n_units=n, n_samples=train.n_samples,
+                     n_heldout=0 if heldout is None else heldout.n_samples,
+                     n_ticks=data.n_ticks, bin_ms=train.bin_ms, units=train.units,
+                     regularization=res["regularization"], diagnostics=diag,
+                     validation=validation, provenance=dict(train.provenance),
+                     J_se=res.get("J_se"), K_se=res.get("K_se"))

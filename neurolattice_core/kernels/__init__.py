@@ -1,0 +1,1 @@
+"""Private Numba kernels: arrays in, arrays out. Wrappers in the public modules validate inputs."""

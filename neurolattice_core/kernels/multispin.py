@@ -1,0 +1,430 @@
+"""Fast path: multi-spin coding (64 spins per word) for ring/grid x time with uniform J, K, h.
+
+Packed layout
+-------------
+``words`` is uint64 of shape (R, N, L) with ``T = 64 L`` and ``L`` even (``T % 128 == 0``).
+Bit ``b`` of word ``w`` of neuron ``i`` holds tick ``t = b L + w`` (bit 1 = spin +1, 0 = -1).
+The time neighbour ``t + 1`` of (word ``w``, bit ``b``) is (``w + 1``, ``b``), except for
+``w = L - 1`` where it is bit ``b + 1`` of word 0 (a 1-bit rotation); for periodic time bit 63 of
+word ``L - 1`` (t = T - 1) couples to bit 0 of word 0 (t = 0).  Since ``L`` is even, the parity of
+``t`` equals that of ``w``, so with a 2-colouring ``c_i`` of the neuron graph the checkerboard
+colour ``(c_i + w) mod 2`` is shared by the 64 lanes of a word.
+
+Energy (project convention) with uniform couplings on the neighbour table::
+
+    E = -J sum_<ij> sum_t s_it s_jt - K sum_i sum_t s_it s_i,t+1 - h sum_it s_it
+
+so ``E = -J j_bond_sum - K k_bond_sum - h magnetisation_sum`` with the sums of
+:func:`packed_moments`.  The update kernels live in :mod:`.multispin_update`.
+"""
+
+import functools
+import math
+import numbers
+
+import numpy as np
+from numba import njit, prange
+
+from ..errors import ParameterError
+from .multispin_update import NCOL, NFIX, _from_work, _sweeps, _to_work, popcount64
+
+METHODS = ("metropolis", "heatbath")
+_ALL = 0xFFFFFFFFFFFFFFFF
+
+
+def fast_path_supported(connectivity, n_neurons, n_ticks, grid_shape, neuron_periodic,
+                        time_periodic):
+    """Whether multi-spin coding applies to this lattice, and a sentence saying why (not).
+
+    Parameters
+    ----------
+    connectivity : str
+        "ring" or "grid" (other connectivities are not nearest-neighbour lattices).
+    n_neurons, n_ticks : int
+        N and T.  T must be a positive multiple of 128 (64-spin words, an even number per neuron).
+    grid_shape : tuple of int or None
+        (rows, cols) for "grid", with rows * cols == N.
+    neuron_periodic : bool
+        Periodic neuron boundary.  A periodic ring needs even N, a periodic grid even rows and
+        cols (a bipartite neuron graph); lengths 1 and 2 never wrap (as in the connectivity
+        presets), so they are always allowed.
+    time_periodic : bool
+        Periodic or open time; both are supported.
+
+    Returns
+    -------
+    (bool, str)
+    """
+    del time_periodic  # both time boundaries are supported
+    if connectivity not in ("ring", "grid"):
+        return False, f"the fast path needs ring or grid connectivity, not {connectivity!r}."
+    if int(n_ticks) < 128 or int(n_ticks) % 128:
+        return False, (f"the fast path needs T to be a multiple of 128 (64-spin words, an even "
+                       f"number per neuron); T = {n_ticks}.")
+    if connectivity == "ring":
+        lengths = [int(n_neurons)]
+    else:
+        if grid_shape is None or len(grid_shape) != 2:
+            return False, "grid connectivity needs grid_shape = (rows, cols)."
+        lengths = [int(grid_shape[0]), int(grid_shape[1])]
+        if lengths[0] * lengths[1] != int(n_neurons):
+            return False, f"grid_shape {tuple(grid_shape)} does not hold N = {n_neurons} neurons."
+    if min(lengths) < 1:
+        return False, "the lattice needs at least one neuron."
+    if neuron_periodic and any(n > 2 and n % 2 for n in lengths):
+        return False, (f"a periodic {connectivity} with an odd length ({lengths}) is not "
+                       f"bipartite, so no checkerboard exists; use even lengths or open "
+                       f"boundaries.")
+    return True, "multi-spin coding (64 spins per word) applies."
+
+
+def neighbour_table(connectivity, n_neurons, grid_shape, neuron_periodic):
+    """Equal-time neighbours of every neuron, int64 (N, z), -1 where absent (open boundary).
+
+    Ring: z = 2, columns (i - 1, i + 1).  Grid (neuron ``i = row * cols + col``): z = 4,
+    columns (up, down, left, right).  Wrapping happens only along periodic lengths > 2, so every
+    pair appears once per row, as in :mod:`neurolattice_core.connectivity`.
+    """
+    n = int(n_neurons)
+    if connectivity == "ring":
+        shape = (1, n)
+    elif connectivity == "grid":
+        if grid_shape is None or int(grid_shape[0]) * int(grid_shape[1]) != n:
+            raise ParameterError(f"grid_shape {grid_shape!r} must be (rows, cols) with "
+                                 f"rows * cols = N = {n}.")
+        shape = (int(grid_shape[0]), int(grid_shape[1]))
+    else:
+        raise ParameterError(f"connectivity must be 'ring' or 'grid', not {connectivity!r}.")
+    index = np.arange(n, dtype=np.int64).reshape(shape)
+    columns = []
+    for axis in ((0, 1) if connectivity == "grid" else (1,)):
+        length = shape[axis]
+        wrap = bool(neuron_periodic) and length > 2
+        for step in (1, -1):  # step 1: neighbour at position - 1; step -1: at position + 1
+            nb = np.roll(index, step, axis=axis)
+            edge = [slice(None), slice(None)]
+            edge[axis] = 0 if step == 1 else length - 1
+            if not wrap:
+                nb[tuple(edge)] = -1
+            columns.append(nb.ravel())
+    return np.ascontiguousarray(np.stack(columns, axis=1))
+
+
+def pack(spins):
+    """Pack int8 +-1 spins (R, N, T), T % 128 == 0, into uint64 words (R, N, T // 64)."""
+    if not isinstance(spins, np.ndarray) or spins.dtype != np.int8 or spins.ndim != 3:
+        raise ParameterError("spins must be an int8 numpy array of shape (R, N, T).")
+    n_rep, n, n_ticks = spins.shape
+    if n_ticks < 128 or n_ticks % 128:
+        raise ParameterError(f"spins: T must be a positive multiple of 128, got T = {n_ticks}.")
+    if not np.all(np.abs(spins) == 1):
+        raise ParameterError("spins must contain only -1 and +1.")
+    n_words = n_ticks // 64
+    bits = (spins > 0).reshape(n_rep, n, 64, n_words).transpose(0, 1, 3, 2)
+    packed = np.packbits(bits, axis=-1, bitorder="little")          # (R, N, L, 8) bytes
+    return np.ascontiguousarray(packed).view("<u8")[..., 0].astype(np.uint64)
+
+
+def unpack(words, n_ticks):
+    """Inverse of :func:`pack`: int8 +-1 spins (R, N, n_ticks) from words (R, N, n_ticks // 64)."""
+    _check_words(words)
+    if int(n_ticks) != 64 * words.shape[2]:
+        raise ParameterError(f"n_ticks = {n_ticks} does not match {words.shape[2]} words "
+                             f"per neuron (T = 64 L).")
+    n_rep, n, n_words = words.shape
+    raw = np.ascontiguousarray(words.astype("<u8")).view(np.uint8)   # (R, N, 8 L)
+    bits = np.unpackbits(raw.reshape(n_rep, n, n_words, 8), axis=-1, bitorder="little")
+    spins = bits.transpose(0, 1, 3, 2).reshape(n_rep, n, int(n_ticks)).astype(np.int8)
+    return 2 * spins - 1
+
+
+def _check_words(words):
+    if not isinstance(words, np.ndarray) or words.dtype != np.uint64 or words.ndim != 3:
+        raise ParameterError("words must be a uint64 numpy array of shape (R, N, L).")
+    if words.shape[2] < 2 or words.shape[2] % 2:
+        raise ParameterError(f"words: L = {words.shape[2]} words per neuron must be even and "
+                             f">= 2 (T a multiple of 128).")
+    if not words.flags.c_contiguous:
+        raise ParameterError("words must be C-contiguous.")
+
+
+@njit(cache=True, nogil=True)
+def _graph(nbr):
+    """Check a neighbour table and 2-colour it; returns (error code, i, colour, present count).
+
+    Codes: 0 fine, 1 index out of range, 2 self loop, 3 repeated neighbour, 4 asymmetric,
+    5 not bipartite.
+    """
+    n, z = nbr.shape
+    colour = np.full(n, -1, dtype=np.int64)
+    count = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        for d in range(z):
+            j = nbr[i, d]
+            if j < -1 or j >= n:
+                return 1, i, colour, count
+            if j == -1:
+                continue
+            if j == i:
+                return 2, i, colour, count
+            count[i] += 1
+            back = 0
+            for e in range(z):
+                if e != d and nbr[i, e] == j:
+                    return 3, i, colour, count
+                if nbr[j, e] == i:
+                    back += 1
+            if back != 1:
+                return 4, i, colour, count
+    stack = np.empty(n, dtype=np.int64)
+    for root in range(n):
+        if colour[root] >= 0:
+            continue
+        colour[root] = 0
+        top = 0
+        stack[top] = root
+        top += 1
+        while top > 0:
+            top -= 1
+            i = stack[top]
+            for d in range(z):
+                j = nbr[i, d]
+                if j < 0:
+                    continue
+                if colour[j] < 0:
+                    colour[j] = 1 - colour[i]
+                    stack[top] = j
+                    top += 1
+                elif colour[j] == colour[i]:
+                    return 5, i, colour, count
+    return 0, 0, colour, count
+
+
+_GRAPH_ERRORS = {1: "an index outside -1..N-1", 2: "a self loop", 3: "a repeated neighbour",
+                 4: "an asymmetric entry (j lists i exactly once iff i lists j)",
+                 5: "an odd cycle (the graph is not bipartite, so no checkerboard exists)"}
+
+
+def _real(value, name, positive=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name} must be a real number, got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        need = "finite and > 0 (temperature theta = 1/beta > 0)" if positive else "finite"
+        raise ParameterError(f"{name} must be {need}, got {value}.")
+    return value
+
+
+def _acceptance(d_e, beta, method):
+    """Outcome of one class: -1 always accept, -2 never, or the fraction floor(p 2**64)."""
+    x = beta * d_e
+    if method == "metropolis":
+        p = 1.0 if d_e <= 0 else math.exp(-x)
+    elif x <= 0:
+        p = 1.0 / (1.0 + math.exp(x))
+    else:
+        e = math.exp(-x)
+        p = e / (1.0 + e)
+    if p >= 1.0:
+        return -1
+    big_p = int(math.ldexp(p, 64))
+    return -2 if big_p == 0 else big_p
+
+
+def _class_rows(J, K, h, beta, method, z, z_k, lane):
+    """Class-table rows (see :mod:`.multispin_update`) of lanes with z and z_K bonds."""
+    combined = J == K
+    rows = []
+    keys = ([(a, -1) for a in range(z + z_k + 1)] if combined
+            else [(a_j, a_k) for a_j in range(z + 1) for a_k in range(z_k + 1)])
+    for v1, v2 in keys:
+        a_j, a_k = (min(v1, z), v1 - min(v1, z)) if combined else (v1, v2)
+        res = {s: _acceptance(2.0 * (J * (z - 2 * a_j) + K * (z_k - 2 * a_k) + h * s), beta,
+                              method) for s in (1, -1)}
+        spins = [(0, res[1])] if res[1] == res[-1] else [(1, res[1]), (-1, res[-1])]
+        for s, outcome in spins:
+            if outcome == -1:       # always accepted: the complement of the listed classes
+                continue
+            big_p = max(outcome, 0)
+            row = [0 if (v1 >> b) & 1 else _ALL for b in range(3)]
+            row += ([0, 0, _ALL] if v2 < 0
+                    else [0 if v2 & 1 else _ALL, 0 if v2 & 2 else _ALL, 0])
+            row += [_ALL if s == 0 else 0, _ALL if s == -1 else 0, lane,
+                    _ALL if outcome >= 0 else 0, _ALL if outcome == -2 else 0]
+            row += [_ALL if (big_p >> (63 - j)) & 1 else 0 for j in range(NFIX)]
+            row += [big_p]
+            rows.append(row)
+    return rows
+
+
+def _padded(tables):
+    """Stack lists of rows into one uint64 array, padded with never-matching rows."""
+    size = max([2] + [len(t) for t in tables])
+    size = 1 << (size - 1).bit_length()                  # few distinct compiled variants
+    dummy = [0] * NCOL                                   # lane mask 0: selects nothing
+    out = np.array([t + [dummy] * (size - len(t)) for t in tables], dtype=np.uint64)
+    return out.reshape(len(tables), size, NCOL)
+
+
+@functools.lru_cache(maxsize=64)
+def _tables(J, K, h, beta, method, z_present, time_periodic):
+    """Class tables of the kernel: (inner rows (Z, C, NCOL), open-time end rows (Z, 2, C', NCOL)).
+
+    One table per present-neighbour count z in ``z_present``.  End rows (w = 0 and w = L-1 of
+    open time) hold the lanes with two temporal bonds and the end lane (bit 0 / bit 63) with one.
+    """
+    inner = [_class_rows(J, K, h, beta, method, z, 2, _ALL) for z in z_present]
+    cl_n = _padded(inner)
+    if time_periodic:
+        cl_e = np.zeros((len(z_present), 2, 2, NCOL), dtype=np.uint64)
+    else:
+        ends = []
+        for z, rows in zip(z_present, inner):
+            for lane in (1, 1 << 63):
+                keep = _ALL ^ lane
+                ends.append([r[:8] + [keep] + r[9:] for r in rows]
+                            + _class_rows(J, K, h, beta, method, z, 1, lane))
+        cl_e = _padded(ends)
+        cl_e = cl_e.reshape(len(z_present), 2, *cl_e.shape[1:])
+    cl_n.setflags(write=False)
+    cl_e.setflags(write=False)
+    return cl_n, cl_e
+
+
+def _segments(nbp, colour_sorted, zrow):
+    """Cut each colour block into runs with constant neighbour offsets; int64 (S, 8) rows.
+
+    Row: block, first position, length, 4 neighbour offsets (0 = absent), class-table index.
+    """
+    n = nbp.shape[0]
+    feat = np.column_stack([colour_sorted, nbp - np.arange(n)[:, None], zrow])
+    change = np.ones(n, dtype=bool)
+    change[1:] = np.any(feat[1:] != feat[:-1], axis=1)
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.append(starts, n))
+    rows = np.column_stack([feat[starts, 0], starts, lengths, feat[starts, 1:5],
+                            feat[starts, 5]])
+    return np.ascontiguousarray(rows, dtype=np.int64)
+
+
+def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_sweeps, keys,
+                     sweep_offset):
+    """Advance packed configurations by ``n_sweeps`` checkerboard sweeps, in place.
+
+    Parameters
+    ----------
+    words : numpy.ndarray
+        uint64 (R, N, L), C-contiguous, layout of :func:`pack`; modified in place.
+    neighbours : numpy.ndarray
+        int64 (N, z), z <= 4: equal-time neighbours (-1 = absent), symmetric and bipartite,
+        e.g. from :func:`neighbour_table`.
+    J, K, h : float
+        Uniform equal-time coupling, temporal coupling and field.
+    beta : float
+        Inverse temperature 1/theta, finite and > 0.
+    time_periodic : bool
+        Couple t = T-1 with t = 0.
+    method : str
+        "metropolis" (accept min(1, exp(-beta dE))) or "heatbath" (1 / (1 + exp(beta dE))).
+    n_sweeps : int
+        Sweeps to do (>= 0); a sweep updates every site once (both colours).
+    keys : numpy.ndarray
+        uint64 (R,): random key of each replica.
+    sweep_offset : int
+        Sweep counter of the first sweep (>= 0); successive calls continue the random stream.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 (R,): spins flipped per replica.
+
+    Notes
+    -----
+    Every acceptance is exact: a lane flips with probability floor(p 2**64) / 2**64 (p = 1
+    exactly when p rounds to 1.0), decided by a lazy bitwise comparison with counter-based random
+    words (see :mod:`.multispin_update`).  Results are bit-identical for any thread count.
+    """
+    _check_words(words)
+    n_rep, n = words.shape[:2]
+    if (not isinstance(neighbours, np.ndarray) or neighbours.dtype != np.int64
+            or neighbours.ndim != 2 or neighbours.shape[0] != n or neighbours.shape[1] > 4):
+        raise ParameterError(f"neighbours must be an int64 array of shape (N = {n}, z <= 4).")
+    if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (n_rep,):
+        raise ParameterError(f"keys must be a uint64 array of shape (R = {n_rep},).")
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {METHODS}, got {method!r}.")
+    for name, value in (("n_sweeps", n_sweeps), ("sweep_offset", sweep_offset)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ParameterError(f"{name} must be an integer >= 0, got {value!r}.")
+    J, K, h = _real(J, "J"), _real(K, "K"), _real(h, "h")
+    beta = _real(beta, "beta", positive=True)
+    nbr = np.ascontiguousarray(neighbours)
+    code, where, colour, count = _graph(nbr)
+    if code:
+        raise ParameterError(f"neighbours: row {where} has {_GRAPH_ERRORS[code]}.")
+    z_present = tuple(int(z) for z in np.unique(count))
+    cl_n, cl_e = _tables(J, K, h, beta, method, z_present, bool(time_periodic))
+    n_words = words.shape[2]
+    perm = np.argsort(colour, kind="stable")
+    pos = np.empty(n, dtype=np.int64)
+    pos[perm] = np.arange(n, dtype=np.int64)
+    nbp = np.repeat(np.arange(n, dtype=np.int64)[:, None], 4, axis=1)   # absent = itself
+    nbr_p = nbr[perm]
+    nbp[:, :nbr.shape[1]] = np.where(nbr_p < 0, nbp[:, :nbr.shape[1]], pos[nbr_p])
+    zrow = np.searchsorted(np.array(z_present), count[perm])
+    segs = _segments(nbp, colour[perm], zrow)
+    work = np.empty((n_rep, n_words, n), dtype=np.uint64)
+    _to_work(words, perm, work)
+    flips = _sweeps(work, segs, (0,) * cl_n.shape[1], cl_n, (0,) * cl_e.shape[2], cl_e, J == K,
+                    bool(time_periodic), np.ascontiguousarray(keys),
+                    (perm * (64 * n_words)).astype(np.uint64), int(sweep_offset), int(n_sweeps))
+    _from_work(work, perm, words)
+    return flips
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _moments(words, nbr, periodic):
+    """Per (replica, neuron) sums of s, of s s' over J-bonds j > i, and of s s' over K-bonds."""
+    n_rep, n, n_words = words.shape
+    out = np.zeros((3, n_rep, n), dtype=np.int64)
+    last = np.uint64(_ALL) if periodic else ~(np.uint64(1) << np.uint64(63))
+    bonds_last = 64 if periodic else 63
+    for it in prange(n_rep * n):
+        r = it // n
+        i = it % n
+        mag = 0
+        jb = 0
+        kb = 0
+        for w in range(n_words):
+            x = words[r, i, w]
+            mag += 2 * np.int64(popcount64(x)) - 64
+            for d in range(nbr.shape[1]):
+                j = nbr[i, d]
+                if j > i:
+                    jb += 64 - 2 * np.int64(popcount64(x ^ words[r, j, w]))
+            if w < n_words - 1:
+                kb += 64 - 2 * np.int64(popcount64(x ^ words[r, i, w + 1]))
+            else:
+                x0 = words[r, i, 0]
+                nxt = (x0 >> np.uint64(1)) | (x0 << np.uint64(63))
+                kb += bonds_last - 2 * np.int64(popcount64((x ^ nxt) & last))
+        out[0, r, i] = mag
+        out[1, r, i] = jb
+        out[2, r, i] = kb
+    return out
+
+
+def packed_moments(words, neighbours, time_periodic):
+    """Magnetisation and bond sums of packed configurations, int64 (R,) each.
+
+    Returns ``(sum_it s_it, sum_<ij> sum_t s_it s_jt, sum_i sum_t s_it s_i,t+1)``; the J-bonds
+    are the pairs (i, j > i) of ``neighbours``; the K-bonds include (T-1, 0) iff
+    ``time_periodic``.  Energy = -J j_bond_sum - K k_bond_sum - h magnetisation_sum.
+    """
+    _check_words(words)
+    if (not isinstance(neighbours, np.ndarray) or neighbours.dtype != np.int64
+            or neighbours.ndim != 2 or neighbours.shape[0] != words.shape[1]):
+        raise ParameterError(f"neighbours must be an int64 array of shape "
+                             f"(N = {words.shape[1]}, z).")
+    parts = _moments(words, np.ascontiguousarray(neighbours), bool(time_periodic)).sum(axis=2)
+    return parts[0], parts[1], parts[2]

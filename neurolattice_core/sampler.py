@@ -1,0 +1,309 @@
+"""A GUI-free runner for the engine: configure, step, run in the background, snapshot, stop.
+
+The same :class:`Sampler` serves pytest, scripts, the CLI and the dashboard. Kernels release the
+GIL (``nogil=True``), so a sampler thread runs beside a web server. Parameter changes requested
+while running are queued and applied between chunks of sweeps, never in the middle of one.
+Memory is bounded: time series live in fixed-size ring buffers.
+"""
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from .engine import build_path
+from .errors import ParameterError
+from .model import LatticeModel
+
+log = logging.getLogger(__name__)
+
+# Changing these needs new arrays of another shape: the configuration restarts hot.
+_SHAPE_PARAMETERS = {"neurons", "ticks", "replicas", "grid_rows", "grid_cols"}
+
+
+class RingBuffer:
+    """Last ``capacity`` rows of a (n, width) float64 series, returned in time order."""
+
+    def __init__(self, capacity, width):
+        self._data = np.full((capacity, width), np.nan)
+        self._count = 0
+
+    def append(self, row):
+        """Store one row (width,), overwriting the oldest when full."""
+        self._data[self._count % len(self._data)] = row
+        self._count += 1
+
+    def values(self):
+        """The stored rows, oldest first, float64 (min(count, capacity), width)."""
+        capacity = len(self._data)
+        if self._count <= capacity:
+            return self._data[: self._count].copy()
+        start = self._count % capacity
+        return np.concatenate([self._data[start:], self._data[:start]])
+
+    def __len__(self):
+        return min(self._count, len(self._data))
+
+
+class Sampler:
+    """Runs the sampling engine on a :class:`LatticeModel`.
+
+    Parameters
+    ----------
+    model : LatticeModel, optional
+        The model (a default ring x time model if omitted). The sampler works on it in place.
+    algorithm : {"auto", "metropolis", "heatbath", "cluster"}
+    seed : int
+        Seed of the random streams and of the hot start.
+    history : int
+        Capacity of the ring buffers of measured time series (rows).
+    measure_every : int
+        Sweeps between two measurements of energy and magnetisation.
+    threads : int, optional
+        Numba threads used by the kernels (default: numba's default, all cores).
+    allow_fast : bool
+        False keeps eligible lattices on the general path (benchmarks and cross-checks).
+    """
+
+    def __init__(self, model=None, *, algorithm="auto", seed=0, history=4096, measure_every=1,
+                 threads=None, allow_fast=True):
+        if history < 1 or measure_every < 1:
+            raise ParameterError("history and measure_every must be positive integers.")
+        if threads is not None:
+            import numba
+            limit = numba.config.NUMBA_NUM_THREADS
+            if not 1 <= int(threads) <= limit:
+                raise ParameterError(f"threads must be between 1 and {limit} on this machine, "
+                                     f"got {threads}.")
+        self.model = model if model is not None else LatticeModel.create()
+        self.algorithm = algorithm
+        self.seed = int(seed)
+        self.measure_every = int(measure_every)
+        self.threads = threads
+        self.allow_fast = allow_fast
+        #: Optional callable(spins int8 (R, N, T)) -> dict, run in the worker after each chunk,
+        #: so that derived observables are computed off the UI thread (see latest_frame()).
+        self.frame_analyser = None
+        self._history_capacity = int(history)
+        self._lock = threading.RLock()
+        self._pending = {}
+        self._thread = None
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self.error = None
+        self._error_callbacks = []
+        self._build(spins=None)
+
+    # ------------------------------------------------------------------ configuration
+    def _build(self, spins):
+        self.path, self.path_reason = build_path(self.model, self.algorithm, self.seed, spins,
+                                                   self.allow_fast)
+        replicas = self.model.replicas
+        self._sweeps = RingBuffer(self._history_capacity, 1)
+        self._energy = RingBuffer(self._history_capacity, replicas)
+        self._magnetization = RingBuffer(self._history_capacity, replicas)
+        self.sweeps_done = 0
+        self._busy_seconds = 0.0
+        self._flips_attempted = 0
+        self._flips_done = 0
+        self._snapshot = self.path.spins()
+        self._frame = {"sweep": 0, "products": {}}
+        self._last_rate = (time.perf_counter(), 0)
+
+    def set_parameters(self, **params):
+        """Change model parameters (temperature, couplings, fields, sizes, algorithm, ...).
+
+        While running, the change is validated now and applied between two chunks of sweeps.
+        Changing the lattice shape restarts from a hot configuration; other changes keep it.
+
+        Raises
+        ------
+        ParameterError
+            If a value is invalid (nothing is changed then).
+        """
+        algorithm = params.pop("algorithm", self.algorithm)
+        trial = self.model.param.values() | params
+        trial.pop("name", None)
+        LatticeModel.create(**trial)  # validate before queueing
+        with self._lock:
+            self._pending.update(params)
+            self._pending_algorithm = algorithm
+            if not self.running:
+                self._apply_pending()
+
+    def _apply_pending(self):
+        params = self._pending
+        algorithm = getattr(self, "_pending_algorithm", self.algorithm)
+        self._pending = {}
+        if not params and algorithm == self.algorithm:
+            return
+        reshape = bool(_SHAPE_PARAMETERS & params.keys())
+        old_choice = (self.algorithm, self.path.name)
+        self.model.update(**params)
+        self.algorithm = algorithm
+        spins = None if reshape else self.path.spins()
+        from .engine import choose_path
+        new_name, _ = choose_path(self.model, algorithm, self.allow_fast)
+        if reshape or (algorithm, new_name) != old_choice:
+            sweeps = self.sweeps_done
+            self._build(spins)
+            if not reshape:
+                self.sweeps_done = sweeps
+                self.path.sweeps_done = sweeps
+        else:
+            self.path.reload_model()
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, n_sweeps=1):
+        """Run ``n_sweeps`` sweeps now, measuring every ``measure_every`` sweeps. Returns self."""
+        if n_sweeps < 0:
+            raise ParameterError(f"n_sweeps must be >= 0, got {n_sweeps}.")
+        if self.running and threading.current_thread() is not self._thread:
+            raise RuntimeError("the sampler is running in the background: pause() or stop() it "
+                               "before calling step().")
+        if self.threads is not None:
+            import numba
+            numba.set_num_threads(int(self.threads))
+        done = 0
+        while done < n_sweeps:
+            chunk = min(self.measure_every - self.sweeps_done % self.measure_every,
+                        n_sweeps - done)
+            start = time.perf_counter()
+            flips = self.path.sweep(chunk)
+            self._busy_seconds += time.perf_counter() - start
+            self._flips_done += int(np.sum(flips))
+            self._flips_attempted += chunk * self.path.flips_per_sweep
+            done += chunk
+            self.sweeps_done += chunk
+            if self.sweeps_done % self.measure_every == 0:
+                self._measure()
+        spins = self.path.spins()
+        products = self.frame_analyser(spins) if self.frame_analyser is not None else {}
+        with self._lock:
+            self._snapshot = spins
+            self._frame = {"sweep": self.sweeps_done, "products": products}
+        return self
+
+    def latest_frame(self):
+        """The sweep count of the latest snapshot and what :attr:`frame_analyser` made of it."""
+        with self._lock:
+            return dict(self._frame)
+
+    def _measure(self):
+        energy, magnetization = self.path.moments()
+        with self._lock:
+            self._sweeps.append([self.sweeps_done])
+            self._energy.append(energy)
+            self._magnetization.append(magnetization)
+
+    # ------------------------------------------------------------------ background thread
+    @property
+    def running(self):
+        """True while the background thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def paused(self):
+        """True while a running sampler is paused."""
+        return not self._resume.is_set()
+
+    def start(self, sweeps_per_chunk=1, max_sweeps=None):
+        """Run in a daemon thread, ``sweeps_per_chunk`` sweeps between parameter updates.
+
+        The thread stops after ``max_sweeps`` sweeps (if given), on :meth:`stop`, or on an error,
+        which is stored in :attr:`error`, logged and passed to the callbacks of :meth:`on_error`.
+        """
+        if self.running:
+            return self
+        self.error = None
+        self._stop.clear()
+        self._resume.set()
+        self._thread = threading.Thread(target=self._run, args=(int(sweeps_per_chunk), max_sweeps),
+                                        name="neurolattice-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self, sweeps_per_chunk, max_sweeps):
+        target = None if max_sweeps is None else self.sweeps_done + int(max_sweeps)
+        try:
+            while not self._stop.is_set():
+                self._resume.wait(timeout=0.1)
+                if not self._resume.is_set():
+                    continue
+                with self._lock:
+                    self._apply_pending()
+                chunk = sweeps_per_chunk if target is None else min(sweeps_per_chunk,
+                                                                      target - self.sweeps_done)
+                if chunk <= 0:
+                    break
+                self.step(chunk)
+        except Exception as error:  # surfaced to the caller, never swallowed
+            self.error = error
+            log.exception("sampler thread failed")
+            for callback in list(self._error_callbacks):
+                callback(error)
+
+    def pause(self):
+        """Pause a running sampler after its current chunk."""
+        self._resume.clear()
+
+    def resume(self):
+        """Resume a paused sampler."""
+        self._resume.set()
+
+    def stop(self, timeout=2.0):
+        """Stop the background thread and wait up to ``timeout`` seconds; True if it stopped."""
+        self._stop.set()
+        self._resume.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def wait(self, timeout=None):
+        """Wait for a thread started with ``max_sweeps`` to finish; re-raise its error."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.raise_if_failed()
+        return not self.running
+
+    def on_error(self, callback):
+        """Call ``callback(exception)`` from the worker thread if a run fails."""
+        self._error_callbacks.append(callback)
+
+    def raise_if_failed(self):
+        """Re-raise the exception that ended the background thread, if any."""
+        if self.error is not None:
+            raise self.error
+
+    # ------------------------------------------------------------------ results
+    def snapshot(self, replica=0):
+        """The latest configuration of one replica, int8 (N, T) (a copy)."""
+        with self._lock:
+            return self._snapshot[replica].copy()
+
+    def configurations(self):
+        """The latest configurations of all replicas, int8 (R, N, T) (a copy)."""
+        with self._lock:
+            return self._snapshot.copy()
+
+    def history(self):
+        """Measured series: ``sweep`` (n,), ``energy_per_site`` and ``magnetization`` (n, R)."""
+        with self._lock:
+            return {"sweep": self._sweeps.values()[:, 0].astype(np.int64),
+                    "energy_per_site": self._energy.values(),
+                    "magnetization": self._magnetization.values()}
+
+    def progress(self):
+        """Sweeps done, throughput (flips per ns of kernel time) and the path in use."""
+        with self._lock:
+            busy = self._busy_seconds
+            return {"sweeps": self.sweeps_done, "path": self.path.name,
+                    "path_reason": self.path_reason,
+                    "flips_per_ns": self._flips_attempted / busy / 1e9 if busy > 0 else 0.0,
+                    "sweeps_per_second": self.sweeps_done / busy if busy > 0 else 0.0,
+                    "busy_seconds": busy, "flips_attempted": self._flips_attempted,
+                    "acceptance": (self._flips_done / self._flips_attempted
+                                   if self._flips_attempted else 0.0),
+                    "running": self.running, "paused": self.paused}

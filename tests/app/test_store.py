@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from app.store import SessionStore
+from app.views.simulate import SimulateView
+from tests.conftest import wait_until
+
+
+@pytest.fixture
+def store():
+    store = SessionStore()
+    yield store
+    store.shutdown()
+
+
+def test_default_preset_is_the_critical_ising_model(store):
+    model = store.sampler.model
+    assert (model.connectivity, model.neurons, model.ticks) == ("ring", 128, 512)
+    assert store.sampler.path.name == "fast"
+
+
+def test_widget_changes_reach_the_running_engine(store):
+    store.play()
+    store.controls.temperature = 1.2
+    assert wait_until(lambda: store.sampler.model.temperature == 1.2)
+    store.controls.neurons = 64
+    assert wait_until(lambda: store.sampler.snapshot().shape == (64, 512))
+    assert store.sampler.running and store.sampler.error is None
+
+
+def test_invalid_change_is_reverted_with_a_message(store):
+    store.controls.connectivity = "grid"
+    store.controls.grid_rows = 5  # 128 neurons do not fill 5 rows
+    assert store.sampler.model.grid_rows != 5
+    assert store.message_level == "error" and "grid" in store.message
+
+
+def test_oversized_lattice_is_refused_on_the_page(store):
+    store.controls.ticks = 10_000_000
+    assert store.controls.ticks == 512 and "more than this page handles" in store.message
+
+
+def test_presets_switch_model_and_path(store):
+    store.preset = "Spin glass (SK)"
+    assert store.sampler.model.connectivity == "sk" and store.sampler.path.name == "local"
+    store.preset = "Critical 2-D Ising"
+    assert store.sampler.path.name == "fast"
+
+
+def test_shutdown_stops_the_thread_quickly(store):
+    store.play()
+    assert wait_until(lambda: store.sampler.sweeps_done > 2)
+    store.shutdown()
+    assert not store.sampler.running
+
+
+def test_frames_flow_into_the_streams(store):
+    view = SimulateView(store=store)
+    store.step()
+    view._on_frame()
+    assert view._raster_pipe.data.shape == (128, 512)
+    assert np.isfinite(view._correlation_pipe.data["temporal_correlation"]).all()
+    assert len(view._trace_buffer.data["sweep"]) >= 1
+    assert "flips/ns" in view.readout.object

@@ -1,0 +1,126 @@
+import threading
+
+import numpy as np
+import pytest
+
+from neurolattice_core.errors import ParameterError
+from neurolattice_core.model import LatticeModel
+from neurolattice_core.sampler import RingBuffer, Sampler
+from tests.conftest import wait_until
+
+
+def small_model(**params):
+    base = dict(neurons=16, ticks=128, connectivity="ring", temperature=2.0)
+    return LatticeModel.create(**(base | params))
+
+
+def test_ring_buffer_keeps_the_latest_rows_in_order():
+    buffer = RingBuffer(3, 1)
+    for value in range(5):
+        buffer.append([value])
+    assert buffer.values()[:, 0].tolist() == [2, 3, 4] and len(buffer) == 3
+
+
+def test_step_records_history_and_snapshot():
+    sampler = Sampler(small_model(replicas=2), seed=3)
+    sampler.step(5)
+    history = sampler.history()
+    assert history["sweep"].tolist() == [1, 2, 3, 4, 5]
+    assert history["energy_per_site"].shape == (5, 2)
+    spins = sampler.configurations()
+    assert spins.shape == (2, 16, 128) and set(np.unique(spins)) <= {-1, 1}
+    energy = sampler.model.energy(spins) / (16 * 128)
+    assert np.allclose(history["energy_per_site"][-1], energy)
+    assert np.allclose(history["magnetization"][-1], spins.mean(axis=(1, 2)))
+
+
+@pytest.mark.parametrize("params", [dict(), dict(connectivity="all-to-all", ticks=20),
+                                    dict(connectivity="sk", ticks=10)])
+def test_same_seed_same_trajectory(params):
+    a = Sampler(small_model(**params), seed=9).step(4).configurations()
+    b = Sampler(small_model(**params), seed=9).step(4).configurations()
+    c = Sampler(small_model(**params), seed=10).step(4).configurations()
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_history_memory_is_bounded():
+    sampler = Sampler(small_model(), history=8)
+    sampler.step(50)
+    assert len(sampler.history()["sweep"]) == 8 and sampler.history()["sweep"][-1] == 50
+
+
+def test_background_run_pause_change_and_stop():
+    sampler = Sampler(small_model())
+    sampler.start()
+    assert wait_until(lambda: sampler.sweeps_done > 3)
+    sampler.pause()
+    paused_at = wait_until(lambda: sampler.sweeps_done, timeout=1)
+    sampler.set_parameters(temperature=0.5, J=0.8)
+    sampler.resume()
+    assert wait_until(lambda: sampler.model.temperature == 0.5)
+    assert wait_until(lambda: sampler.sweeps_done > paused_at + 3)
+    assert sampler.model.J == 0.8
+    assert sampler.stop(timeout=2.0)
+    assert sampler.error is None and not sampler.running
+
+
+def test_max_sweeps_and_wait():
+    sampler = Sampler(small_model()).start(sweeps_per_chunk=2, max_sweeps=7)
+    assert sampler.wait(timeout=30)
+    assert sampler.sweeps_done == 7
+
+
+def test_invalid_change_raises_now_and_changes_nothing():
+    sampler = Sampler(small_model())
+    with pytest.raises(ParameterError, match="temperature"):
+        sampler.set_parameters(temperature=-1.0)
+    assert sampler.model.temperature == 2.0
+
+
+def test_resizing_restarts_and_keeps_running():
+    sampler = Sampler(small_model())
+    sampler.start()
+    sampler.set_parameters(neurons=8, ticks=256)
+    assert wait_until(lambda: sampler.snapshot().shape == (8, 256))
+    assert sampler.stop()
+    sampler.raise_if_failed()
+
+
+def test_worker_errors_are_surfaced_not_swallowed():
+    sampler = Sampler(small_model())
+    seen = []
+    sampler.on_error(seen.append)
+
+    def broken(n_sweeps):
+        raise RuntimeError("kernel exploded")
+
+    sampler.path.sweep = broken
+    sampler.start()
+    assert wait_until(lambda: sampler.error is not None and not sampler.running)
+    with pytest.raises(RuntimeError, match="exploded"):
+        sampler.raise_if_failed()
+    assert len(seen) == 1 and isinstance(seen[0], RuntimeError)
+
+
+def test_step_while_running_is_refused():
+    sampler = Sampler(small_model()).start()
+    try:
+        with pytest.raises(RuntimeError, match="running"):
+            sampler.step(1)
+    finally:
+        sampler.stop()
+
+
+def test_threads_out_of_range():
+    with pytest.raises(ParameterError, match="threads"):
+        Sampler(small_model(), threads=999)
+
+
+def test_sampler_thread_runs_beside_python_code():
+    sampler = Sampler(small_model(neurons=64, ticks=256)).start()
+    counter = 0
+    while sampler.sweeps_done < 20 and counter < 10**8:
+        counter += 1  # the GIL is released by the kernels, so both make progress
+    sampler.stop()
+    assert sampler.sweeps_done >= 20 and counter > 0
+    assert threading.active_count() >= 1
