@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test test-core bench lint clean
+.PHONY: serve test bench lint clean chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,15 @@ $(INSTALLED): pyproject.toml
 serve: $(INSTALLED)
 	$(VENV)/bin/neurolattice serve
 
-test: $(INSTALLED)
+test: $(INSTALLED) chromium
 	$(PY) -m pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
 bench: $(INSTALLED)
 	$(PY) benchmarks/run_all.py

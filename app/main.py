@@ -2,12 +2,14 @@
 
 import logging
 import os
+import time
 
 import holoviews as hv
 import panel as pn
 
 from .store import SessionStore
 from .views.about import AboutView
+from .views.recording import RecordingView
 from .views.simulate import SimulateView
 
 log = logging.getLogger(__name__)
@@ -16,6 +18,7 @@ CSS = """
 .nl-readout { font-family: ui-monospace, monospace; font-size: 13px; color: #222; }
 .nl-muted { color: #666; }
 .nl-note { color: #444; font-style: italic; }
+.nl-table th { text-align: left; padding-right: 14px; color: #444; font-weight: 600; }
 .nl-header { background: #1a365d; color: white; font-size: 22px; padding: 12px 18px;
              font-family: system-ui, sans-serif; }
 """
@@ -35,8 +38,13 @@ def create_app(recording_source=None):
     """
     store = SessionStore()
     simulate = SimulateView(store=store)
-    tabs = pn.Tabs(("Simulate", simulate), ("About", AboutView()), dynamic=False,
-                   sizing_mode="stretch_width")
+    recording = RecordingView(state=store.recording)
+    tabs = pn.Tabs(("Simulate", simulate), ("Recording", recording), ("About", AboutView()),
+                   dynamic=False, sizing_mode="stretch_width")
+    if recording_source:
+        store.recording.load_path(recording_source)
+    else:
+        store.recording.load_sample()
 
     def show_message(event):
         if event.new and pn.state.notifications is not None:
@@ -52,9 +60,11 @@ def create_app(recording_source=None):
         simulate.start_frames()
 
     def on_destroyed(session_context):
+        started = time.perf_counter()
         simulate.stop_frames()
-        store.shutdown()
-        log.info("session closed: engine stopped")
+        stopped = store.shutdown()
+        log.info("session %s closed: engine thread %s in %.2f s", session_context.id,
+                 "stopped" if stopped else "STILL RUNNING", time.perf_counter() - started)
 
     pn.state.onload(on_load)
     pn.state.on_session_destroyed(on_destroyed)

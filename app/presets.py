@@ -1,4 +1,5 @@
-"""Named starting points for the Simulate view, each with a one-line explanation."""
+"""Named starting points for the Simulate view: a one-line explanation, the model parameters
+and the initial configuration ("random" hot start, "up" cold start, "pattern" Hopfield cue)."""
 
 THETA_C = 2.269185314213022
 
@@ -6,26 +7,28 @@ PRESETS = {
     "Critical 2-D Ising": (
         "Ring x periodic time with K = J at Onsager's critical temperature: domains of all sizes.",
         dict(connectivity="ring", neurons=128, ticks=512, J=1.0, K=1.0, h=0.0,
-             temperature=THETA_C, time_boundary="periodic", neuron_boundary="periodic")),
+             temperature=THETA_C, time_boundary="periodic", neuron_boundary="periodic"), "random"),
     "Paramagnet": (
         "High temperature: short-lived, uncorrelated activity, the magnetisation averages to zero.",
         dict(connectivity="ring", neurons=128, ticks=512, J=1.0, K=1.0, h=0.0, temperature=4.0,
-             time_boundary="periodic", neuron_boundary="periodic")),
+             time_boundary="periodic", neuron_boundary="periodic"), "random"),
     "Ordered phase": (
-        "Below the critical temperature one state wins: the population locks into up or down.",
+        "Below the critical temperature one state wins: the population stays locked up (cold "
+        "start); raise the temperature past θc to watch the order melt.",
         dict(connectivity="ring", neurons=128, ticks=512, J=1.0, K=1.0, h=0.0, temperature=1.6,
-             time_boundary="periodic", neuron_boundary="periodic")),
+             time_boundary="periodic", neuron_boundary="periodic"), "up"),
     "Spin glass (SK)": (
         "Random couplings of both signs: frozen, disordered patterns that differ between replicas.",
         dict(connectivity="sk", neurons=96, ticks=256, J=1.0, sk_J0=0.0, sk_spread=1.0, K=0.3,
-             h=0.0, temperature=0.5, time_boundary="periodic")),
+             h=0.0, temperature=0.5, time_boundary="periodic"), "random"),
     "Hopfield memory": (
-        "Couplings store three patterns; at low temperature the network settles into one of them.",
+        "Couplings store three patterns; started from a noisy cue, the network retrieves the "
+        "memory at low temperature and loses it when heated.",
         dict(connectivity="hopfield", neurons=100, ticks=256, J=1.0, hopfield_patterns=3, K=0.4,
-             h=0.0, temperature=0.5, time_boundary="periodic")),
+             h=0.0, temperature=0.5, time_boundary="periodic"), "pattern"),
     "Sparse cortical-like raster": (
         "Weak all-to-all excitation, a negative field and temporal persistence: rare, "
         "partly synchronous spikes, like a cortical recording.",
         dict(connectivity="all-to-all", neurons=100, ticks=512, J=1.5, K=0.5, h=-1.2,
-             temperature=1.0, time_boundary="open")),
+             temperature=1.0, time_boundary="open"), "random"),
 }

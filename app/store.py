@@ -15,6 +15,7 @@ from neurolattice_core.sampler import Sampler
 from neurolattice_core.simulation import live_observables
 
 from .presets import PRESETS
+from .recording_state import RecordingState
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class SessionStore(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self.recording = RecordingState()
         self.controls = LatticeModel(name="controls")
         self.controls.param.update(**PRESETS[self.preset][1])
         self.sampler = self._new_sampler()
@@ -62,7 +64,8 @@ class SessionStore(param.Parameterized):
     def _new_sampler(self):
         values = {k: v for k, v in self.controls.param.values().items() if k != "name"}
         sampler = Sampler(LatticeModel.create(**values), algorithm=self.algorithm,
-                          seed=self.controls.seed, history=2000)
+                          seed=self.controls.seed, history=2000,
+                          initial=PRESETS[self.preset][2])
         sampler.frame_analyser = lambda spins: live_observables(sampler.model, spins)
         sampler.on_error(lambda error: self.notify(f"The engine stopped: {error}", "error"))
         sampler.step(1)
@@ -101,8 +104,7 @@ class SessionStore(param.Parameterized):
             self.controls.param.update(**PRESETS[self.preset][1])
         finally:
             self._applying_preset = False
-        values = {k: v for k, v in self.controls.param.values().items() if k != "name"}
-        self.sampler.set_parameters(**values)
+        self.reset()
 
     @param.depends("algorithm", watch=True)
     def _apply_algorithm(self):
@@ -128,7 +130,7 @@ class SessionStore(param.Parameterized):
             self.sampler.step(self.sweeps_per_frame)
 
     def reset(self):
-        """A fresh hot start with the current controls."""
+        """Restart the engine from the preset's initial state with the current controls."""
         running = self.sampler.running and not self.sampler.paused
         self.sampler.stop()
         self.sampler = self._new_sampler()
@@ -142,5 +144,5 @@ class SessionStore(param.Parameterized):
             self.sampler.start(sweeps_per_chunk=self.sweeps_per_frame)
 
     def shutdown(self):
-        """Stop every background thread of this session (tab closed)."""
-        self.sampler.stop(timeout=2.0)
+        """Stop every background thread of this session (tab closed); True when all stopped."""
+        return self.sampler.stop(timeout=2.0)

@@ -57,7 +57,12 @@ def _serve(args):
     except ImportError as error:  # the dashboard's dependencies are missing
         raise NeurolatticeError(f"the dashboard needs panel, holoviews and bokeh ({error}); "
                                 "install them with 'make serve' or pip install neurolattice.")
+    if args.file:  # refuse a bad file now, with exit code 2, rather than on the page
+        from .recordings import load_recording
+        load_recording(args.file)
     origins = args.allow_websocket_origin or None
+    for name in ("app", "neurolattice_core"):
+        logging.getLogger(name).setLevel(args.log_level.upper())
     print(f"neurolattice: serving on http://{args.address}:{args.port}/neurolattice "
           "(Ctrl+C stops)", file=sys.stderr)
     serve(args.file, port=args.port, address=args.address, allow_websocket_origin=origins,
@@ -115,6 +120,8 @@ def build_parser():
     srv.add_argument("--allow-websocket-origin", action="append",
                      help="host[:port] allowed to connect (repeatable)")
     srv.add_argument("--show", action="store_true", help="open a browser tab")
+    srv.add_argument("--log-level", default="warning",
+                     choices=["debug", "info", "warning", "error"], help="server log detail")
     srv.set_defaults(handler=_serve)
 
     bench = commands.add_parser("bench", help="measure the engine's throughput (flips/ns)")

@@ -24,6 +24,32 @@ ALGORITHMS = ("auto", "metropolis", "heatbath", "cluster")
 _INIT_PURPOSE = 0x1717
 
 
+INITIAL_STATES = ("random", "up", "pattern")
+
+
+def initial_spins(model, initial, seed):
+    """Starting configurations, int8 (R, N, T).
+
+    ``"random"``: a hot start (independent +-1); ``"up"``: a cold start (all +1); ``"pattern"``:
+    the first stored Hopfield pattern in every tick with 10% of the sites flipped at random (a
+    noisy cue for memory retrieval; Hopfield connectivity only).
+    """
+    shape = (model.replicas, model.neurons, model.ticks)
+    if initial == "random":
+        return random_spins(shape, seed)
+    if initial == "up":
+        return np.ones(shape, dtype=np.int8)
+    if initial == "pattern":
+        if model.connectivity != "hopfield":
+            raise ParameterError("initial state 'pattern' needs Hopfield connectivity.")
+        cue = np.broadcast_to(model.patterns()[0][None, :, None], shape)
+        uniform = random_words(stream_key(seed, _INIT_PURPOSE, 1), int(np.prod(shape)))
+        flip = (uniform.reshape(shape) >> np.uint64(11)) * 2.0**-53 < 0.1
+        return np.where(flip, -cue, cue).astype(np.int8)
+    raise ParameterError(f"unknown initial state {initial!r}; choose one of "
+                         f"{', '.join(INITIAL_STATES)}.")
+
+
 def random_spins(shape, seed):
     """Hot start: independent +-1 spins, int8 ``shape``, reproducible from ``seed``."""
     key = stream_key(seed, _INIT_PURPOSE)
@@ -211,7 +237,7 @@ class ClusterPath(LocalPath):
         return flips
 
 
-def build_path(model, algorithm="auto", seed=0, spins=None, allow_fast=True):
+def build_path(model, algorithm="auto", seed=0, spins=None, allow_fast=True, initial="random"):
     """The update path for ``model``, started from ``spins`` or a hot start from ``seed``.
 
     Returns
@@ -224,7 +250,7 @@ def build_path(model, algorithm="auto", seed=0, spins=None, allow_fast=True):
     name, reason = choose_path(model, algorithm, allow_fast)
     shape = (model.replicas, model.neurons, model.ticks)
     if spins is None:
-        spins = random_spins(shape, seed)
+        spins = initial_spins(model, initial, seed)
     elif np.shape(spins) != shape:
         raise ParameterError(f"initial spins have shape {np.shape(spins)}, expected {shape}.")
     method = "heatbath" if algorithm == "heatbath" else "metropolis"

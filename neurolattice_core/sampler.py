@@ -64,10 +64,12 @@ class Sampler:
         Numba threads used by the kernels (default: numba's default, all cores).
     allow_fast : bool
         False keeps eligible lattices on the general path (benchmarks and cross-checks).
+    initial : {"random", "up", "pattern"}
+        Starting configuration (see :func:`engine.initial_spins`); also used after a resize.
     """
 
     def __init__(self, model=None, *, algorithm="auto", seed=0, history=4096, measure_every=1,
-                 threads=None, allow_fast=True):
+                 threads=None, allow_fast=True, initial="random"):
         if history < 1 or measure_every < 1:
             raise ParameterError("history and measure_every must be positive integers.")
         if threads is not None:
@@ -82,6 +84,7 @@ class Sampler:
         self.measure_every = int(measure_every)
         self.threads = threads
         self.allow_fast = allow_fast
+        self.initial = initial
         #: Optional callable(spins int8 (R, N, T)) -> dict, run in the worker after each chunk,
         #: so that derived observables are computed off the UI thread (see latest_frame()).
         self.frame_analyser = None
@@ -99,7 +102,7 @@ class Sampler:
     # ------------------------------------------------------------------ configuration
     def _build(self, spins):
         self.path, self.path_reason = build_path(self.model, self.algorithm, self.seed, spins,
-                                                   self.allow_fast)
+                                                   self.allow_fast, self._initial_for_model())
         replicas = self.model.replicas
         self._sweeps = RingBuffer(self._history_capacity, 1)
         self._energy = RingBuffer(self._history_capacity, replicas)
@@ -111,6 +114,11 @@ class Sampler:
         self._snapshot = self.path.spins()
         self._frame = {"sweep": 0, "products": {}}
         self._last_rate = (time.perf_counter(), 0)
+
+    def _initial_for_model(self):
+        if self.initial == "pattern" and self.model.connectivity != "hopfield":
+            return "random"  # the cue only exists for Hopfield couplings
+        return self.initial
 
     def set_parameters(self, **params):
         """Change model parameters (temperature, couplings, fields, sizes, algorithm, ...).

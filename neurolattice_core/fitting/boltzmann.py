@@ -5,15 +5,10 @@ the data's (moment matching). Starting from any fit (by default pseudo-likelihoo
 iteration runs a few heat-bath sweeps of persistent chains of the engine
 (:func:`.sampling.sample_lattice`, open time, T = the training trial length for lft; 64-tick
 lattices of independent slices for maxent), estimates the model moments and moves the
-parameters along the centred, diagonally preconditioned likelihood gradient
-(m = magnetisation, C connected covariance, D_ii the connected lag-1 autocovariance)::
-
-    dJ_ij = eta (C^data_ij - C^model_ij - lam J_ij) / ((1 - m_i^2)(1 - m_j^2))
-    dK_i  = eta (D^data_ii - D^model_ii - lam K_i) / (1 - m_i^2)^2
-    dh_i  = eta (m^data_i - m^model_i) / (1 - m_i^2) - sum_j dJ_ij m_j - 2 dK_i m_i
-    du_t  = eta (nu^data_t - nu^model_t) / mean_i (1 - m_i^2)        (drive, if fitted)
-
-(lam: the L2 rule of :mod:`.pseudolikelihood`; centring keeps h and J from fighting each other).
+parameters along the likelihood gradient preconditioned by the data Fisher matrix in
+lattice-gas coordinates (:class:`.fisher.GasPreconditioner`, N up to about 100; beyond, or for
+the drive u_t, by the diagonal rule of :func:`_gas_step`); lam is the L2 rule of
+:mod:`.pseudolikelihood`. Chains start from training configurations.
 
 Stopping rule: with z_k = (f^data_k - f^model_k) / sqrt(se_data_k^2 + se_model_k^2) over all
 raw moments f (<s_i>, <s_i s_j>, <s_i,t s_i,t+1>, and nu_t with a drive), converged when the
@@ -30,6 +25,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..errors import FitError
+from .fisher import GasPreconditioner, gas_moments
 from .pseudolikelihood import default_regularization
 from .sampling import sample_lattice
 
@@ -79,6 +75,20 @@ def _data_moments(spins, model, drive):
     return mean, se
 
 
+def _data_start(spins, reps, T):
+    """Start configurations, int8 (reps, N, T), cut from (and tiled over) data ``spins``.
+
+    Chains then begin in the data's basin: a spurious ordered phase of the model, if any, is
+    reached by nucleation as in equilibrium, not imposed by a biased start.
+    """
+    r, n, t = spins.shape
+    if t == T:
+        return np.ascontiguousarray(spins[np.arange(reps) % r])
+    x = spins.transpose(0, 2, 1).reshape(-1, n)
+    idx = np.arange(reps * T) % x.shape[0]
+    return np.ascontiguousarray(x[idx].reshape(reps, T, n).transpose(0, 2, 1))
+
+
 def _split(f, n, model, drive):
     npair = n * (n - 1) // 2
     m, c2 = f[:n], f[n:n + npair]
@@ -86,6 +96,49 @@ def _split(f, n, model, drive):
     k = rest[:n] if model == "lft" else None
     nu = rest[n:] if (model == "lft" and drive) else (rest if drive else None)
     return m, c2, k, nu
+
+
+def _gas_step(f_data, f_model, n, model, drive, J, K, lam, eta, n_samples, clip=0.5):
+    """Preconditioned likelihood-gradient step, returned in spin parameters.
+
+    The gradient is taken in lattice-gas coordinates (psi = (1 + s) / 2: biases b, W = 4 J,
+    Kpsi = 4 K, MODEL.md section 2), where for sparse firing the statistics <psi_i>,
+    <psi_i psi_j> are nearly uncorrelated, and each component is divided by the Bernoulli
+    variance of its statistic (floored at 1 / n_samples): db_i = eta (p_d - p_m) / var,
+    dW_ij = eta (q_d - q_m - lam W_ij / 16) / max(q_d, q_m, 1 / M), and alike for Kpsi and the
+    drive. Mapped back (dJ = dW / 4, dK = dKpsi / 4, dh_i = db_i / 2 + sum_j dJ_ij + 2 dK_i,
+    du = du_gas / 2) and clipped to +-``clip``; any positive preconditioner keeps the step an
+    ascent direction, and the update stays sensible far from the data (e.g. a start in a
+    spurious ordered phase).
+    """
+    floor = 1.0 / max(n_samples, 1)
+    m_d, c2_d, k_d, nu_d = _split(f_data, n, model, drive)
+    m_m, c2_m, k_m, nu_m = _split(f_model, n, model, drive)
+    iu = np.triu_indices(n, 1)
+    p_d, p_m = 0.5 * (1 + m_d), 0.5 * (1 + m_m)
+    db = eta * (p_d - p_m) / np.maximum(np.maximum(p_d * (1 - p_d), p_m * (1 - p_m)), floor)
+    q_d = 0.25 * (1 + m_d[iu[0]] + m_d[iu[1]] + c2_d)
+    q_m = 0.25 * (1 + m_m[iu[0]] + m_m[iu[1]] + c2_m)
+    W = 4.0 * J[iu]
+    dW = eta * (q_d - q_m - lam * W / 16.0) / np.maximum(np.maximum(q_d, q_m), floor)
+    dJ = np.zeros((n, n))
+    dJ[iu] = np.clip(dW / 4.0, -clip, clip)
+    dJ = dJ + dJ.T
+    dK = None
+    dh = db / 2.0 + dJ.sum(axis=1)
+    if model == "lft":
+        r_d, r_m = 0.25 * (1 + 2 * m_d + k_d), 0.25 * (1 + 2 * m_m + k_m)
+        dKpsi = eta * (r_d - r_m - lam * 4.0 * K / 16.0) / np.maximum(np.maximum(r_d, r_m),
+                                                                       floor)
+        dK = np.clip(dKpsi / 4.0, -clip, clip)
+        dh += 2.0 * dK
+    du = None
+    if drive:
+        g_d, g_m = 0.5 * (1 + nu_d), 0.5 * (1 + nu_m)
+        du = np.clip(eta * (g_d - g_m) / np.maximum(np.maximum(g_d * (1 - g_d),
+                                                              g_m * (1 - g_m)), floor) / 2.0,
+                     -clip, clip)
+    return np.clip(dh, -clip, clip), dJ, dK, du
 
 
 def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
@@ -138,24 +191,25 @@ def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
     lam = default_regularization(train.n_samples) if regularization is None \
         else float(regularization)
     f_data, se_data = _data_moments(train.spins, model, drive)
-    m_d, c2_d, k_d, nu_d = _split(f_data, n, model, drive)
-    C_d = np.zeros((n, n))
-    iu = np.triu_indices(n, 1)
-    C_d[iu] = c2_d - (m_d[:, None] * m_d[None, :])[iu]
-    C_d = C_d + C_d.T
-    var = np.clip(1.0 - m_d**2, 1e-3, None)
     T = train.n_ticks if (model == "lft" or drive) else _MAXENT_TICKS
     if n_model_samples is None:
         n_model_samples = max(train.n_samples, 20000)
     reps = max(8, int(np.ceil(n_model_samples / T)))
     z_bound = float(sps.norm.isf(0.005 / f_data.size))
-    state, sweeps = None, 0
+    state, sweeps = _data_start(train.spins, reps, T), 0
+    first = True
+    precond, warnings = None, []
+    try:
+        precond = GasPreconditioner(train.spins, model)
+    except FitError as exc:
+        warnings.append(f"{exc}; using a diagonal preconditioner (slower convergence)")
     converged, it, zr, zm = False, 0, np.inf, np.inf
     for it in range(1, max_iter + 1):
         samples, state, sweeps = sample_lattice(
             h, J, K, n_ticks=T, n_replicas=reps, u=u,
-            burn_in=burn_in if state is None else sweeps_per_iter, seed=seed, spins=state,
+            burn_in=burn_in if first else sweeps_per_iter, seed=seed, spins=state,
             sweep_offset=sweeps)
+        first = False
         per_rep = moment_vector(samples, model, drive)
         f_model = per_rep.mean(axis=0)
         se_model = per_rep.std(axis=0, ddof=1) / np.sqrt(reps)
@@ -165,27 +219,24 @@ def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
             converged = True
             break
         eta = learning_rate / (1.0 + (it - 1) / 25.0)
-        m_m, c2_m, k_m, nu_m = _split(f_model, n, model, drive)
-        C_m = np.zeros((n, n))
-        C_m[iu] = c2_m - (m_m[:, None] * m_m[None, :])[iu]
-        C_m = C_m + C_m.T
-        dJ = eta * (C_d - C_m - lam * J) / np.outer(var, var)
-        np.fill_diagonal(dJ, 0.0)
-        dh = eta * (m_d - m_m) / var - dJ @ m_d
+        dh, dJ, dK, du = _gas_step(f_data, f_model, n, model, drive, J, K, lam, eta,
+                                   train.n_samples)
+        if precond is not None:
+            dh, dJ, dK = precond.step(gas_moments(f_data, n, model, drive),
+                                      gas_moments(f_model, n, model, drive), J, K, lam, eta)
+        h += dh
+        J += dJ
         if model == "lft":
-            dK = eta * ((k_d - m_d**2) - (k_m - m_m**2) - lam * K) / var**2
-            dh -= 2.0 * dK * m_d
-            K += np.clip(dK, -0.5, 0.5)
+            K += dK
         if drive:
-            u += np.clip(eta * (nu_d - nu_m) / var.mean(), -0.5, 0.5)
-        J += np.clip(dJ, -0.5, 0.5)
-        h += np.clip(dh, -0.5, 0.5)
+            u += du
         if not (np.all(np.isfinite(J)) and np.all(np.isfinite(h))):
             raise FitError("Boltzmann learning diverged (non-finite parameters); lower the "
                            "learning rate or start from a pseudo-likelihood fit")
-    warnings = [] if converged else [
-        f"Boltzmann learning did not converge in {max_iter} iterations: moment mismatch "
-        f"RMS z = {zr:.2f} (target {z_rms}), max |z| = {zm:.2f} (bound {z_bound:.2f})"]
+    if not converged:
+        warnings.append(
+            f"Boltzmann learning did not converge in {max_iter} iterations: moment mismatch "
+        f"RMS z = {zr:.2f} (target {z_rms}), max |z| = {zm:.2f} (bound {z_bound:.2f})")
     if drive:
         shift = float(u.mean())
         u, h = u - shift, h + shift

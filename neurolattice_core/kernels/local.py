@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
-from .local_layout import split_fields, time_classes
+from .local_layout import permute_ticks, time_classes
 from .local_sweep import KIND_ALL, KIND_DENSE, KIND_SPARSE, _local_sweeps
 
 KINDS = {"all-to-all": KIND_ALL, "sparse": KIND_SPARSE, "dense": KIND_DENSE}
@@ -184,9 +184,8 @@ def _run(p):
                                     np.zeros(0, np.float64))
         order = np.arange(n, dtype=np.int64)
     J = p["J_dense"] if p["kind"] == "dense" else np.zeros((1, 1))
-    hev, hod = split_fields(p["fields"])
     return _local_sweeps(spins, KINDS[p["kind"]], p["J_all"], J, indptr, indices, weights,
-                         order, p["K"], hev, hod, p["betas"], p["periodic"],
+                         order, p["K"], permute_ticks(p["fields"]), p["betas"], p["periodic"],
                          p["method"] == "metropolis", p["n_sweeps"], p["keys"],
                          p["sweep_offset"], time_classes(T, p["periodic"]))
 

@@ -2,19 +2,21 @@
 
 A *segment* is n sites (i, t_m), t_m = t0 + 2 m, of one neuron i and one time class of the
 checkerboard layout (see :mod:`.local_layout`): given the rest of the lattice they are
-independent, so the loop has no carried dependence and vectorises. For site m, with s = tgt[m]:
+independent, so the loop has no carried dependence and vectorises. Arrays are addressed by
+offsets (no views: creating views costs atomic reference counting in the inner loop). Site m
+has spin s = W[i, t_off + m], temporal neighbours W[i, nb_off + m] (t - 1) and
+W[i, nb_off + m + 1] (t + 1) (0 for an open end), and local field
 
-    H_m = A[m] + J_all (S[m] - s) + K_i (nb[m] + nb[m + 1])
+    H_m = A[a_row, a_off + m] + J_all (S[s_off + m] - s) + K_i (left + right)
 
 ``A`` holds h_it (+ sum_j J_ij s_jt for sparse/dense couplings, prepared by the caller), ``S``
-the slice sums sum_j s_jt for all-to-all couplings (any finite values when J_all == 0), and
-nb[m], nb[m + 1] the spins at t - 1 and t + 1 (0 for an open end). Rules:
+the slice sums sum_j s_jt for all-to-all couplings (any finite values when J_all == 0). Rules:
 
 - heat bath: s <- +1 if U < 1 / (1 + exp(-2 beta H)), else -1;
 - Metropolis: s <- -s if U < min(1, exp(-2 beta s H)).
 
-``S[m]`` is incremented by (new - old) spin, so for all-to-all it stays the slice sum and for a
-zeroed scratch array it records the change (0 or +-2).
+``S[s_off + m]`` is incremented by (new - old) spin, so for all-to-all it stays the slice sum and
+for a zeroed scratch array it records the change (0 or +-2).
 
 Random numbers (see :mod:`.local_math` for the exact lazy comparison): the segment's counters
 are c0 + 2 m (c0 = counter of its first site; site (i, t) of sweep w has counter
@@ -39,13 +41,13 @@ _HI = TWO_32 / (1.0 + MARGIN)
 _LO = TWO_32 / (1.0 - MARGIN)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _field(s, a, sm, left, right, J_all, Ki):
     """Local field H = a + J_all (sm - s) + K_i (left + right) of a site with spin s (floats)."""
     return a + J_all * (sm - s) + Ki * (left + right)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _heatbath_fast(s, H, beta, bits):
     """Fast heat-bath decision: (new spin, undecided). Undecided sites keep s (float64)."""
     a = 1.0 + _exp_approx(min(max(-2.0 * beta * H, -EXP_CLAMP), EXP_CLAMP))
@@ -55,7 +57,7 @@ def _heatbath_fast(s, H, beta, bits):
     return (1.0 if up else (-1.0 if down else s)), not (up or down)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _metropolis_fast(s, H, beta, bits):
     """Fast Metropolis decision: (new spin, undecided). Undecided sites keep s (float64)."""
     q = _exp_approx(min(max(-2.0 * beta * s * H, -EXP_CLAMP), 0.0)) * TWO_32
@@ -66,9 +68,9 @@ def _metropolis_fast(s, H, beta, bits):
 
 
 @njit(cache=True, nogil=True)
-def _resolve(tgt, nb, A, S, amb, J_all, Ki, beta, metropolis, key, key_fine, c0):
+def _resolve(W, i, t_off, nb_off, n, A, a_row, a_off, S, s_off, amb, J_all, Ki, beta,
+             metropolis, key, key_fine, c0):
     """Decide the ambiguous sites exactly (libm exp and 32 + 53 random bits); return flips."""
-    n = tgt.size
     h = (n + 1) // 2
     flips = 0
     for m in range(n):
@@ -78,80 +80,149 @@ def _resolve(tgt, nb, A, S, amb, J_all, Ki, beta, metropolis, key, key_fine, c0)
         x = random_u64(key, c0 + np.uint64(2 * pair))
         bits = x & _LOW32 if m < h else x >> np.uint64(32)
         u = _u32_to_f64(np.int64(bits)) + random_uniform(key_fine, c0 + np.uint64(2 * m))
-        s = np.float64(tgt[m])
-        H = _field(s, A[m], S[m], np.float64(nb[m]), np.float64(nb[m + 1]), J_all, Ki)
+        s = np.float64(W[i, t_off + m])
+        H = _field(s, A[a_row, a_off + m], S[s_off + m], np.float64(W[i, nb_off + m]),
+                   np.float64(W[i, nb_off + m + 1]), J_all, Ki)
         if metropolis:
             q = math.exp(min(max(-2.0 * beta * s * H, -EXP_CLAMP), 0.0))
             sn = -s if u < q * TWO_32 else s
         else:
             p = 1.0 / (1.0 + math.exp(min(max(-2.0 * beta * H, -EXP_CLAMP), EXP_CLAMP)))
             sn = 1.0 if u < p * TWO_32 else -1.0
-        tgt[m] = np.int8(sn)
-        S[m] += sn - s
+        W[i, t_off + m] = np.int8(sn)
+        S[s_off + m] += sn - s
         flips += sn != s
     return flips
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _fast_decision(s, H, beta, metropolis, bits):
-    """(new spin, undecided) by the fast rule of ``metropolis`` (bool) for 32 random bits."""
-    if metropolis:
-        return _metropolis_fast(s, H, beta, bits)
-    return _heatbath_fast(s, H, beta, bits)
-
-
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def _fast_pass(tgt, nb, A, S, amb, J_all, Ki, beta, metropolis, key, c0):
-    """Vectorised pass over the segment; returns (flips, number of undecided sites)."""
-    n = tgt.size
+def _heatbath_pass(W, i, t_off, nb_off, n, A, a_row, a_off, S, s_off, amb, J_all, Ki, beta,
+                   key, c0):
+    """Vectorised heat-bath pass over the segment; returns (flips, number of undecided sites).
+
+    Sites m < h = ceil(n / 2) use the low, sites h + m the high 32 bits of draw m. Indices are
+    unsigned so that numba emits no negative-index wraparound and LLVM vectorises the loop (and
+    the body is written out: inlined helpers taking arrays would add reference counting).
+    """
     h = (n + 1) // 2
     flips = 0
     n_amb = 0
+    if i < 0 or t_off < 0 or nb_off < 0 or a_row < 0 or a_off < 0 or s_off < 0 or n < h:
+        return flips, n_amb
     z = key + c0 * GOLDEN
-    lo_t, lo_nb, lo_A, lo_S, lo_amb = tgt[:h], nb[:h + 1], A[:h], S[:h], amb[:h]
-    hi_t, hi_nb, hi_A, hi_S, hi_amb = tgt[h:], nb[h:], A[h:], S[h:], amb[h:]
+    one = np.uint64(1)
     for m in range(n - h):
         x = mix64(z)
         z += _TWO_GOLDEN
-        s = np.float64(lo_t[m])
-        H = _field(s, lo_A[m], lo_S[m], np.float64(lo_nb[m]), np.float64(lo_nb[m + 1]),
+        # site m, low 32 bits
+        it, inb = np.uint64(t_off + m), np.uint64(nb_off + m)
+        ia, i_s = np.uint64(a_off + m), np.uint64(s_off + m)
+        s = np.float64(W[i, it])
+        H = _field(s, A[a_row, ia], S[i_s], np.float64(W[i, inb]), np.float64(W[i, inb + one]),
                    J_all, Ki)
-        sn, und = _fast_decision(s, H, beta, metropolis, x & _LOW32)
-        lo_amb[m] = und
-        lo_t[m] = np.int8(sn)
-        lo_S[m] += sn - s
-        s2 = np.float64(hi_t[m])
-        H2 = _field(s2, hi_A[m], hi_S[m], np.float64(hi_nb[m]), np.float64(hi_nb[m + 1]),
-                    J_all, Ki)
-        sn2, und2 = _fast_decision(s2, H2, beta, metropolis, x >> np.uint64(32))
-        hi_amb[m] = und2
-        hi_t[m] = np.int8(sn2)
-        hi_S[m] += sn2 - s2
+        sn, und = _heatbath_fast(s, H, beta, x & _LOW32)
+        amb[np.uint64(m)] = und
+        W[i, it] = np.int8(sn)
+        S[i_s] += sn - s
+        # site m + h, high 32 bits
+        k = m + h
+        it2, inb2 = np.uint64(t_off + k), np.uint64(nb_off + k)
+        ia2, i_s2 = np.uint64(a_off + k), np.uint64(s_off + k)
+        s2 = np.float64(W[i, it2])
+        H2 = _field(s2, A[a_row, ia2], S[i_s2], np.float64(W[i, inb2]),
+                    np.float64(W[i, inb2 + one]), J_all, Ki)
+        sn2, und2 = _heatbath_fast(s2, H2, beta, x >> np.uint64(32))
+        amb[np.uint64(k)] = und2
+        W[i, it2] = np.int8(sn2)
+        S[i_s2] += sn2 - s2
         flips += (sn != s) + (sn2 != s2)
         n_amb += und + und2
     if n - h < h:   # odd n: the middle site h - 1 has no partner
         x = mix64(z)
         m = h - 1
-        s = np.float64(tgt[m])
-        H = _field(s, A[m], S[m], np.float64(nb[m]), np.float64(nb[m + 1]), J_all, Ki)
-        sn, und = _fast_decision(s, H, beta, metropolis, x & _LOW32)
+        s = np.float64(W[i, t_off + m])
+        H = _field(s, A[a_row, a_off + m], S[s_off + m], np.float64(W[i, nb_off + m]),
+                   np.float64(W[i, nb_off + m + 1]), J_all, Ki)
+        sn, und = _heatbath_fast(s, H, beta, x & _LOW32)
         amb[m] = und
-        tgt[m] = np.int8(sn)
-        S[m] += sn - s
+        W[i, t_off + m] = np.int8(sn)
+        S[s_off + m] += sn - s
+        flips += sn != s
+        n_amb += und
+    return flips, n_amb
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _metropolis_pass(W, i, t_off, nb_off, n, A, a_row, a_off, S, s_off, amb, J_all, Ki, beta,
+                   key, c0):
+    """Vectorised Metropolis pass over the segment; returns (flips, number of undecided sites).
+
+    Same layout of draws and the same indexing as :func:`_heatbath_pass`.
+    """
+    h = (n + 1) // 2
+    flips = 0
+    n_amb = 0
+    if i < 0 or t_off < 0 or nb_off < 0 or a_row < 0 or a_off < 0 or s_off < 0 or n < h:
+        return flips, n_amb
+    z = key + c0 * GOLDEN
+    one = np.uint64(1)
+    for m in range(n - h):
+        x = mix64(z)
+        z += _TWO_GOLDEN
+        # site m, low 32 bits
+        it, inb = np.uint64(t_off + m), np.uint64(nb_off + m)
+        ia, i_s = np.uint64(a_off + m), np.uint64(s_off + m)
+        s = np.float64(W[i, it])
+        H = _field(s, A[a_row, ia], S[i_s], np.float64(W[i, inb]), np.float64(W[i, inb + one]),
+                   J_all, Ki)
+        sn, und = _metropolis_fast(s, H, beta, x & _LOW32)
+        amb[np.uint64(m)] = und
+        W[i, it] = np.int8(sn)
+        S[i_s] += sn - s
+        # site m + h, high 32 bits
+        k = m + h
+        it2, inb2 = np.uint64(t_off + k), np.uint64(nb_off + k)
+        ia2, i_s2 = np.uint64(a_off + k), np.uint64(s_off + k)
+        s2 = np.float64(W[i, it2])
+        H2 = _field(s2, A[a_row, ia2], S[i_s2], np.float64(W[i, inb2]),
+                    np.float64(W[i, inb2 + one]), J_all, Ki)
+        sn2, und2 = _metropolis_fast(s2, H2, beta, x >> np.uint64(32))
+        amb[np.uint64(k)] = und2
+        W[i, it2] = np.int8(sn2)
+        S[i_s2] += sn2 - s2
+        flips += (sn != s) + (sn2 != s2)
+        n_amb += und + und2
+    if n - h < h:   # odd n: the middle site h - 1 has no partner
+        x = mix64(z)
+        m = h - 1
+        s = np.float64(W[i, t_off + m])
+        H = _field(s, A[a_row, a_off + m], S[s_off + m], np.float64(W[i, nb_off + m]),
+                   np.float64(W[i, nb_off + m + 1]), J_all, Ki)
+        sn, und = _metropolis_fast(s, H, beta, x & _LOW32)
+        amb[m] = und
+        W[i, t_off + m] = np.int8(sn)
+        S[s_off + m] += sn - s
         flips += sn != s
         n_amb += und
     return flips, n_amb
 
 
 @njit(cache=True, nogil=True)
-def _update_segment(tgt, nb, A, S, amb, J_all, Ki, beta, metropolis, key, key_fine, c0):
+def _update_segment(W, i, t_off, nb_off, n, A, a_row, a_off, S, s_off, amb, J_all, Ki, beta,
+                    metropolis, key, key_fine, c0):
     """Update every site of the segment once (exact rule); return the number of flips.
 
-    Parameters: ``tgt`` int8 (n,) spins, updated in place; ``nb`` int8 (n + 1,) temporal
-    neighbours; ``A`` float64 (n,); ``S`` float64 (n,) updated in place; ``amb`` bool (n,)
-    scratch; ``key``, ``key_fine`` uint64 streams; ``c0`` uint64 counter of site 0.
+    Parameters: ``W`` int8 (N, L) working spins, updated in place; ``A`` float64 2-D; ``S``
+    float64 1-D, updated in place; ``amb`` bool (>= n,) scratch; ``key``, ``key_fine`` uint64
+    streams; ``c0`` uint64 counter of site 0; offsets as in the module docstring.
     """
-    flips, n_amb = _fast_pass(tgt, nb, A, S, amb, J_all, Ki, beta, metropolis, key, c0)
+    if metropolis:
+        flips, n_amb = _metropolis_pass(W, i, t_off, nb_off, n, A, a_row, a_off, S, s_off, amb,
+                                        J_all, Ki, beta, key, c0)
+    else:
+        flips, n_amb = _heatbath_pass(W, i, t_off, nb_off, n, A, a_row, a_off, S, s_off, amb,
+                                      J_all, Ki, beta, key, c0)
     if n_amb > 0:
-        flips += _resolve(tgt, nb, A, S, amb, J_all, Ki, beta, metropolis, key, key_fine, c0)
+        flips += _resolve(W, i, t_off, nb_off, n, A, a_row, a_off, S, s_off, amb, J_all, Ki,
+                          beta, metropolis, key, key_fine, c0)
     return flips

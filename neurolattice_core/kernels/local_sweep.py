@@ -20,8 +20,12 @@ does not depend on the order inside a block. The equal-time part of H is obtaine
 - ``KIND_ALL`` (J_ij = J_all, i != j): from cached slice sums S_t = sum_j s_jt (float64), O(1) per
   site: sum_j J_ij s_jt = J_all (S_t - s_it);
 - ``KIND_SPARSE`` (CSR): summed over the neighbours of i, O(degree) per site;
-- ``KIND_DENSE`` (dense J): cached phi_t,i = sum_j J_ij s_jt (float64, tick-major, one row per
-  tick), refreshed after each accepted flip by phi_t,: += 2 s_new J_i,:, O(N) per flip.
+- ``KIND_DENSE`` (dense J): cached phi_t,i = sum_j J_ij s_jt (float64 (T, N), tick-major in
+  the permuted tick order), refreshed after each accepted flip by phi_t,: += 2 s_new J_i,:,
+  O(N) per flip.
+
+Shared read-only inputs that the inner loops touch are copied per replica first: views or calls
+on arrays shared between threads would bounce their reference counts between cores.
 
 Random numbers, counters and acceptance rules: see :mod:`.local_segment`; the refinement
 stream of replica r is ``derive_key(keys[r], FINE_STREAM)``.
@@ -30,7 +34,7 @@ stream of replica r is ``derive_key(keys[r], FINE_STREAM)``.
 import numpy as np
 from numba import njit, prange
 
-from .local_layout import _merge, _refresh_ghosts, _split
+from .local_layout import _merge, _offsets, _refresh_ghosts, _split
 from .local_segment import _update_segment
 from .rng import derive_key
 
@@ -41,55 +45,93 @@ FINE_STREAM = np.uint64(0x6C6F63616C)  # label of the refinement stream: derive_
 
 
 @njit(cache=True, nogil=True)
-def _init_dense_fields(ev, od, J, ne, no):
-    """phi_e (ne, N), phi_o (no, N): phi[k, i] = sum_j J_ij s_j,t(k), accumulated over j in order."""
-    n = ev.shape[0]
-    phi_e = np.zeros((ne, n))
-    phi_o = np.zeros((no, n))
-    for k in range(ne):
-        for j in range(n):
-            sj = np.float64(ev[j, 1 + k])
-            for i in range(n):
-                phi_e[k, i] += sj * J[j, i]
-    for k in range(no):
-        for j in range(n):
-            sj = np.float64(od[j, 1 + k])
-            for i in range(n):
-                phi_o[k, i] += sj * J[j, i]
-    return phi_e, phi_o
+def _position_column(f, ne):
+    """Column of W holding the tick at permuted position f."""
+    return 1 + f if f < ne else f + 3
 
 
 @njit(cache=True, nogil=True)
-def _slice_sums(rows, n_ticks):
-    """S[k] = sum_i rows[i, 1 + k], k < n_ticks (float64: exact integers, converts fast)."""
-    S = np.zeros(n_ticks)
-    for i in range(rows.shape[0]):
-        for k in range(n_ticks):
-            S[k] += np.float64(rows[i, 1 + k])
+def _init_dense_fields(W, J, T):
+    """Phi (T, N): phi[f, i] = sum_j J_ji s_j(t_f), accumulated over j in order."""
+    n = W.shape[0]
+    ne = (T + 1) // 2
+    phi = np.zeros((T, n))
+    for f in range(T):
+        col = _position_column(f, ne)
+        for j in range(n):
+            sj = np.float64(W[j, col])
+            for i in range(n):
+                phi[f, i] += sj * J[j, i]
+    return phi
+
+
+@njit(cache=True, nogil=True)
+def _slice_sums(W, T):
+    """S[f] = sum_i s_i(t_f) in the permuted tick order (float64: exact small integers)."""
+    ne = (T + 1) // 2
+    S = np.zeros(T)
+    for i in range(W.shape[0]):
+        for f in range(T):
+            S[f] += np.float64(W[i, _position_column(f, ne)])
     return S
 
 
 @njit(cache=True, nogil=True)
-def _local_replica(s, kind, J_all, J, indptr, indices, weights, order, K, hev, hod, beta,
+def _sparse_fields(W, A, hp, i, t_off, f_off, n, indptr, indices, weights):
+    """A[0, m] = h_i(t_m) + sum_j J_ij s_j(t_m) over the CSR neighbours j of i."""
+    if min(i, t_off, f_off, n) < 0:
+        return
+    for m in range(n):
+        A[0, m] = hp[i, f_off + m]
+    for p in range(indptr[i], indptr[i + 1]):
+        j = indices[p]
+        wp = weights[p]
+        if j < 0:
+            return
+        for m in range(n):
+            A[0, m] += wp * np.float64(W[j, t_off + m])
+
+
+@njit(cache=True, nogil=True)
+def _dense_fields(A, hp, phi, i, f_off, n):
+    """A[0, m] = h_i(t_m) + phi[t_m, i]."""
+    if min(i, f_off, n) < 0:
+        return
+    for m in range(n):
+        A[0, m] = hp[i, f_off + m] + phi[f_off + m, i]
+
+
+@njit(cache=True, nogil=True)
+def _dense_refresh(phi, J, D, i, f_off, n):
+    """phi[t_m, :] += D[m] J[i, :] for every site m whose spin changed (D[m] = 2 s_new)."""
+    if min(i, f_off, n) < 0:
+        return
+    n_neur = phi.shape[1]
+    for m in range(n):
+        d = D[m]
+        if d != 0.0:
+            row = f_off + m
+            for j in range(n_neur):
+                phi[row, j] += d * J[i, j]
+
+
+@njit(cache=True, nogil=True)
+def _local_replica(s, kind, J_all, J, indptr, indices, weights, order, K, hp_shared, beta,
                    periodic, metropolis, n_sweeps, key, sweep_offset, cls):
     """Run ``n_sweeps`` sweeps on one replica ``s`` (int8 (N, T), in place); return flips."""
     n, T = s.shape
-    ne, no = (T + 1) // 2, T // 2
-    ev = np.empty((n, ne + 2), dtype=np.int8)
-    od = np.empty((n, no + 2), dtype=np.int8)
-    _split(s, ev, od, T, periodic)
-    S_e = _slice_sums(ev, ne)
-    S_o = _slice_sums(od, no)
-    if kind == KIND_DENSE:
-        phi_e, phi_o = _init_dense_fields(ev, od, J, ne, no)
-    else:
-        phi_e = np.zeros((0, n))
-        phi_o = np.zeros((0, n))
-    A = np.zeros(ne)
+    ne = (T + 1) // 2
+    hp = hp_shared.copy()
+    indptr = indptr.copy()
+    indices = indices.copy()
+    weights = weights.copy()
+    W = _split(s, T, periodic)
+    S = _slice_sums(W, T)
+    phi = _init_dense_fields(W, J, T) if kind == KIND_DENSE else np.zeros((0, n))
+    A = np.zeros((1, ne))
     D = np.zeros(ne)                       # change of the spins (sparse, dense)
     amb = np.zeros(ne, dtype=np.bool_)
     key_fine = derive_key(key, FINE_STREAM)
-    j_all = J_all if kind == KIND_ALL else 0.0
     flips = 0
     n_u = np.uint64(n)
     t_u = np.uint64(T)
@@ -97,64 +139,42 @@ def _local_replica(s, kind, J_all, J, indptr, indices, weights, order, K, hev, h
         w_u = np.uint64(sweep_offset) + np.uint64(w)
         for c in range(cls.shape[0]):
             par, k0, m_len = cls[c, 0], cls[c, 1], cls[c, 2]
+            t_off, nb_off, f_off = _offsets(par, k0, ne)
             for q in range(n):
                 i = order[q]
-                if par == 0:
-                    tgt = ev[i, 1 + k0:1 + k0 + m_len]
-                    nb = od[i, k0:k0 + m_len + 1]
-                    fld = hev[i, k0:k0 + m_len]
-                    S = S_e[k0:k0 + m_len]
-                    phi = phi_e
-                    rows = ev
-                else:
-                    tgt = od[i, 1 + k0:1 + k0 + m_len]
-                    nb = ev[i, 1 + k0:2 + k0 + m_len]
-                    fld = hod[i, k0:k0 + m_len]
-                    S = S_o[k0:k0 + m_len]
-                    phi = phi_o
-                    rows = od
-                if kind == KIND_ALL:
-                    Am = fld
-                    Sm = S
-                else:
-                    Am = A[:m_len]
-                    Sm = D[:m_len]
-                    Sm[:] = 0.0
-                    if kind == KIND_SPARSE:
-                        Am[:] = fld
-                        for p in range(indptr[i], indptr[i + 1]):
-                            wp = weights[p]
-                            row = rows[indices[p], 1 + k0:1 + k0 + m_len]
-                            for m in range(m_len):
-                                Am[m] += wp * np.float64(row[m])
-                    else:
-                        for m in range(m_len):
-                            Am[m] = fld[m] + phi[k0 + m, i]
                 c0 = (w_u * n_u + np.uint64(i)) * t_u + np.uint64(2 * k0 + par)
-                flips += _update_segment(tgt, nb, Am, Sm, amb, j_all, K[i], beta, metropolis,
-                                         key, key_fine, c0)
-                if kind == KIND_DENSE:
-                    for m in range(m_len):
-                        if Sm[m] != 0.0:
-                            row_phi = phi[k0 + m]
-                            for j in range(n):
-                                row_phi[j] += Sm[m] * J[i, j]
-                _refresh_ghosts(ev[i], od[i], T, periodic)
-    _merge(ev, od, s, T)
+                if kind == KIND_ALL:
+                    flips += _update_segment(W, i, t_off, nb_off, m_len, hp, i, f_off, S,
+                                             f_off, amb, J_all, K[i], beta, metropolis, key,
+                                             key_fine, c0)
+                else:
+                    D[:] = 0.0
+                    if kind == KIND_SPARSE:
+                        _sparse_fields(W, A, hp, i, t_off, f_off, m_len, indptr, indices,
+                                       weights)
+                    else:
+                        _dense_fields(A, hp, phi, i, f_off, m_len)
+                    flips += _update_segment(W, i, t_off, nb_off, m_len, A, 0, 0, D, 0, amb,
+                                             0.0, K[i], beta, metropolis, key, key_fine, c0)
+                    if kind == KIND_DENSE:
+                        _dense_refresh(phi, J, D, i, f_off, m_len)
+                _refresh_ghosts(W, i, T, periodic)
+    _merge(W, s, T)
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _local_sweeps(spins, kind, J_all, J, indptr, indices, weights, order, K, hev, hod, betas,
+def _local_sweeps(spins, kind, J_all, J, indptr, indices, weights, order, K, hp, betas,
                   periodic, metropolis, n_sweeps, keys, sweep_offset, cls):
     """All replicas in parallel (``prange``); returns flips per replica, int64 (R,).
 
-    Replica r uses stream ``keys[r]`` and inverse temperature ``betas[r]``.
+    ``hp`` float64 (N, T): fields in the permuted tick order. Replica r uses stream ``keys[r]``
+    and inverse temperature ``betas[r]``.
     """
     n_rep = spins.shape[0]
     flips = np.zeros(n_rep, dtype=np.int64)
     for r in prange(n_rep):
-        flips[r] = _local_replica(spins[r], kind, J_all, J, indptr, indices, weights, order, K,
-                                  hev, hod, betas[r], periodic, metropolis, n_sweeps, keys[r],
-                                  sweep_offset, cls)
+        flips[r] = _local_replica(spins[r], kind, J_all, J, indptr, indices, weights, order,
+                                  K.copy(), hp, betas[r], periodic, metropolis, n_sweeps,
+                                  keys[r], sweep_offset, cls.copy())
     return flips

@@ -29,6 +29,7 @@ from ..errors import ParameterError
 from .multispin_update import NCOL, NFIX, _from_work, _sweeps, _to_work, popcount64
 
 METHODS = ("metropolis", "heatbath")
+_TABLE_SIZES = (2, 4, 8, 12, 16, 24, 32, 48, 64)
 _ALL = 0xFFFFFFFFFFFFFFFF
 
 
@@ -245,12 +246,11 @@ def _class_rows(J, K, h, beta, method, z, z_k, lane):
         for s, outcome in spins:
             if outcome == -1:       # always accepted: the complement of the listed classes
                 continue
-            big_p = max(outcome, 0)
+            big_p = max(outcome, 0)  # never accepted: P = 0
             row = [0 if (v1 >> b) & 1 else _ALL for b in range(3)]
             row += ([0, 0, _ALL] if v2 < 0
                     else [0 if v2 & 1 else _ALL, 0 if v2 & 2 else _ALL, 0])
-            row += [_ALL if s == 0 else 0, _ALL if s == -1 else 0, lane,
-                    _ALL if outcome >= 0 else 0, _ALL if outcome == -2 else 0]
+            row += [_ALL if s == 0 else 0, _ALL if s == -1 else 0, lane]
             row += [_ALL if (big_p >> (63 - j)) & 1 else 0 for j in range(NFIX)]
             row += [big_p]
             rows.append(row)
@@ -260,7 +260,7 @@ def _class_rows(J, K, h, beta, method, z, z_k, lane):
 def _padded(tables):
     """Stack lists of rows into one uint64 array, padded with never-matching rows."""
     size = max([2] + [len(t) for t in tables])
-    size = 1 << (size - 1).bit_length()                  # few distinct compiled variants
+    size = next(k for k in _TABLE_SIZES if k >= size)    # few distinct compiled variants
     dummy = [0] * NCOL                                   # lane mask 0: selects nothing
     out = np.array([t + [dummy] * (size - len(t)) for t in tables], dtype=np.uint64)
     return out.reshape(len(tables), size, NCOL)
@@ -376,8 +376,9 @@ def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_
     work = np.empty((n_rep, n_words, n), dtype=np.uint64)
     _to_work(words, perm, work)
     flips = _sweeps(work, segs, (0,) * cl_n.shape[1], cl_n, (0,) * cl_e.shape[2], cl_e, J == K,
-                    bool(time_periodic), np.ascontiguousarray(keys),
-                    (perm * (64 * n_words)).astype(np.uint64), int(sweep_offset), int(n_sweeps))
+                    bool(time_periodic),
+                    np.ascontiguousarray(keys), (perm * (64 * n_words)).astype(np.uint64),
+                    int(sweep_offset), int(n_sweeps))
     _from_work(work, perm, words)
     return flips
 

@@ -26,8 +26,8 @@ of the number ``NFIX`` of branch-free steps done before the scalar finish.
 
 Class table rows (uint64, ``NCOL`` columns): 0-4 xor masks selecting the count bits
 (b0, b1, b2 of a_J [+ a_K when J == K], e0, e1 of a_K), 5 "any a_K", 6 "any spin", 7 spin xor
-mask (all-ones selects s = -1), 8 lane mask, 9 live (needs randomness), 10 never accepted,
-11 .. 11 + NFIX - 1 bit ``63 - j`` of P as a mask, 11 + NFIX: P.  Unlisted lanes are accepted.
+mask (all-ones selects s = -1), 8 lane mask (0 for padding rows), 9 .. 9 + NFIX - 1 bit
+``63 - j`` of P as a mask, 9 + NFIX: P.  Lanes of unlisted classes (p = 1) are accepted.
 
 Random counters: ``counter = (((2 sweep + colour) N + i) L + w) 64`` (+ ``j``), key per replica.
 """
@@ -36,14 +36,17 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from numba.np.unsafe.ndarray import to_fixed_tuple
+
 from .rng import random_u64
 
-NFIX = 8                  # branch-free comparison steps of the vectorised pass
-NCOL = 12 + NFIX          # columns of a class-table row
+NFIX = 10                 # branch-free comparison steps (the code spells out 10)
+NCOL = 10 + NFIX          # columns of a class-table row
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _S63 = np.uint64(63)
+_Z11 = (_ZERO,) * 11      # empty accumulators (live, t_0 .. t_9)
 
 
 @intrinsic
@@ -105,76 +108,128 @@ def _counts(x, nx, pv, n0, n1, n2, n3, nmask, pmask, kc):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _minterm(CL, c, b0, b1, b2, e0, e1, x):
-    return ((b0 ^ CL[c, 0]) & (b1 ^ CL[c, 1]) & (b2 ^ CL[c, 2])
-            & (((e0 ^ CL[c, 3]) & (e1 ^ CL[c, 4])) | CL[c, 5])
-            & ((x ^ CL[c, 7]) | CL[c, 6]) & CL[c, 8])
+def _acc(row, b0, b1, b2, e0, e1, x, A):
+    """OR the lanes of class ``row`` into the accumulators A = (live, t_0 .. t_NFIX-1)."""
+    mk = ((b0 ^ row[0]) & (b1 ^ row[1]) & (b2 ^ row[2])
+          & (((e0 ^ row[3]) & (e1 ^ row[4])) | row[5]) & ((x ^ row[7]) | row[6]) & row[8])
+    return (A[0] | mk, A[1] | (mk & row[9]), A[2] | (mk & row[10]), A[3] | (mk & row[11]),
+            A[4] | (mk & row[12]), A[5] | (mk & row[13]), A[6] | (mk & row[14]),
+            A[7] | (mk & row[15]), A[8] | (mk & row[16]), A[9] | (mk & row[17]),
+            A[10] | (mk & row[18]))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _group(CL, g, nc):
+    """Rows 4g .. 4g+3 of the class table as register tuples (indices clamped to nc - 1)."""
+    last = nc - 1
+    return (to_fixed_tuple(CL[min(4 * g, last)], NCOL),
+            to_fixed_tuple(CL[min(4 * g + 1, last)], NCOL),
+            to_fixed_tuple(CL[min(4 * g + 2, last)], NCOL),
+            to_fixed_tuple(CL[min(4 * g + 3, last)], NCOL))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _acc4(R, k, b0, b1, b2, e0, e1, x, A):
+    """OR the first min(k, 4) classes of the group R into A (k is a compile-time constant)."""
+    A = _acc(R[0], b0, b1, b2, e0, e1, x, A)
+    if k > 1:
+        A = _acc(R[1], b0, b1, b2, e0, e1, x, A)
+    if k > 2:
+        A = _acc(R[2], b0, b1, b2, e0, e1, x, A)
+    if k > 3:
+        A = _acc(R[3], b0, b1, b2, e0, e1, x, A)
+    return A
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _steps(A, key, ctr):
+    """The NFIX branch-free lazy-comparison steps: (undecided lanes, accepted lanes)."""
+    u = A[0]
+    a = ~u
+    for j in range(NFIX):
+        t = A[1 + j]
+        d = random_u64(key, ctr + np.uint64(j)) ^ t
+        a |= u & d & t
+        u &= ~d
+    return u, a
 
 
 @njit(cache=True, nogil=True)
 def _fused(tag, xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-           pbase, und, acc):
-    """One segment: counts, classes, NFIX lazy-comparison steps and the flips, vectorised.
+           pbase, out):
+    """One segment: counts, classes and the NFIX lazy-comparison steps, vectorised.
 
     Positions px .. px+n-1 of the working row ``xrow``; the d-th equal-time neighbour of
     position px + q is at ``q_d + q``.  ``nrow``/``prow`` are the (already rotated) time
     neighbours, ``nmask``/``pmask`` clear missing temporal bonds, ``kc`` is all-ones when the
-    temporal count is merged into the main count (J == K).  ``len(tag)`` (a compile-time
-    constant) is the number of class-table rows ``CL`` used.  Words whose lanes are all decided
-    are flipped here; the others keep und[q] != 0 (undecided lanes) and acc[q] (accepted so far)
-    for :func:`_finish`.  Returns the number of flips done.
+    temporal count is merged into the main count (J == K).  The class table ``CL`` has
+    nc = len(tag) <= 64 rows; nc is a compile-time constant, so the class loop below is
+    unrolled at compile time with the rows held in registers: the loop over q vectorises.
+    Writes out[0, q] (lanes still undecided) and out[1, q] (lanes accepted so far); lanes of
+    unlisted classes (p = 1) are accepted.
     """
     nc = len(tag)
-    flips = _ZERO
+    G0, G1, G2, G3 = _group(CL, 0, nc), _group(CL, 1, nc), _group(CL, 2, nc), _group(CL, 3, nc)
+    G4, G5, G6, G7 = _group(CL, 4, nc), _group(CL, 5, nc), _group(CL, 6, nc), _group(CL, 7, nc)
+    G8, G9, G10, G11 = (_group(CL, 8, nc), _group(CL, 9, nc), _group(CL, 10, nc),
+                        _group(CL, 11, nc))
+    G12, G13, G14, G15 = (_group(CL, 12, nc), _group(CL, 13, nc), _group(CL, 14, nc),
+                          _group(CL, 15, nc))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        u = _ZERO
-        nev = _ZERO
-        t0 = _ZERO
-        t1 = _ZERO
-        t2 = _ZERO
-        t3 = _ZERO
-        t4 = _ZERO
-        t5 = _ZERO
-        t6 = _ZERO
-        t7 = _ZERO
-        for c in range(nc):
-            mk = _minterm(CL, c, b0, b1, b2, e0, e1, x)
-            u |= mk & CL[c, 9]
-            nev |= mk & CL[c, 10]
-            t0 |= mk & CL[c, 11]
-            t1 |= mk & CL[c, 12]
-            t2 |= mk & CL[c, 13]
-            t3 |= mk & CL[c, 14]
-            t4 |= mk & CL[c, 15]
-            t5 |= mk & CL[c, 16]
-            t6 |= mk & CL[c, 17]
-            t7 |= mk & CL[c, 18]
-        a = ~(u | nev)
-        ctr = ctr_base + pbase[p]
-        for j, t in enumerate((t0, t1, t2, t3, t4, t5, t6, t7)):
-            d = random_u64(key, ctr + np.uint64(j)) ^ t
-            a |= u & d & t
-            u &= ~d
-        und[q] = u
-        acc[q] = a
-        done = a if u == _ZERO else _ZERO
-        xrow[p] = x ^ done
+        A = _acc4(G0, nc, b0, b1, b2, e0, e1, x, _Z11)
+        if nc > 4:
+            A = _acc4(G1, nc - 4, b0, b1, b2, e0, e1, x, A)
+        if nc > 8:
+            A = _acc4(G2, nc - 8, b0, b1, b2, e0, e1, x, A)
+        if nc > 12:
+            A = _acc4(G3, nc - 12, b0, b1, b2, e0, e1, x, A)
+        if nc > 16:
+            A = _acc4(G4, nc - 16, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G5, nc - 20, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G6, nc - 24, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G7, nc - 28, b0, b1, b2, e0, e1, x, A)
+        if nc > 32:
+            A = _acc4(G8, nc - 32, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G9, nc - 36, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G10, nc - 40, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G11, nc - 44, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G12, nc - 48, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G13, nc - 52, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G14, nc - 56, b0, b1, b2, e0, e1, x, A)
+            A = _acc4(G15, nc - 60, b0, b1, b2, e0, e1, x, A)
+        u, a = _steps(A, key, ctr_base + pbase[p])
+        out[0, q] = u
+        out[1, q] = a
+
+
+@njit(cache=True, nogil=True)
+def _flip(xrow, px, n, out):
+    """Flip the accepted lanes of the fully decided words of a segment; returns the count."""
+    flips = _ZERO
+    for q in range(n):
+        p = px + np.uint64(q)
+        done = out[1, q] if out[0, q] == _ZERO else _ZERO
+        xrow[p] ^= done
         flips += popcount64(done)
-    return flips
+    return int(flips)
 
 
 @njit(cache=True, nogil=True)
 def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-            pbase, und, acc):
-    """Steps NFIX..63 for the words of a segment left undecided by :func:`_fused`; flips them."""
+            pbase, out):
+    """Steps NFIX..63 for the words of a segment left undecided by :func:`_fused`; flips them.
+
+    Lane by lane: the lane's class gives its P, and its bits of r_NFIX, r_NFIX+1, ... are
+    compared with P's until they differ (the same decision as the bit-parallel steps).
+    """
     flips = 0
     for q in range(n):
-        u = und[q]
+        u = out[0, q]
         if u == _ZERO:
             continue
         uq = np.uint64(q)
@@ -182,19 +237,24 @@ def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        a = acc[q]
+        a = out[1, q]
         ctr = ctr_base + pbase[p]
-        step = NFIX
-        while u != _ZERO and step < 64:
-            sh = np.uint64(63 - step)
-            t = _ZERO
+        while u != _ZERO:
+            lane = u & (_ZERO - u)          # lowest undecided lane
+            u ^= lane
+            big_p = _ZERO
             for c in range(CL.shape[0]):
-                if CL[c, 9] != _ZERO and (CL[c, 11 + NFIX] >> sh) & _ONE:
-                    t |= _minterm(CL, c, b0, b1, b2, e0, e1, x)
-            d = random_u64(key, ctr + np.uint64(step)) ^ t
-            a |= u & d & t
-            u &= ~d
-            step += 1
+                mk = ((b0 ^ CL[c, 0]) & (b1 ^ CL[c, 1]) & (b2 ^ CL[c, 2])
+                      & (((e0 ^ CL[c, 3]) & (e1 ^ CL[c, 4])) | CL[c, 5])
+                      & ((x ^ CL[c, 7]) | CL[c, 6]) & CL[c, 8])
+                if mk & lane:
+                    big_p = CL[c, 9 + NFIX]
+            for step in range(NFIX, 64):
+                bit_p = (big_p >> np.uint64(63 - step)) & _ONE
+                if ((random_u64(key, ctr + np.uint64(step)) & lane) != _ZERO) != (bit_p != _ZERO):
+                    if bit_p != _ZERO:
+                        a |= lane
+                    break
         xrow[p] = x ^ a
         flips += int(popcount64(a))
     return flips
@@ -210,13 +270,17 @@ def _sweeps(work, segs, tag_n, CLn, tag_e, CLe, combined, periodic, keys, pbase,
     segs (S, 8) int64 rows: block, first position, length, the 4 neighbour offsets (position of
     the neighbour minus position; 0 = absent), class-table index.  CLn[k] are the class tables
     of inner rows (and of all rows for periodic time), CLe[k, 0] / CLe[k, 1] those of the rows
-    w = 0 / w = L-1 of open time; len(tag_n), len(tag_e) are their row counts.  Each item's
+    w = 0 / w = L-1 of open time; len(tag_n) and len(tag_e) are their (padded) row counts, so
+    each table size is one compiled variant.  Each item's
     result depends only on its own random counters: the outcome is independent of the number
     of threads.  pbase[p] = perm[p] L 64.
     """
     n_rep, n_words, n = work.shape
     n_items = n_rep * n_words
     n_segs = segs.shape[0]
+    max_len = 1
+    for sg in range(n_segs):
+        max_len = max(max_len, segs[sg, 2])
     kc = _ALL if combined else _ZERO
     flips = np.zeros(n_items, dtype=np.int64)
     for s in range(n_sweeps):
@@ -255,6 +319,7 @@ def _sweeps(work, segs, tag_n, CLn, tag_e, CLe, combined, periodic, keys, pbase,
                         nmask = ~(_ONE << _S63)
                 ctr_base = ctr_hs + np.uint64(w * 64)
                 total = 0
+                out = np.empty((2, max_len), dtype=np.uint64)
                 for sg in range(n_segs):
                     if segs[sg, 0] != blk:
                         continue
@@ -264,19 +329,17 @@ def _sweeps(work, segs, tag_n, CLn, tag_e, CLe, combined, periodic, keys, pbase,
                     q1 = np.uint64(px + segs[sg, 4])
                     q2 = np.uint64(px + segs[sg, 5])
                     q3 = np.uint64(px + segs[sg, 6])
-                    und = np.empty(m, dtype=np.uint64)
-                    acc = np.empty(m, dtype=np.uint64)
                     CL = CLn[segs[sg, 7]] if edge < 0 else CLe[segs[sg, 7], edge]
                     if edge < 0:
-                        total += int(_fused(tag_n, xrow, nrow, prow, np.uint64(px), q0, q1, q2,
-                                            q3, m, nmask, pmask, kc, CL, key, ctr_base, pbase,
-                                            und, acc))
+                        _fused(tag_n, xrow, nrow, prow, np.uint64(px), q0, q1, q2, q3, m, nmask,
+                               pmask, kc, CL, key, ctr_base, pbase, out)
                     else:
-                        total += int(_fused(tag_e, xrow, nrow, prow, np.uint64(px), q0, q1, q2,
-                                            q3, m, nmask, pmask, kc, CL, key, ctr_base, pbase,
-                                            und, acc))
+                        _fused(tag_e, xrow, nrow, prow, np.uint64(px), q0, q1, q2, q3, m, nmask,
+                               pmask, kc, CL, key, ctr_base, pbase, out)
+                    # finish first: it reads the unflipped neighbourhood of its own words only
                     total += _finish(xrow, nrow, prow, np.uint64(px), q0, q1, q2, q3, m, nmask,
-                                     pmask, kc, CL, key, ctr_base, pbase, und, acc)
+                                     pmask, kc, CL, key, ctr_base, pbase, out)
+                    total += _flip(xrow, np.uint64(px), m, out)
                 flips[it] += total
     out = np.zeros(n_rep, dtype=np.int64)
     for it in range(n_items):

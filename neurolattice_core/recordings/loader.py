@@ -5,6 +5,9 @@ text) and checked against the file name's extension: an extension that names a d
 than the content is refused (:class:`~neurolattice_core.errors.RecordingExtensionError`); an
 unknown or missing extension defers to the content. A folder is read as Kilosort/Phy output.
 
+NWB and MATLAB v7.3 (HDF5) files are parsed in a worker process
+(:mod:`._isolate`), because the HDF5 C library can crash on corrupt files.
+
 Reading is bounded: files larger than :data:`SIZE_CAP_BYTES` and uploads (bytes) larger than
 :data:`UPLOAD_SIZE_CAP_BYTES` are refused before being read (for NWB, the cap applies to the
 spike times read, since acquisition data are never read). The app may set these module
@@ -231,15 +234,15 @@ def _dispatch(fmt, path, data, where, cap, time_unit, options):
                 )
         source = path if path is not None else data
         _check_options(fmt, options)
-        if fmt == "nwb":
-            from neurolattice_core.recordings.nwb import load_nwb
+        if fmt == "nwb" and time_unit not in (None, "s"):
+            raise ParameterError("NWB spike times are always in seconds; drop time_unit")
+        from neurolattice_core.recordings import _isolate
 
-            if time_unit not in (None, "s"):
-                raise ParameterError("NWB spike times are always in seconds; drop time_unit")
-            return load_nwb(source, where=where, cap_bytes=cap, **options)
-        from neurolattice_core.recordings.matlab import load_mat73
-
-        return load_mat73(source, where=where, cap_bytes=cap, time_unit=time_unit, **options)
+        if _isolate.ISOLATE_HDF5:
+            return _isolate.run_isolated(
+                _isolate.load_hdf5, (fmt, source, where, cap, time_unit, options), where=where
+            )
+        return _isolate.load_hdf5(fmt, source, where, cap, time_unit, options)
     if data is None:
         data = _read_bounded(path, cap)
     if fmt == "zip":

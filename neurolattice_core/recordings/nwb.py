@@ -122,7 +122,7 @@ def _ids(units):
     return [int(i) for i in ids]
 
 
-def list_nwb_units(source, *, where=None, label_column=None):
+def list_nwb_units(source, *, where=None, label_column=None, isolate=None):
     """List an NWB file's units without reading their spike times.
 
     Parameters
@@ -132,6 +132,8 @@ def list_nwb_units(source, *, where=None, label_column=None):
         Name for messages.
     label_column : str, optional
         Units-table column holding the label.
+    isolate : bool, optional
+        Read in the worker process (default :data:`._isolate.ISOLATE_HDF5`).
 
     Returns
     -------
@@ -140,6 +142,13 @@ def list_nwb_units(source, *, where=None, label_column=None):
         from the ragged index), ``columns`` (list of str), ``has_trials`` (bool).
     """
     where = where or (os.fspath(source) if not isinstance(source, bytes) else "<bytes>")
+    from neurolattice_core.recordings import _isolate
+
+    if _isolate.ISOLATE_HDF5 if isolate is None else isolate:
+        return _isolate.run_isolated(
+            list_nwb_units, (source,),
+            {"where": where, "label_column": label_column, "isolate": False}, where=where,
+        )
     with _NwbReader(source, where) as rd:
         try:
             units = _units_table(rd.nwb, where)

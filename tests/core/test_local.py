@@ -20,9 +20,13 @@ from neurolattice_core.errors import ParameterError
 from neurolattice_core.exact import exact_moments
 from neurolattice_core.kernels import local
 from neurolattice_core.kernels.local import colour_graph, local_sweeps
-from neurolattice_core.kernels.local_math import (EXP_APPROX_ERR, MARGIN, _exp_approx_array,
-                                                  _u32_to_f64_array)
-from neurolattice_core.kernels.local_segment import _update_segment
+from neurolattice_core.kernels.local_math import (
+    EXP_APPROX_ERR,
+    MARGIN,
+    _exp_approx_array,
+    _u32_to_f64_array,
+)
+from neurolattice_core.kernels.local_segment import _resolve, _update_segment
 from neurolattice_core.kernels.local_sweep import FINE_STREAM
 from neurolattice_core.kernels.rng import derive_key, random_uniform, stream_key
 
@@ -279,11 +283,9 @@ def _mix64(x):
     return x ^ (x >> np.uint64(31))
 
 
-@pytest.mark.parametrize("metropolis", [False, True])
-def test_segment_equals_an_exact_comparison_with_85_bit_uniforms(metropolis):
-    """Site by site, the fast lazy rule gives exactly the decision U < p (numpy, libm exp)."""
+def _segment_case(metropolis, n=20001):
+    """A random segment, and the decisions of an exact comparison U < p in numpy (libm exp)."""
     rng = np.random.default_rng(9)
-    n = 20001
     tgt = random_spins(rng, n)
     nb = rng.choice(np.array([-1, 0, 1], dtype=np.int8), n + 1)
     A = rng.normal(0, 1.5, n)
@@ -305,11 +307,32 @@ def test_segment_equals_an_exact_comparison_with_85_bit_uniforms(metropolis):
         expected = np.where(u < q, -s0, s0)
     else:
         expected = np.where(u < 1 / (1 + np.exp(-2 * beta * H)), 1.0, -1.0)
-    amb = np.zeros(n, dtype=np.bool_)
-    flips = _update_segment(tgt, nb, A, S.copy(), amb, J_all, Ki, beta, metropolis, key,
-                            key_fine, c0)
-    assert np.array_equal(tgt, expected.astype(np.int8))
-    assert flips == np.count_nonzero(expected != s0)
+    W = np.zeros((2, 2 * n + 2), dtype=np.int8)   # neuron 1: spins at 0.., neighbours at n..
+    W[1, :n] = tgt
+    W[1, n:2 * n + 1] = nb
+    args = (W, 1, 0, n, n, A[None, :], 0, 0, S.copy(), 0)
+    rest = (J_all, Ki, beta, metropolis, key, key_fine, c0)
+    return args, rest, expected.astype(np.int8), np.count_nonzero(expected != s0)
+
+
+@pytest.mark.parametrize("metropolis", [False, True])
+def test_segment_equals_an_exact_comparison_with_85_bit_uniforms(metropolis):
+    """Site by site, the fast lazy rule gives exactly the decision U < p (numpy, libm exp)."""
+    args, rest, expected, n_flips = _segment_case(metropolis)
+    n = expected.size
+    flips = _update_segment(*args, np.zeros(n, dtype=np.bool_), *rest)
+    assert np.array_equal(args[0][1, :n], expected)
+    assert flips == n_flips
+
+
+@pytest.mark.parametrize("metropolis", [False, True])
+def test_exact_resolution_of_undecided_sites(metropolis):
+    """The slow exact path alone (every site marked undecided) gives the same decisions."""
+    args, rest, expected, n_flips = _segment_case(metropolis, n=4001)
+    n = expected.size
+    flips = _resolve(*args, np.ones(n, dtype=np.bool_), *rest)
+    assert np.array_equal(args[0][1, :n], expected)
+    assert flips == n_flips
 
 
 # ----------------------------------------------------------------------------- colouring

@@ -217,3 +217,30 @@ def test_every_error_class_is_a_recording_error():
                 RecordingExtensionError, RecordingFormatError, RecordingTooLargeError,
                 SpikeTimesError, BinningError):
         assert issubclass(exc, RecordingError)
+
+
+# ------------------------------------------------------------------ HDF5 worker isolation
+def _crash():
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _sleep():
+    import time
+
+    time.sleep(30)
+
+
+def test_hdf5_worker_crash_and_timeout_become_recording_errors(monkeypatch, nwb_bytes):
+    from neurolattice_core.recordings import _isolate
+
+    with pytest.raises(RecordingCorruptError, match="crashed"):
+        _isolate.run_isolated(_crash, where="bad.nwb")
+    monkeypatch.setattr(_isolate, "HDF5_TIMEOUT_S", 2.0)
+    with pytest.raises(RecordingCorruptError, match="longer than 2 s"):
+        _isolate.run_isolated(_sleep, where="slow.nwb")
+    monkeypatch.undo()
+    rec = load_recording(nwb_bytes, "ok.nwb")  # a fresh worker serves the next file
+    assert rec.n_units == 3 and not rec.spike_times_s.flags.writeable

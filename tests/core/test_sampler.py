@@ -124,3 +124,14 @@ def test_sampler_thread_runs_beside_python_code():
     sampler.stop()
     assert sampler.sweeps_done >= 20 and counter > 0
     assert threading.active_count() >= 1
+
+
+def test_initial_states():
+    cold = Sampler(small_model(), initial="up")
+    assert (cold.configurations() == 1).all()
+    hopfield = LatticeModel.create(neurons=50, ticks=8, connectivity="hopfield", temperature=0.5)
+    cue = Sampler(hopfield, initial="pattern").configurations()[0]
+    overlap = (cue * hopfield.patterns()[0][:, None]).mean()
+    assert 0.7 < overlap < 0.9  # 10% of sites flipped: overlap 0.8 +- a few sd (sd ~ 0.02)
+    ring = Sampler(small_model(), initial="pattern")  # no patterns on a ring: a hot start
+    assert abs(ring.configurations().mean()) < 0.1

@@ -1,0 +1,121 @@
+"""Per-session state of the Recording view: the loaded recording, its binning and quality report.
+
+Loading and binning run in a background thread so the page stays responsive; the result (or the
+error message) is published through parameters the views watch.
+"""
+
+import logging
+import threading
+
+import param
+
+from neurolattice_core.errors import NeurolatticeError
+from neurolattice_core.recordings import (
+    DEFAULT_SAMPLE,
+    BinningParams,
+    list_samples,
+    load_recording,
+    quality_report,
+)
+from neurolattice_core.recordings.describe import describe_binned
+
+log = logging.getLogger(__name__)
+
+#: Largest upload the page accepts, in megabytes (stated on the page).
+MAX_UPLOAD_MB = 200
+
+
+class RecordingState(param.Parameterized):
+    """The recording of one session."""
+
+    sample = param.Selector(objects=[s["name"] for s in list_samples()], default=DEFAULT_SAMPLE,
+                            doc="Shipped sample recording.")
+    source_label = param.String("", constant=True, doc="What is loaded (file or sample name).")
+    status = param.Selector(objects=["empty", "loading", "ready", "error"], default="empty",
+                            constant=True, doc="Loading state.")
+    error = param.String("", constant=True, doc="Why the last load or binning failed.")
+    excluded_units = param.List([], item_type=int,
+                                doc="Unit positions left out of the observables and fits.")
+    version = param.Integer(0, constant=True, doc="Increments when new results are published.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.binning = BinningParams(name="binning")
+        self.recording = None
+        self.binned = None
+        self.quality = None
+        self.described = None
+        self._lock = threading.Lock()
+        self.binning.param.watch(lambda *_: self.rebin(), ["bin_ms", "window_start_s",
+                                                           "window_stop_s", "align"])
+
+    # ------------------------------------------------------------------ actions
+    def load_sample(self, name=None, wait=False):
+        """Load a shipped sample (``sample:NAME``) in the background."""
+        name = name or self.sample
+        return self._start(lambda: load_recording(f"sample:{name}"), f"sample:{name}", wait)
+
+    def load_path(self, path, wait=False):
+        """Load a server-side file (``neurolattice serve FILE``)."""
+        return self._start(lambda: load_recording(str(path)), str(path), wait)
+
+    def load_upload(self, filename, data, wait=False):
+        """Load uploaded bytes; the format is detected from content and ``filename``."""
+        cap = MAX_UPLOAD_MB * 2**20
+        return self._start(lambda: load_recording(bytes(data), name=filename,
+                                                  size_cap_bytes=cap), filename, wait)
+
+    def rebin(self, wait=False):
+        """Bin the loaded recording again with the current binning settings."""
+        if self.recording is not None:
+            return self._start(None, self.source_label, wait)
+        return None
+
+    def set_exclusions(self, units):
+        """Leave ``units`` (positions) out of the observables; recomputes them."""
+        self.excluded_units = sorted(set(int(u) for u in units))
+        if self.binned is not None:
+            self._start(None, self.source_label, wait=False)
+
+    def kept_units(self):
+        """Positions of the units used for observables and fits."""
+        if self.binned is None:
+            return []
+        drop = set(self.excluded_units)
+        return [i for i in range(self.binned.shape[1]) if i not in drop]
+
+    # ------------------------------------------------------------------ worker
+    def _start(self, loader, label, wait):
+        with param.edit_constant(self):
+            self.param.update(status="loading", error="")
+        thread = threading.Thread(target=self._work, args=(loader, label), daemon=True,
+                                  name="neurolattice-recording")
+        thread.start()
+        if wait:
+            thread.join()
+        return thread
+
+    def _work(self, loader, label):
+        try:
+            with self._lock:
+                recording = loader() if loader is not None else self.recording
+                binned = self.binning.bin(recording)
+                if loader is not None:
+                    self.excluded_units = []
+                report = quality_report(binned)
+                described = describe_binned(binned, self._kept(binned))
+                self.recording, self.binned = recording, binned
+                self.quality, self.described = report, described
+            with param.edit_constant(self):
+                self.param.update(status="ready", source_label=label, version=self.version + 1)
+        except NeurolatticeError as error:
+            with param.edit_constant(self):
+                self.param.update(status="error", error=str(error))
+        except Exception as error:  # a bug: logged with its traceback, shown as one line
+            log.exception("loading %s failed", label)
+            with param.edit_constant(self):
+                self.param.update(status="error", error=f"unexpected error: {error}")
+
+    def _kept(self, binned):
+        drop = set(self.excluded_units)
+        return [i for i in range(binned.shape[1]) if i not in drop]

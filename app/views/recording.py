@@ -1,0 +1,188 @@
+"""The Recording view: load a sample or an upload, bin it, read its quality report and observables."""
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from ..recording_state import MAX_UPLOAD_MB
+from .simulate import SPIKE_COLOURS
+
+ACCEPTED = [".nwb", ".mat", ".npz", ".npy", ".csv", ".tsv", ".txt", ".zip"]
+_OPTS = dict(responsive=True, height=260, show_grid=True, toolbar="above", framewise=True,
+             default_tools=["save", "pan", "wheel_zoom", "reset"])
+
+
+class RecordingView(pn.viewable.Viewer):
+    """Controls on the left; summary, quality report and recorded observables on the right."""
+
+    state = param.Parameter(doc="The session's RecordingState.")
+    trial = param.Integer(0, bounds=(0, None), doc="Trial shown in the raster.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.summary = pn.pane.HTML("<i>No recording loaded yet.</i>", sizing_mode="stretch_width",
+                                    css_classes=["nl-summary"])
+        self.message = pn.pane.Alert("", alert_type="danger", visible=False,
+                                     sizing_mode="stretch_width")
+        self.exclusions = pn.widgets.MultiChoice(name="Units left out (positions)", options=[],
+                                                 sizing_mode="stretch_width")
+        self.exclusions.param.watch(self._on_exclusions, "value")
+        self.trial_slider = pn.widgets.IntSlider(name="Trial", start=0, end=1, value=0,
+                                                 sizing_mode="stretch_width")
+        self.trial_slider.link(self, value="trial")
+        self.uploader = pn.widgets.FileDropper(accepted_filetypes=ACCEPTED, multiple=False,
+                                               max_file_size=f"{MAX_UPLOAD_MB}MB",
+                                               chunk_size=4_000_000, height=110,
+                                               sizing_mode="stretch_width")
+        self.uploader.param.watch(self._on_upload, "value")
+        self._updating = False
+        self.state.param.watch(self._on_state, ["status", "version"])
+
+    # ------------------------------------------------------------------ events
+    def _on_upload(self, event):
+        if not event.new:
+            return
+        filename, data = next(iter(event.new.items()))
+        self.state.load_upload(filename, data)
+
+    def _on_exclusions(self, event):
+        if not self._updating:
+            self.state.set_exclusions(event.new)
+
+    def _on_state(self, *events):
+        state = self.state
+        if state.status == "error":
+            self.message.object = f"**Could not load or bin the recording.** {state.error}"
+            self.message.visible = True
+            return
+        self.message.visible = False
+        if state.status != "ready" or state.binned is None:
+            return
+        binned, quality = state.binned, state.quality
+        self._updating = True
+        try:
+            self.exclusions.options = list(range(binned.shape[1]))
+            self.exclusions.value = list(state.excluded_units)
+        finally:
+            self._updating = False
+        self.trial_slider.end = max(binned.shape[0] - 1, 1)
+        self.trial_slider.disabled = binned.shape[0] < 2
+        self.summary.object = self._summary_html(binned, quality)
+        self.param.trigger("trial")
+
+    def _summary_html(self, binned, quality):
+        r, n, t = binned.shape
+        rows = [("source", self.state.source_label), ("units", n), ("trials", r),
+                ("bin width", f"{binned.bin_s * 1000:g} ms"), ("ticks per trial", t),
+                ("window", f"{binned.window_s[0]:g} to {binned.window_s[1]:g} s"),
+                ("mean rate", f"{np.nanmean(quality.rates_hz):.2f} Hz"),
+                ("multi-spike bins", f"{100 * binned.multi_spike_fraction:.1f} %"),
+                ("mean pairwise correlation", f"{quality.mean_correlation:.3f}")]
+        table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        warnings = "".join(f"<li>{w}</li>" for w in (*binned.warnings, *quality.warnings))
+        proposals = "".join(f"<li>unit {i}: {why}</li>" for i, why in quality.proposed_exclusions)
+        html = f"<table class='nl-table'>{table}</table>"
+        if warnings:
+            html += f"<h4>Warnings</h4><ul>{warnings}</ul>"
+        if proposals:
+            html += ("<h4>Proposed exclusions</h4><p>Apply them with the 'Units left out' box "
+                     f"(you decide):</p><ul>{proposals}</ul>")
+        return html
+
+    # ------------------------------------------------------------------ plots
+    @param.depends("trial", "state.version")
+    def raster(self):
+        """The binned raster of one trial (units x ticks)."""
+        binned = self.state.binned
+        if binned is None:
+            return pn.pane.Markdown("Load a recording to see its trial rasters.")
+        trial = min(self.trial, binned.shape[0] - 1)
+        data = binned.binary[trial].astype(np.float32) * 2 - 1
+        n, t = data.shape
+        seconds = t * binned.bin_s
+        image = hv.Image(data[::-1], bounds=(0, 0, seconds, n), kdims=["time", "unit"],
+                         vdims=[hv.Dimension("spike", range=(-1, 1))])
+        return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=320,
+                          xlabel="time in trial (s)", ylabel="unit (position)",
+                          title=f"Recorded raster, trial {trial + 1} of {binned.shape[0]} "
+                                f"({binned.bin_s * 1000:g} ms bins; dark = spike)",
+                          default_tools=["save", "pan", "wheel_zoom", "reset"])
+
+    @param.depends("state.version")
+    def observables(self):
+        """Rates, P(k), C(tau), kernel spectra, correlation matrix and stationarity."""
+        d = self.state.described
+        if d is None:
+            return pn.pane.Markdown("")
+        units = d["units"]
+        rates = hv.Bars((units.astype(str), d["rates_hz"]), ("unit", "unit"),
+                        ("rate", "rate (Hz)")).opts(title="Firing rate per unit", xrotation=90,
+                                                   **_OPTS)
+        pk = d["population_count_distribution"]
+        k = np.arange(len(pk))
+        pk_plot = hv.Curve((k, np.where(pk > 0, pk, np.nan)), ("k", "units spiking in a bin, k"),
+                           ("P", "P(k)")).opts(logy=True, title="Population count P(k)",
+                                               color="#6a3d9a", **_OPTS)
+        c_tau = d["temporal_correlation"]
+        lag_s = np.arange(len(c_tau)) * self.state.binned.bin_s
+        ctau_plot = hv.Curve((lag_s, c_tau), ("lag", "lag (s)"), ("C", "connected C(τ)")).opts(
+            title="Temporal correlation C(τ), pooled over units", **_OPTS)
+        rows, cols = np.sort(d["row_average"]), np.sort(d["column_average"])
+        spectra = (hv.Curve((np.linspace(0, 1, len(rows)), rows), ("q", "quantile"),
+                            ("m", "magnetisation"), label="units μ_i")
+                   * hv.Curve((np.linspace(0, 1, len(cols)), cols), ("q", "quantile"),
+                              ("m", "magnetisation"), label="ticks ν_t")).opts(
+            title="Kernel spectra (trial-averaged)", legend_position="bottom_right", **_OPTS)
+        corr = np.array(d["correlation"], dtype=float)
+        np.fill_diagonal(corr, np.nan)
+        heat = hv.Image(corr[::-1], bounds=(0, 0, len(units), len(units)),
+                        kdims=["unit j", "unit i"], vdims=[hv.Dimension("r", range=(-1, 1))]
+                        ).opts(cmap="RdBu_r", colorbar=True, clim=(-0.5, 0.5), responsive=True,
+                               height=320, title="Equal-time correlation c_ij (Pearson)",
+                               default_tools=["save", "pan", "wheel_zoom", "reset"])
+        stationarity = hv.Bars((units.astype(str), d["stationarity"]), ("unit", "unit"),
+                               ("S", "stationarity S_i")).opts(
+            title="Stationarity S_i (≈1 when stationary; >1: locked to the trial clock)",
+            xrotation=90, **_OPTS)
+        return pn.Column(pn.Row(pn.pane.HoloViews(rates, sizing_mode="stretch_width"),
+                                pn.pane.HoloViews(pk_plot, sizing_mode="stretch_width")),
+                         pn.Row(pn.pane.HoloViews(ctau_plot, sizing_mode="stretch_width"),
+                                pn.pane.HoloViews(spectra, sizing_mode="stretch_width")),
+                         pn.Row(pn.pane.HoloViews(heat, sizing_mode="stretch_width"),
+                                pn.pane.HoloViews(stationarity, sizing_mode="stretch_width")),
+                         sizing_mode="stretch_width")
+
+    @param.depends("state.status")
+    def _status(self):
+        state = self.state
+        if state.status == "loading":
+            return pn.indicators.LoadingSpinner(value=True, size=24, name="Loading…")
+        return pn.pane.Markdown(f"**Loaded:** {state.source_label}" if state.source_label
+                                else "")
+
+    # ------------------------------------------------------------------ layout
+    def controls(self):
+        """Sample picker, uploader, binning and exclusions."""
+        state = self.state
+        load = pn.widgets.Button(name="Load sample", button_type="primary")
+        load.on_click(lambda _: state.load_sample())
+        binning = pn.Param(state.binning, parameters=["bin_ms", "window_start_s",
+                                                      "window_stop_s", "align"],
+                           show_name=False, widgets={"bin_ms": {
+                               "type": pn.widgets.FloatInput, "start": 0.1, "step": 1.0}})
+        return pn.Column(
+            pn.pane.Markdown("#### Recording"),
+            pn.Param(state, parameters=["sample"], show_name=False), load,
+            pn.pane.Markdown(f"…or drop a file here (NWB, Kilosort/Phy zip, MAT, NPZ, CSV; "
+                             f"at most {MAX_UPLOAD_MB} MB):"),
+            self.uploader, self._status,
+            pn.pane.Markdown("#### Binning"), binning,
+            pn.pane.Markdown("#### Units"), self.exclusions, width=330)
+
+    def __panel__(self):
+        return pn.Row(
+            self.controls(),
+            pn.Column(self.message, self.summary, self.trial_slider, self.raster,
+                      self.observables, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")

@@ -1,0 +1,82 @@
+"""The Simulate view in a real browser."""
+
+import re
+
+from tests.conftest import wait_until
+
+
+def abs_magnetization(page):
+    match = re.search(r"\|m\| ([0-9.]+)", page.readout())
+    return float(match.group(1)) if match else None
+
+
+def sweeps(page):
+    match = re.search(r"sweeps ([0-9,]+)", page.readout())
+    return int(match.group(1).replace(",", "")) if match else 0
+
+
+def choose(page, label, option):
+    page.page.get_by_label(label, exact=True).first.select_option(option)
+
+
+def set_number(page, label, value):
+    field = page.page.get_by_label(label, exact=True).first
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def test_page_loads_without_console_errors_and_play_changes_the_snapshot(app_page):
+    app_page.page.wait_for_timeout(1000)
+    image_before = app_page.page.locator("canvas").first.screenshot()
+    assert sweeps(app_page) <= 1
+    app_page.page.get_by_role("button", name="▶ Play").click()
+    assert wait_until(lambda: sweeps(app_page) > 20, timeout=30)
+    image_after = app_page.page.locator("canvas").first.screenshot()
+    assert image_before != image_after
+    app_page.page.get_by_role("button", name="Pause").click()
+    app_page.screenshot("simulate-critical")
+    assert app_page.errors == []
+
+
+def test_temperature_change_moves_the_magnetisation(app_page):
+    choose(app_page, "Preset", "Ordered phase")
+    app_page.page.get_by_role("button", name="▶ Play").click()
+    assert wait_until(lambda: (abs_magnetization(app_page) or 0) > 0.9, timeout=30)
+    set_number(app_page, "Temperature", 5.0)
+    assert wait_until(lambda: (abs_magnetization(app_page) or 1) < 0.2, timeout=30)
+    assert "θ/θc = 2.2" in app_page.readout().replace("θc", "θc")
+    app_page.screenshot("simulate-heated")
+    assert app_page.errors == []
+
+
+def test_two_sessions_do_not_share_state(browser, server):
+    from tests.ui.conftest import Page
+    first, second = Page(browser, server.url), Page(browser, server.url)
+    try:
+        choose(first, "Preset", "Paramagnet")
+        assert wait_until(lambda: "θ/θc = 1.763" in first.readout(), timeout=20)
+        second.page.wait_for_timeout(1500)
+        assert "θ/θc = 1.000" in second.readout()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_closing_a_page_stops_its_engine_thread(browser, server):
+    from tests.ui.conftest import Page
+    page = Page(browser, server.url)
+    page.page.get_by_role("button", name="▶ Play").click()
+    assert wait_until(lambda: sweeps(page) > 5, timeout=30)
+    closed_before = server.log().count("engine thread stopped")
+    page.close()
+    assert wait_until(lambda: server.log().count("engine thread stopped") > closed_before,
+                      timeout=8)
+    assert "STILL RUNNING" not in server.log()
+
+
+def test_absurd_lattice_size_shows_a_message_and_the_page_keeps_working(app_page):
+    set_number(app_page, "Ticks", 100000000)
+    app_page.page.get_by_text("more than this page handles").first.wait_for(timeout=10_000)
+    app_page.page.get_by_role("button", name="Step").click()
+    assert wait_until(lambda: sweeps(app_page) >= 2, timeout=20)
+    assert app_page.errors == []
