@@ -9,6 +9,7 @@ import panel as pn
 
 from .store import SessionStore
 from .views.about import AboutView
+from .views.fit import FitView
 from .views.recording import RecordingView
 from .views.simulate import SimulateView
 
@@ -39,8 +40,9 @@ def create_app(recording_source=None):
     store = SessionStore()
     simulate = SimulateView(store=store)
     recording = RecordingView(state=store.recording)
-    tabs = pn.Tabs(("Simulate", simulate), ("Recording", recording), ("About", AboutView()),
-                   dynamic=False, sizing_mode="stretch_width")
+    fit = FitView(store=store)
+    tabs = pn.Tabs(("Simulate", simulate), ("Recording", recording), ("Fit", fit),
+                   ("About", AboutView()), dynamic=False, sizing_mode="stretch_width")
     if recording_source:
         store.recording.load_path(recording_source)
     else:
@@ -58,6 +60,8 @@ def create_app(recording_source=None):
 
     def on_load():
         simulate.start_frames()
+        fit.start_ticker()
+        pn.state.add_periodic_callback(store.deliver, 150)
 
     def on_destroyed(session_context):
         started = time.perf_counter()

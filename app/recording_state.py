@@ -1,7 +1,7 @@
 """Per-session state of the Recording view: the loaded recording, its binning and quality report.
 
 Loading and binning run in a background thread so the page stays responsive; the result (or the
-error message) is published through parameters the views watch.
+error message) is posted to an :class:`~app.outbox.Outbox` that the session delivers.
 """
 
 import logging
@@ -18,6 +18,8 @@ from neurolattice_core.recordings import (
     quality_report,
 )
 from neurolattice_core.recordings.describe import describe_binned
+
+from .outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class RecordingState(param.Parameterized):
         self.quality = None
         self.described = None
         self._lock = threading.Lock()
+        self.outbox = Outbox(self)
+        self._published = 0
         self.binning.param.watch(lambda *_: self.rebin(), ["bin_ms", "window_start_s",
                                                            "window_stop_s", "align"])
 
@@ -93,6 +97,7 @@ class RecordingState(param.Parameterized):
         thread.start()
         if wait:
             thread.join()
+            self.outbox.deliver()
         return thread
 
     def _work(self, loader, label):
@@ -106,15 +111,13 @@ class RecordingState(param.Parameterized):
                 described = describe_binned(binned, self._kept(binned))
                 self.recording, self.binned = recording, binned
                 self.quality, self.described = report, described
-            with param.edit_constant(self):
-                self.param.update(status="ready", source_label=label, version=self.version + 1)
+            self._published += 1
+            self.outbox.post(status="ready", source_label=label, version=self._published)
         except NeurolatticeError as error:
-            with param.edit_constant(self):
-                self.param.update(status="error", error=str(error))
+            self.outbox.post(status="error", error=str(error))
         except Exception as error:  # a bug: logged with its traceback, shown as one line
             log.exception("loading %s failed", label)
-            with param.edit_constant(self):
-                self.param.update(status="error", error=f"unexpected error: {error}")
+            self.outbox.post(status="error", error=f"unexpected error: {error}")
 
     def _kept(self, binned):
         drop = set(self.excluded_units)

@@ -14,6 +14,8 @@ from neurolattice_core.model import LatticeModel
 from neurolattice_core.sampler import Sampler
 from neurolattice_core.simulation import live_observables
 
+from .fit_state import FitState
+from .outbox import Outbox
 from .presets import PRESETS
 from .recording_state import RecordingState
 
@@ -53,7 +55,10 @@ class SessionStore(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self.outbox = Outbox(self)
         self.recording = RecordingState()
+        self.fit = FitState()
+        self.simulating_fit = False
         self.controls = LatticeModel(name="controls")
         self.controls.param.update(**PRESETS[self.preset][1])
         self.sampler = self._new_sampler()
@@ -67,12 +72,13 @@ class SessionStore(param.Parameterized):
                           seed=self.controls.seed, history=2000,
                           initial=PRESETS[self.preset][2])
         sampler.frame_analyser = lambda spins: live_observables(sampler.model, spins)
-        sampler.on_error(lambda error: self.notify(f"The engine stopped: {error}", "error"))
+        sampler.on_error(lambda error: self.outbox.post(  # from the worker thread
+            message=f"The engine stopped: {error}", message_level="error"))
         sampler.step(1)
         return sampler
 
     def notify(self, text, level="info"):
-        """Publish a message for the views (thread-safe: only sets two parameters)."""
+        """Publish a message for the views (UI thread; workers use :attr:`outbox`)."""
         self.param.update(message=text, message_level=level)
 
     def _forward_change(self, *events):
@@ -99,6 +105,7 @@ class SessionStore(param.Parameterized):
 
     @param.depends("preset", watch=True)
     def _apply_preset(self):
+        self.simulating_fit = False
         self._applying_preset = True
         try:
             self.controls.param.update(**PRESETS[self.preset][1])
@@ -142,6 +149,44 @@ class SessionStore(param.Parameterized):
         if self.sampler.running and not self.sampler.paused:
             self.sampler.stop()
             self.sampler.start(sweeps_per_chunk=self.sweeps_per_frame)
+
+    def simulate_fit(self, sweeps=200):
+        """Load the latest fit into the engine (custom couplings, open time, theta = 1).
+
+        Runs ``sweeps`` sweeps at once so a simulated trial is ready to compare; the Simulate
+        view then plays it like any other model.
+        """
+        from neurolattice_core.fitting.io import to_lattice_model
+
+        result = self.fit.result
+        if result is None:
+            self.notify("Fit a recording first: there is no fit to simulate.", "error")
+            return False
+        try:
+            model = to_lattice_model(result)
+        except NeurolatticeError as error:
+            self.notify(str(error), "error")
+            return False
+        values = {k: v for k, v in model.param.values().items() if k != "name"}
+        self._applying_preset = True
+        try:
+            self.controls.param.update(**values)
+        finally:
+            self._applying_preset = False
+        self.sampler.stop()
+        self.sampler = self._new_sampler()
+        self.sampler.step(sweeps)
+        self.simulating_fit = True
+        self.fit.param.trigger("version")
+        self.notify(f"The fit ({result.n_units} units, {model.ticks} ticks) now runs in the "
+                    "engine: see the Simulate tab.", "info")
+        return True
+
+    def deliver(self):
+        """Apply what worker threads posted (called by the session's periodic callback)."""
+        self.outbox.deliver()
+        self.recording.outbox.deliver()
+        self.fit.outbox.deliver()
 
     def shutdown(self):
         """Stop every background thread of this session (tab closed); True when all stopped."""

@@ -5,9 +5,11 @@ Prints JSON records; with ``--json`` the last line is the JSON list that ``run_a
 - ``binning``: 200 units, 1e6 spikes in total, 1 ms bins, as one 100 s recording (T = 1e5)
   and as 100 trials of 2 s aligned to an event (T = 2000); best of 5 after a warm-up (Numba
   compiled and cached). Target: well under a second.
-- ``nwb``: NWB files of 200 units with 1e5, 1e6 and 4e6 spikes; ``list_nwb_units`` (ids, labels,
-  counts from the ragged index) against ``load_recording`` (reads the spike times). Listing
-  time should not grow with the number of spikes.
+- ``nwb``: NWB files of 200 units with 1e5, 1e6 and 4e6 spikes; ``list_nwb_units`` in-process
+  (ids, labels, counts from the ragged index) against ``load_recording`` (reads the spike times,
+  in the reader worker process by default, and in-process). Listing time should not grow with
+  the number of spikes.
+- ``sample``: load and inspect the default sample (Onken Movie1Exp2) at 20 ms.
 """
 
 import json
@@ -20,7 +22,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neurolattice_core.recordings import Recording, Trials, bin_recording, load_recording  # noqa
+from neurolattice_core.recordings import (  # noqa: E402
+    Recording,
+    Trials,
+    _isolate,
+    bin_recording,
+    inspect_recording,
+    load_recording,
+)
 from neurolattice_core.recordings.nwb import list_nwb_units  # noqa: E402
 
 
@@ -67,17 +76,30 @@ def nwb_records():
             trains = [np.sort(rng.uniform(0, 1000.0, per)) for _ in range(200)]
             path = Path(tmp) / f"u{total}.nwb"
             write_nwb(path, trains, labels=["good"] * 200)
-            list_best, _ = best_of(lambda p=path: list_nwb_units(p), repeats=3)
+            list_best, _ = best_of(lambda p=path: list_nwb_units(p, isolate=False), repeats=3)
             load_best, _ = best_of(lambda p=path: load_recording(p), repeats=3)
+            _isolate.ISOLATE_READERS = False
+            try:
+                inproc_best, _ = best_of(lambda p=path: load_recording(p), repeats=3)
+            finally:
+                _isolate.ISOLATE_READERS = True
             out.append({"benchmark": "nwb", "units": 200, "spikes": total,
                         "file_mb": round(path.stat().st_size / 2**20, 1),
                         "list_units_seconds": round(list_best, 4),
-                        "load_seconds": round(load_best, 4)})
+                        "load_seconds_worker": round(load_best, 4),
+                        "load_seconds_in_process": round(inproc_best, 4)})
     return out
 
 
+def sample_records():
+    load_best, _ = best_of(lambda: load_recording("sample:onken-movie1-exp2"), repeats=3)
+    insp_best, _ = best_of(lambda: inspect_recording("sample:onken-movie1-exp2"), repeats=3)
+    return [{"benchmark": "sample", "name": "onken-movie1-exp2", "load_seconds":
+             round(load_best, 4), "inspect_20ms_seconds": round(insp_best, 4)}]
+
+
 def main():
-    records = binning_records() + nwb_records()
+    records = binning_records() + nwb_records() + sample_records()
     if "--json" not in sys.argv:
         for r in records:
             print(json.dumps(r))

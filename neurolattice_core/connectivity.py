@@ -50,6 +50,21 @@ class Couplings:
         np.add.at(matrix, (rows, self.indices), self.weights)
         return matrix
 
+    def sparse(self):
+        """The coupling matrix as a scipy CSR matrix (N, N) sharing these arrays."""
+        from scipy.sparse import csr_matrix
+        n = self.n_neurons
+        return csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
+
+    def local_fields(self, spins):
+        """sum_j J_ij s_jt for every replica and tick, float64 (R, N, T), for spins (R, N, T)."""
+        s = np.asarray(spins, dtype=np.float64)
+        r, n, t = s.shape
+        if self.kind == "all-to-all":
+            return self.J_all * (s.sum(axis=1, keepdims=True) - s)
+        stacked = s.transpose(1, 0, 2).reshape(n, r * t)
+        return np.asarray(self.sparse() @ stacked).reshape(n, r, t).transpose(1, 0, 2)
+
     @property
     def ferromagnetic(self):
         """True when every coupling is >= 0 (the cluster algorithm applies)."""

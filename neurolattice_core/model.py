@@ -18,7 +18,7 @@ import param
 from . import connectivity as conn
 from .errors import MemoryBudgetError, ParameterError
 
-DRIVES = ("constant", "step", "ramp", "pulse")
+DRIVES = ("constant", "step", "ramp", "pulse", "custom")
 DEFAULT_MEMORY_LIMIT_BYTES = 8 * 2**30
 
 
@@ -59,6 +59,9 @@ class LatticeModel(param.Parameterized):
                                doc="Per-neuron excitability h_i (N,), added to h.")
     drive = param.Selector(objects=list(DRIVES), default="constant",
                            doc="Shape of the common time-locked input u_t.")
+    custom_drive = param.Array(None, allow_None=True,
+                               doc="Custom drive u_t (T,) used when drive='custom' (e.g. a "
+                                   "fitted time-locked input).")
     drive_amplitude = param.Number(0.0, softbounds=(-2.0, 2.0),
                                    doc="Amplitude of the drive u_t (energy units, like h).")
     drive_onset = param.Integer(0, bounds=(0, None), softbounds=(0, 2048),
@@ -111,6 +114,11 @@ class LatticeModel(param.Parameterized):
             if np.shape(self.custom_J) != (n, n):
                 raise ParameterError(f"custom_J has shape {np.shape(self.custom_J)} but the model "
                                      f"has {n} neurons: give an {n} x {n} matrix.")
+        if self.drive == "custom":
+            drive = None if self.custom_drive is None else np.asarray(self.custom_drive, float)
+            if drive is None or drive.shape != (self.ticks,) or not np.all(np.isfinite(drive)):
+                raise ParameterError(f"drive='custom' needs custom_drive: {self.ticks} finite "
+                                     "values, one per tick.")
         for name in ("K_per_neuron", "h_per_neuron"):
             values = getattr(self, name)
             if values is None:
@@ -213,6 +221,8 @@ class LatticeModel(param.Parameterized):
         a, onset, width = self.drive_amplitude, self.drive_onset, self.drive_duration
         if self.drive == "constant":
             return np.full(self.ticks, float(a))
+        if self.drive == "custom":
+            return np.asarray(self.custom_drive, dtype=np.float64).copy()
         if self.drive == "step":
             return np.where(t >= onset, a, 0.0)
         if self.drive == "ramp":
@@ -228,6 +238,8 @@ class LatticeModel(param.Parameterized):
     @property
     def uniform_field(self):
         """True when h_it is the same at every site."""
+        if self.drive == "custom":
+            return False
         return self.h_per_neuron is None and (self.drive == "constant"
                                               or self.drive_amplitude == 0.0)
 
@@ -243,15 +255,7 @@ class LatticeModel(param.Parameterized):
             raise ParameterError(f"spins have shape {spins.shape}; this model needs (R, "
                                  f"{self.neurons}, {self.ticks}) or ({self.neurons}, {self.ticks}).")
         couplings = couplings or self.couplings()
-        if couplings.kind == "all-to-all":
-            slice_sum = s.sum(axis=1)
-            equal_time = 0.5 * couplings.J_all * ((slice_sum**2).sum(axis=1) - s[0].size)
-        else:
-            rows = np.repeat(np.arange(self.neurons), np.diff(couplings.indptr))
-            neighbour_sum = np.zeros_like(s)
-            np.add.at(neighbour_sum, (slice(None), rows),
-                      couplings.weights[None, :, None] * s[:, couplings.indices])
-            equal_time = 0.5 * (s * neighbour_sum).sum(axis=(1, 2))
+        equal_time = 0.5 * (s * couplings.local_fields(s)).sum(axis=(1, 2))
         k = self.temporal_couplings()[None, :, None]
         temporal = (k * s[:, :, :-1] * s[:, :, 1:]).sum(axis=(1, 2))
         if self.time_periodic and self.ticks > 1:
@@ -280,7 +284,7 @@ class LatticeModel(param.Parameterized):
 
     def describe(self):
         """One line naming the special case the parameters fall into (MODEL.md section 2)."""
-        static = self.uniform_field or self.drive_amplitude == 0.0
+        static = self.drive != "custom" and (self.uniform_field or self.drive_amplitude == 0.0)
         if self.K == 0 and self.K_per_neuron is None and static:
             return ("K = 0: independent time slices, each a pairwise maximum-entropy (Ising) model "
                     "(Schneidman 2006).")

@@ -8,7 +8,16 @@ import param
 from ..recording_state import MAX_UPLOAD_MB
 from .simulate import SPIKE_COLOURS
 
-ACCEPTED = [".nwb", ".mat", ".npz", ".npy", ".csv", ".tsv", ".txt", ".zip"]
+def _filepond_css():
+    """FilePond's stylesheet from Panel's bundle, applied inside the widget's shadow root.
+
+    Panel adds it to the page head only, where it cannot style the widget (and the CDN copy is
+    unreachable offline).
+    """
+    from pathlib import Path
+    bundle = Path(pn.__file__).parent / "dist" / "bundled" / "filedropper"
+    path = bundle / "filepond@^4" / "dist" / "filepond.css"
+    return [path.read_text()] if path.exists() else []
 _OPTS = dict(responsive=True, height=260, show_grid=True, toolbar="above", framewise=True,
              default_tools=["save", "pan", "wheel_zoom", "reset"])
 
@@ -31,7 +40,9 @@ class RecordingView(pn.viewable.Viewer):
         self.trial_slider = pn.widgets.IntSlider(name="Trial", start=0, end=1, value=0,
                                                  sizing_mode="stretch_width")
         self.trial_slider.link(self, value="trial")
-        self.uploader = pn.widgets.FileDropper(accepted_filetypes=ACCEPTED, multiple=False,
+        # No client-side type filter: browsers know no MIME type for .mat or .nwb; the server
+        # detects the format from the content and explains what it expected.
+        self.uploader = pn.widgets.FileDropper(multiple=False, stylesheets=_filepond_css(),
                                                max_file_size=f"{MAX_UPLOAD_MB}MB",
                                                chunk_size=4_000_000, height=110,
                                                sizing_mode="stretch_width")
@@ -53,7 +64,8 @@ class RecordingView(pn.viewable.Viewer):
     def _on_state(self, *events):
         state = self.state
         if state.status == "error":
-            self.message.object = f"**Could not load or bin the recording.** {state.error}"
+            self.message.object = (f"**Could not load or bin the recording.** {state.error.rstrip('.')}. "
+                                   "The previous recording, if any, is kept.")
             self.message.visible = True
             return
         self.message.visible = False
@@ -145,12 +157,13 @@ class RecordingView(pn.viewable.Viewer):
                                ("S", "stationarity S_i")).opts(
             title="Stationarity S_i (≈1 when stationary; >1: locked to the trial clock)",
             xrotation=90, **_OPTS)
-        return pn.Column(pn.Row(pn.pane.HoloViews(rates, sizing_mode="stretch_width"),
-                                pn.pane.HoloViews(pk_plot, sizing_mode="stretch_width")),
-                         pn.Row(pn.pane.HoloViews(ctau_plot, sizing_mode="stretch_width"),
-                                pn.pane.HoloViews(spectra, sizing_mode="stretch_width")),
-                         pn.Row(pn.pane.HoloViews(heat, sizing_mode="stretch_width"),
-                                pn.pane.HoloViews(stationarity, sizing_mode="stretch_width")),
+        pane = dict(sizing_mode="stretch_width", linked_axes=False)
+        return pn.Column(pn.Row(pn.pane.HoloViews(rates, **pane),
+                                pn.pane.HoloViews(pk_plot, **pane)),
+                         pn.Row(pn.pane.HoloViews(ctau_plot, **pane),
+                                pn.pane.HoloViews(spectra, **pane)),
+                         pn.Row(pn.pane.HoloViews(heat, **pane),
+                                pn.pane.HoloViews(stationarity, **pane)),
                          sizing_mode="stretch_width")
 
     @param.depends("state.status")

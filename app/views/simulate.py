@@ -204,7 +204,7 @@ class SimulateView(pn.viewable.Viewer):
         """The live plots, each its own pane fed by a stream (never rebuilt per frame)."""
         def pane(callback, stream):
             return pn.pane.HoloViews(hv.DynamicMap(callback, streams=[stream]),
-                                     sizing_mode="stretch_width")
+                                     sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(
             self.readout,
             pane(self._raster, self._raster_pipe),

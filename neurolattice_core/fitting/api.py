@@ -243,6 +243,13 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
     if heldout is not None:
         validation = validate(model, res, train, heldout, n_model_samples=n_model_samples,
                               seed=seed)
+        if not validation["equilibrated"]:
+            warnings.append(
+                "the fitted model's samples were still drifting after the burn-in (magnetisation "
+                f"change {validation['sampler_drift_z']:.1f} standard errors): its predicted "
+                "statistics are not equilibrium values (slow mixing, e.g. strongly coupled or "
+                "near-duplicate units, or a spurious ordered phase); consider method='bm' or "
+                "dropping near-duplicate units")
         beats = validation["beats_independent"]
         if not (beats["heldout_pll"] and beats["corr_rmse"]):
             warnings.append("the fit does not beat the independent model on held-out data "

@@ -13,7 +13,8 @@ the drive u_t, by the diagonal rule of :func:`_gas_step`); lam is the L2 rule of
 Stopping rule: with z_k = (f^data_k - f^model_k) / sqrt(se_data_k^2 + se_model_k^2) over all
 raw moments f (<s_i>, <s_i s_j>, <s_i,t s_i,t+1>, and nu_t with a drive), converged when the
 root mean square of z is at most ``z_rms`` (default 1) and max |z| is below the two-sided 1 %
-Bonferroni bound for that many moments: the remaining mismatch is within sampling error. Data
+Bonferroni bound for that many moments: the remaining mismatch is within sampling error. The
+rule is then re-checked after a verification run with fixed parameters (``verify_sweeps``). Data
 standard errors come from 20 blocks (groups of trials, or time chunks when there are fewer than
 20 trials), model ones from the spread over replicas. After ``max_iter`` iterations without
 meeting the rule the result says ``converged = False``.
@@ -89,6 +90,14 @@ def _data_start(spins, reps, T):
     return np.ascontiguousarray(x[idx].reshape(reps, T, n).transpose(0, 2, 1))
 
 
+def _mismatch(f_data, se_data, per_rep):
+    """(RMS z, max |z|) of data moments against per-replica model moments (R, n_moments)."""
+    f_model = per_rep.mean(axis=0)
+    se_model = per_rep.std(axis=0, ddof=1) / np.sqrt(per_rep.shape[0])
+    z = (f_data - f_model) / np.sqrt(se_data**2 + se_model**2 + 1e-300)
+    return float(np.sqrt(np.mean(z**2))), float(np.max(np.abs(z)))
+
+
 def _split(f, n, model, drive):
     npair = n * (n - 1) // 2
     m, c2 = f[:n], f[n:n + npair]
@@ -143,7 +152,7 @@ def _gas_step(f_data, f_model, n, model, drive, J, K, lam, eta, n_samples, clip=
 
 def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
                   n_model_samples=None, sweeps_per_iter=10, burn_in=200, learning_rate=0.5,
-                  z_rms=1.0, seed=0):
+                  z_rms=1.0, verify_sweeps=200, verify_chunks=4, seed=0):
     """Boltzmann learning of maxent or lft, starting from ``init``.
 
     Parameters
@@ -166,6 +175,11 @@ def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
         eta, in (0, 1]; it decays as eta / (1 + iteration / 25).
     z_rms : float
         Convergence threshold on the RMS moment mismatch in standard errors.
+    verify_sweeps, verify_chunks : int
+        When the rule is met, the chains run ``verify_sweeps`` more sweeps with the parameters
+        fixed and the rule is checked again on moments averaged over ``verify_chunks``
+        snapshots; only then is the fit declared converged (guards against chains that have
+        not relaxed yet, e.g. slow drifts of strongly coupled units).
     seed : int
 
     Returns
@@ -212,12 +226,21 @@ def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
         first = False
         per_rep = moment_vector(samples, model, drive)
         f_model = per_rep.mean(axis=0)
-        se_model = per_rep.std(axis=0, ddof=1) / np.sqrt(reps)
-        z = (f_data - f_model) / np.sqrt(se_data**2 + se_model**2 + 1e-300)
-        zr, zm = float(np.sqrt(np.mean(z**2))), float(np.max(np.abs(z)))
+        zr, zm = _mismatch(f_data, se_data, per_rep)
         if zr <= z_rms and zm <= z_bound:
-            converged = True
-            break
+            # verification: parameters fixed, chains run on, moments averaged over the run
+            runs = []
+            for _ in range(verify_chunks):
+                samples, state, sweeps = sample_lattice(
+                    h, J, K, n_ticks=T, n_replicas=reps, u=u, burn_in=verify_sweeps //
+                    verify_chunks, seed=seed, spins=state, sweep_offset=sweeps)
+                runs.append(moment_vector(samples, model, drive))
+            per_rep = np.mean(runs, axis=0)
+            f_model = per_rep.mean(axis=0)
+            zr, zm = _mismatch(f_data, se_data, per_rep)
+            if zr <= z_rms and zm <= z_bound:
+                converged = True
+                break
         eta = learning_rate / (1.0 + (it - 1) / 25.0)
         dh, dJ, dK, du = _gas_step(f_data, f_model, n, model, drive, J, K, lam, eta,
                                    train.n_samples)

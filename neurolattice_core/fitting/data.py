@@ -20,7 +20,7 @@ from ..observables import as_spins, validate_spins
 
 __all__ = ["FitData", "Rows", "build_rows", "temporal_neighbour_sum", "unit_problems"]
 
-NEAR_DUPLICATE_CORRELATION = 0.9
+NEAR_DUPLICATE_CORRELATION = 0.8
 """Pairs of units whose equal-time Pearson correlation exceeds this are flagged."""
 
 
@@ -202,9 +202,9 @@ def unit_problems(data, near_duplicate=NEAR_DUPLICATE_CORRELATION):
     x = s.transpose(1, 0, 2).reshape(data.n_units, -1).astype(np.float32)
     m = x.mean(axis=1, dtype=np.float64)
     cov = (x @ x.T).astype(np.float64) / x.shape[1] - np.outer(m, m)
-    var = np.clip(np.diag(cov), 1e-300, None)
-    corr = cov / np.sqrt(np.outer(var, var))
-    ok = np.diag(cov) > 1e-12
+    sd = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
+    corr = cov / np.outer(sd, sd)
+    ok = np.diag(cov) > 1e-6
     iu, ju = np.triu_indices(data.n_units, 1)
     sel = (corr[iu, ju] > near_duplicate) & ok[iu] & ok[ju]
     dups = [(int(i), int(j), float(corr[i, j])) for i, j in zip(iu[sel], ju[sel], strict=True)]

@@ -14,7 +14,9 @@ two estimates J_ij (from neuron i) and J_ji (from neuron j) are averaged, J = (J
 weighted by their precisions (inverse variances from each neuron's Hessian), and then each h_i
 is refitted with the symmetric J fixed (one-dimensional Newton). Standard errors ``J_se``,
 ``K_se`` come from the same Hessians (the inverse observed information of the
-pseudo-likelihood: a guide, not a sandwich estimate).
+pseudo-likelihood). They are exact asymptotically for kinetic, but for lft the conditional
+terms of neighbouring ticks are correlated and they can be too small; use
+:func:`.uncertainty.jackknife` (refits leaving out groups of trials) for honest errors.
 
 Regularisation rule (L2, a Gaussian prior): the total objective of neuron i is
 
@@ -34,6 +36,7 @@ import numpy as np
 from ..errors import FitError
 from . import newton
 from .data import build_rows, temporal_neighbour_sum
+from .drive import solve_with_drive
 
 __all__ = ["fit_pseudolikelihood", "default_regularization", "pseudo_loglik"]
 
@@ -124,29 +127,17 @@ def _symmetrise(J_rows, var_rows):
 
     J_ij = (J_ij / v_ij + J_ji / v_ji) / (1 / v_ij + 1 / v_ji), with v the asymptotic
     variances from each neuron's Hessian; returns (J, its standard errors), zero diagonal.
+    The two estimates come from the same samples and are strongly correlated, so the standard
+    error is the same weighted mean of the two standard errors (the perfectly correlated case),
+    not the smaller independent-average value.
     """
     v = np.maximum(var_rows, 1e-300)
     w, wt = 1.0 / v, 1.0 / v.T
     J = (J_rows * w + J_rows.T * wt) / (w + wt)
-    se = np.sqrt(1.0 / (w + wt))
+    se = (w * np.sqrt(v) + wt * np.sqrt(v.T)) / (w + wt)
     np.fill_diagonal(J, 0.0)
     np.fill_diagonal(se, 0.0)
     return 0.5 * (J + J.T), se
-
-
-def _drive_step(rows, theta, u, exclude_self, use_k, lam_u):
-    """One Newton step on the drive u_t with the neurons fixed; returns the largest change."""
-    offsets = u[rows.tick]
-    H = newton._all_fields(rows.act_ptr, rows.act_idx, rows.neighbours, offsets, theta,
-                           exclude_self, use_k)
-    t = np.tanh(H)
-    r = rows.counts * (rows.response - t).sum(axis=1)
-    w = rows.counts * (1.0 - t * t).sum(axis=1)
-    g = np.bincount(rows.tick, weights=r, minlength=u.size) - lam_u * u
-    a = np.bincount(rows.tick, weights=w, minlength=u.size) + lam_u
-    delta = np.clip(g / a, -1.0, 1.0)
-    u += delta
-    return float(np.max(np.abs(delta)))
 
 
 def _refit_fields(rows, theta, offsets, exclude_self, use_k, n_steps=8):
@@ -164,7 +155,7 @@ def _refit_fields(rows, theta, offsets, exclude_self, use_k, n_steps=8):
 
 
 def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False, init=None,
-                         max_iter=50, tol=1e-8, merge=True, max_drive_rounds=50):
+                         max_iter=50, tol=1e-8, merge=True):
     """Maximum pseudo-likelihood fit of ``model`` to ``data``.
 
     Parameters
@@ -180,14 +171,12 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
         Starting point with ``h`` (N,), ``J`` (N, N) and optionally ``K`` (N,), e.g. a
         mean-field fit; default the independent model.
     max_iter : int
-        Newton iterations per neuron (per drive round when ``drive``).
+        Newton iterations per neuron (joint iterations with a drive, see :mod:`.drive`).
     tol : float
         Stop when the Newton decrement (squared step in standard-error units) is below ``tol``
         (or below 1e-3 right after a full step; see :mod:`.newton`).
     merge : bool
         Merge repeated rows (patterns) before fitting.
-    max_drive_rounds : int
-        Rounds of block-coordinate ascent between neurons and drive.
 
     Returns
     -------
@@ -205,7 +194,7 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
     if drive and not data.aligned:
         raise FitError("a drive u_t needs trials aligned on one clock (aligned=True)")
     start = time.perf_counter()
-    rows = build_rows(data, model, drive=drive, merge=merge and not drive)
+    rows = build_rows(data, model, drive=drive, merge=merge)
     n = data.n_units
     lam = default_regularization(rows.n_samples) if regularization is None \
         else float(regularization)
@@ -231,29 +220,16 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
     warnings = []
     if drive:
         u = np.zeros(data.n_ticks)
-        total_iters, rounds = np.zeros(n, dtype=np.int64), 0
-        drive_ok = False
-        for rounds in range(1, max_drive_rounds + 1):
-            iters, conv, var = _solve(rows, theta, u[rows.tick], exclude_self, use_k, lam_b,
-                                      lam_k, max_iter, tol)
-            total_iters += iters
-            change = _drive_step(rows, theta, u, exclude_self, use_k, lam_total)
-            if change < 1e-6 and np.all(iters <= 1):
-                drive_ok = True
-                break
-        iters, conv, var = _solve(rows, theta, u[rows.tick], exclude_self, use_k, lam_b,
-                                  lam_k, max_iter, tol)
-        total_iters += iters
-        conv = conv & drive_ok
-        if not drive_ok:
-            warnings.append(f"the drive u_t did not converge in {max_drive_rounds} rounds")
+        iters, ok, var = solve_with_drive(rows, theta, u, exclude_self, use_k, lam_b, lam_k,
+                                          lam_total, max_iter=max_iter, tol=tol)
+        total_iters = np.full(n, iters)
+        conv = np.full(n, ok)
         offsets = u[rows.tick]
     else:
         u = None
         offsets = np.zeros(rows.n_rows)
         total_iters, conv, var = _solve(rows, theta, offsets, exclude_self, use_k, lam_b,
                                         lam_k, max_iter, tol)
-        rounds = 0
     flip = rows.flip.astype(np.float64)
     h, J_rows, K = _theta_to_spin(theta, flip)
     var_rows = var[:, 1:n + 1] / 4.0                # var(J_ia) = var(b_a) / 4
@@ -288,7 +264,7 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
                                    if regularization is None else "user value",
                            "lam": lam, "lam_total": lam_total},
         "diagnostics": {"converged": bool(conv.all()), "iterations": int(total_iters.max()),
-                        "drive_rounds": int(rounds), "seconds": time.perf_counter() - start,
+                        "seconds": time.perf_counter() - start,
                         "n_rows": int(rows.n_rows), "asymmetry": asym, "warnings": warnings},
     }
 

@@ -6,7 +6,8 @@ The fitted model's predicted statistics (:mod:`.statistics`) are obtained
 - for lft and maxent otherwise, from the engine (:func:`.sampling.sample_lattice`: heat bath,
   open time, T = the held-out trial length, so boundary ticks match the data), with chains
   started from training configurations and 200 sweeps of burn-in (a spurious ordered phase of
-  the model then shows up as it would in equilibrium: by nucleation, not by the start);
+  the model then shows up as it would in equilibrium: by nucleation, not by the start), two
+  snapshots 100 sweeps apart, whose difference tests that the chains had relaxed;
 - for kinetic, by forward simulation.
 
 They are compared with the held-out data's statistics by :func:`compare`; the same comparison
@@ -19,6 +20,7 @@ zero lag-1 covariances of a static model) are reported as 0.
 """
 
 import numpy as np
+from scipy import stats as sps
 
 from ..observables import wasserstein1
 from . import statistics as st
@@ -117,15 +119,30 @@ def model_statistics(model, params, shape, triplets, patterns, *, n_model_sample
         from .exact import maxent_distribution
         states, p = maxent_distribution(h, J)
         return st.distribution_statistics(states, p, triplets, patterns, T), "exact enumeration"
-    reps = max(shape[0], int(np.ceil(n_model_samples / T)))
+    reps = max(shape[0], int(np.ceil(n_model_samples / (2 * T))), 4)
     if model == "kinetic":
-        s = sample_kinetic(h, J, n_ticks=T, n_trials=reps, seed=seed)
+        s = sample_kinetic(h, J, n_ticks=T, n_trials=2 * reps, seed=seed)
         return st.sample_statistics(s, triplets, patterns), "forward simulation"
     K = params.get("K") if model == "lft" else None
     spins = None if start is None else _data_start(start, reps, T)
     s, _, _ = sample_lattice(h, J, K, n_ticks=T, n_replicas=reps, u=u, burn_in=burn_in,
-                             seed=seed, spins=spins)
-    return st.sample_statistics(s, triplets, patterns), "engine heat bath"
+                             n_snapshots=2, spacing=burn_in // 2, seed=seed, spins=spins)
+    stats = st.sample_statistics(s, triplets, patterns)
+    stats["drift_z"] = _drift(s[:reps], s[reps:])
+    return stats, "engine heat bath"
+
+
+def _drift(first, second):
+    """max_i |m_i(second) - m_i(first)| in standard errors (spread over replicas).
+
+    Both snapshots come from the same chains, ``burn_in / 2`` sweeps apart; a value above the
+    1 % Bonferroni bound for N units says the chains were still relaxing.
+    """
+    a = first.mean(axis=2, dtype=np.float64)
+    b = second.mean(axis=2, dtype=np.float64)
+    d = b - a
+    se = d.std(axis=0, ddof=1) / np.sqrt(d.shape[0])
+    return float(np.max(np.abs(d.mean(axis=0)) / np.maximum(se, 1e-12)))
 
 
 def _arrays(data, pred, indep):
@@ -159,7 +176,10 @@ def validate(model, params, train, heldout, *, n_model_samples=None, seed=0,
         the fitted model); ``model``, ``independent``, ``train_vs_heldout`` and, for lft,
         ``maxent`` (each a :func:`compare` dict plus ``heldout_pll``); ``beats_independent``
         (per-metric booleans: higher correlations / pll, lower errors); ``arrays`` (for plots);
-        ``n_heldout_samples``, ``n_model_samples``, ``sampler``.
+        ``n_heldout_samples``, ``n_model_samples``, ``sampler``; ``sampler_drift_z`` (largest
+        change of a unit's magnetisation between two snapshots burn_in/2 sweeps apart, in
+        standard errors; None for exact or forward sampling) and ``equilibrated`` (that change
+        is below the 1 % Bonferroni bound for N units).
     """
     n = heldout.n_units
     if n_model_samples is None:
@@ -199,4 +219,8 @@ def validate(model, params, train, heldout, *, n_model_samples=None, seed=0,
     out["n_heldout_samples"] = int(heldout.n_samples)
     out["n_model_samples"] = int(pred["n_samples"]) if pred.get("n_samples") else None
     out["sampler"] = how
+    drift = pred.get("drift_z")
+    bound = float(sps.norm.isf(0.005 / n))
+    out["sampler_drift_z"] = drift
+    out["equilibrated"] = True if drift is None else bool(drift <= bound)
     return out

@@ -72,13 +72,13 @@ def _bits_f64(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _u32_to_f64(r):
     """Exact float64 of an int64 0 <= r < 2**32: bits of 2**52 + r, minus 2**52."""
     return _bits_f64(r | _TWO_52_BITS) - _TWO_52
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _exp_approx(x):
     """exp(x) for -700 <= x <= 700 within relative error EXP_APPROX_ERR; branch-free."""
     y = x * _LOG2E + _SHIFTER

@@ -41,13 +41,13 @@ _HI = TWO_32 / (1.0 + MARGIN)
 _LO = TWO_32 / (1.0 - MARGIN)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _field(s, a, sm, left, right, J_all, Ki):
     """Local field H = a + J_all (sm - s) + K_i (left + right) of a site with spin s (floats)."""
     return a + J_all * (sm - s) + Ki * (left + right)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _heatbath_fast(s, H, beta, bits):
     """Fast heat-bath decision: (new spin, undecided). Undecided sites keep s (float64)."""
     a = 1.0 + _exp_approx(min(max(-2.0 * beta * H, -EXP_CLAMP), EXP_CLAMP))
@@ -57,7 +57,7 @@ def _heatbath_fast(s, H, beta, bits):
     return (1.0 if up else (-1.0 if down else s)), not (up or down)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _metropolis_fast(s, H, beta, bits):
     """Fast Metropolis decision: (new spin, undecided). Undecided sites keep s (float64)."""
     q = _exp_approx(min(max(-2.0 * beta * s * H, -EXP_CLAMP), 0.0)) * TWO_32

@@ -77,34 +77,39 @@ def _slice_sums(W, T):
 
 
 @njit(cache=True, nogil=True)
-def _sparse_fields(W, A, hp, i, t_off, f_off, n, indptr, indices, weights):
-    """A[0, m] = h_i(t_m) + sum_j J_ij s_j(t_m) over the CSR neighbours j of i."""
-    if min(i, t_off, f_off, n) < 0:
+def _sparse_fields(W, A, D, hp, i, t_off, f_off, n, indptr, indices, weights):
+    """A[0, m] = h_i(t_m) + sum_j J_ij s_j(t_m) over the CSR neighbours j of i; D[:n] = 0.
+
+    Column indices are unsigned so that numba emits no wraparound code (the loops vectorise).
+    """
+    if i < 0 or t_off < 0 or f_off < 0:
         return
     for m in range(n):
-        A[0, m] = hp[i, f_off + m]
+        A[0, m] = hp[i, np.uint64(f_off + m)]
+        D[m] = 0.0
     for p in range(indptr[i], indptr[i + 1]):
         j = indices[p]
         wp = weights[p]
         if j < 0:
             return
         for m in range(n):
-            A[0, m] += wp * np.float64(W[j, t_off + m])
+            A[0, m] += wp * np.float64(W[j, np.uint64(t_off + m)])
 
 
 @njit(cache=True, nogil=True)
-def _dense_fields(A, hp, phi, i, f_off, n):
-    """A[0, m] = h_i(t_m) + phi[t_m, i]."""
-    if min(i, f_off, n) < 0:
+def _dense_fields(A, D, hp, phi, i, f_off, n):
+    """A[0, m] = h_i(t_m) + phi[t_m, i]; D[:n] = 0."""
+    if i < 0 or f_off < 0:
         return
     for m in range(n):
-        A[0, m] = hp[i, f_off + m] + phi[f_off + m, i]
+        A[0, m] = hp[i, np.uint64(f_off + m)] + phi[np.uint64(f_off + m), i]
+        D[m] = 0.0
 
 
 @njit(cache=True, nogil=True)
 def _dense_refresh(phi, J, D, i, f_off, n):
     """phi[t_m, :] += D[m] J[i, :] for every site m whose spin changed (D[m] = 2 s_new)."""
-    if min(i, f_off, n) < 0:
+    if i < 0 or f_off < 0:
         return
     n_neur = phi.shape[1]
     for m in range(n):
@@ -148,12 +153,11 @@ def _local_replica(s, kind, J_all, J, indptr, indices, weights, order, K, hp_sha
                                              f_off, amb, J_all, K[i], beta, metropolis, key,
                                              key_fine, c0)
                 else:
-                    D[:] = 0.0
                     if kind == KIND_SPARSE:
-                        _sparse_fields(W, A, hp, i, t_off, f_off, m_len, indptr, indices,
+                        _sparse_fields(W, A, D, hp, i, t_off, f_off, m_len, indptr, indices,
                                        weights)
                     else:
-                        _dense_fields(A, hp, phi, i, f_off, m_len)
+                        _dense_fields(A, D, hp, phi, i, f_off, m_len)
                     flips += _update_segment(W, i, t_off, nb_off, m_len, A, 0, 0, D, 0, amb,
                                              0.0, K[i], beta, metropolis, key, key_fine, c0)
                     if kind == KIND_DENSE:

@@ -83,7 +83,7 @@ def _from_work(work, perm, words):
             words[r, i, w] = work[r, w, p]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _counts(x, nx, pv, n0, n1, n2, n3, nmask, pmask, kc):
     """Bit-sliced anti-aligned counts of one word (see module docstring for b and e)."""
     ak1 = (x ^ nx) & nmask
@@ -107,7 +107,7 @@ def _counts(x, nx, pv, n0, n1, n2, n3, nmask, pmask, kc):
     return s1 ^ s2, t3 ^ c3, (c1 & c2) | (t3 & c3), e0, e1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _acc(row, b0, b1, b2, e0, e1, x, A):
     """OR the lanes of class ``row`` into the accumulators A = (live, t_0 .. t_NFIX-1)."""
     mk = ((b0 ^ row[0]) & (b1 ^ row[1]) & (b2 ^ row[2])
@@ -118,7 +118,7 @@ def _acc(row, b0, b1, b2, e0, e1, x, A):
             A[10] | (mk & row[18]))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _group(CL, g, nc):
     """Rows 4g .. 4g+3 of the class table as register tuples (indices clamped to nc - 1)."""
     last = nc - 1
@@ -128,7 +128,7 @@ def _group(CL, g, nc):
             to_fixed_tuple(CL[min(4 * g + 3, last)], NCOL))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _acc4(R, k, b0, b1, b2, e0, e1, x, A):
     """OR the first min(k, 4) classes of the group R into A (k is a compile-time constant)."""
     A = _acc(R[0], b0, b1, b2, e0, e1, x, A)
@@ -141,7 +141,7 @@ def _acc4(R, k, b0, b1, b2, e0, e1, x, A):
     return A
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _steps(A, key, ctr):
     """The NFIX branch-free lazy-comparison steps: (undecided lanes, accepted lanes)."""
     u = A[0]

@@ -1,15 +1,17 @@
-"""Run the HDF5 readers (NWB, MATLAB v7.3) in a worker process.
+"""Run the native-code readers (NWB, MATLAB v7.3 and v5) in a worker process.
 
-The HDF5 C library can crash the whole process (segmentation fault) or loop on a corrupt file:
-fuzzing found variable-length string datasets whose corrupted heap makes plain ``h5py`` reads
-segfault. Parsing untrusted HDF5 content in a separate process turns such a crash into a
+The HDF5 C library and scipy's compiled MAT v5 reader can crash the whole process (segmentation
+fault) or loop on a corrupt file: fuzzing found variable-length string datasets whose corrupted
+heap makes plain ``h5py`` reads segfault, a corrupted embedded NWB namespace whose read never
+returns, and a mutated MAT v5 file that segfaulted ``scipy.io.matlab._mio5_utils``. Parsing
+untrusted content of these formats in a separate process turns such a crash into a
 :class:`~neurolattice_core.errors.RecordingCorruptError` and bounds the time spent.
 
 The worker is ``python -m neurolattice_core.recordings._worker`` (a plain subprocess, so the
 caller's ``__main__`` is never re-imported, unlike multiprocessing's spawn), started on first use
 and reused; calls are serialised by a lock; it is replaced after a crash or a timeout. Requests
 and replies are length-prefixed pickles over its stdin/stdout, exchanged only between this
-package and its own worker. Set :data:`ISOLATE_HDF5` to False to read in-process (trusted
+package and its own worker. Set :data:`ISOLATE_READERS` to False to read in-process (trusted
 files, no worker).
 """
 
@@ -24,12 +26,13 @@ from dataclasses import replace
 
 from neurolattice_core.errors import RecordingCorruptError
 
-__all__ = ["ISOLATE_HDF5", "HDF5_TIMEOUT_S", "run_isolated", "shutdown_worker", "load_hdf5"]
+__all__ = ["ISOLATE_READERS", "READER_TIMEOUT_S", "run_isolated", "shutdown_worker",
+           "load_native"]
 
-#: Read NWB and MATLAB v7.3 files in a worker process (the app and CLI keep this on).
-ISOLATE_HDF5 = True
+#: Read NWB and MATLAB files in a worker process (the app and CLI keep this on).
+ISOLATE_READERS = True
 #: Longest time (seconds) the worker may spend on one file before it is killed.
-HDF5_TIMEOUT_S = 300.0
+READER_TIMEOUT_S = 120.0
 
 _HEADER = struct.Struct("<Q")
 _lock = threading.Lock()
@@ -58,7 +61,8 @@ def read_message(stream):
 
 def _start():
     env = dict(os.environ)
-    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    paths = [os.path.abspath(p or os.getcwd()) for p in sys.path]
+    paths = [p for p in paths if os.path.isdir(p)]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return subprocess.Popen(
         [sys.executable, "-m", "neurolattice_core.recordings._worker"],
@@ -101,23 +105,25 @@ def run_isolated(fn, args=(), kwargs=None, *, where):
 
         try:
             write_message(proc.stdin, (fn, tuple(args), dict(kwargs or {})))
-        except OSError:
+        except OSError as exc:
             shutdown_worker()
-            raise RecordingCorruptError(f"{where}: the reader process could not be started")
+            raise RecordingCorruptError(
+                f"{where}: the reader process could not be started ({exc})"
+            ) from exc
         threading.Thread(target=_reader, daemon=True).start()
         try:
-            kind, payload = replies.get(timeout=HDF5_TIMEOUT_S)
+            kind, payload = replies.get(timeout=READER_TIMEOUT_S)
         except queue.Empty:
             shutdown_worker()
             raise RecordingCorruptError(
-                f"{where}: reading took longer than {HDF5_TIMEOUT_S:g} s and was stopped; the "
+                f"{where}: reading took longer than {READER_TIMEOUT_S:g} s and was stopped; the "
                 "file is corrupt or far larger than its spike data should be"
             ) from None
         if kind == "dead":
             shutdown_worker()
             raise RecordingCorruptError(
-                f"{where}: the HDF5 library crashed while reading this file, so it is corrupt; "
-                "export or copy it again"
+                f"{where}: the reader (HDF5 or MATLAB library) crashed on this file, so it is "
+                "corrupt; export or copy it again"
             )
     status, value = payload
     if status == "error":
@@ -127,12 +133,22 @@ def run_isolated(fn, args=(), kwargs=None, *, where):
     return replace(value) if isinstance(value, Recording) else value
 
 
-def load_hdf5(fmt, source, where, cap, time_unit, options):
-    """Read an NWB (``fmt='nwb'``) or MATLAB v7.3 (``'mat73'``) file (worker entry point)."""
+def load_native(fmt, source, where, cap, time_unit, options):
+    """Read an NWB (``'nwb'``), MATLAB v7.3 (``'mat73'``) or v5 (``'mat5'``) file.
+
+    The worker's entry point. ``source`` is a path or bytes (a v5 path is read here, bounded by
+    ``cap``).
+    """
     if fmt == "nwb":
         from neurolattice_core.recordings.nwb import load_nwb
 
         return load_nwb(source, where=where, cap_bytes=cap, **options)
-    from neurolattice_core.recordings.matlab import load_mat73
+    from neurolattice_core.recordings import matlab
 
-    return load_mat73(source, where=where, cap_bytes=cap, time_unit=time_unit, **options)
+    if fmt == "mat73":
+        return matlab.load_mat73(source, where=where, cap_bytes=cap, time_unit=time_unit,
+                                 **options)
+    if not isinstance(source, bytes):
+        with open(source, "rb") as fh:
+            source = fh.read(cap + 1)
+    return matlab.load_mat5(source, where=where, cap_bytes=cap, time_unit=time_unit, **options)

@@ -87,8 +87,14 @@ class BinnedRecording:
         return self.binary.shape
 
     def spins(self):
-        """Spins ``s = 2 psi - 1`` of shape (R, N, T), int8 (the engine's convention)."""
-        return (2 * self.binary.astype(np.int8) - 1).astype(np.int8)
+        """Spins ``s = 2 psi - 1`` of shape (R, N, T), int8 (the engine's convention).
+
+        Computed by :func:`neurolattice_core.observables.as_spins`, the conversion every
+        observable of recorded trials goes through.
+        """
+        from neurolattice_core.observables import as_spins
+
+        return as_spins(self.binary)
 
 
 class BinningParams(param.Parameterized):

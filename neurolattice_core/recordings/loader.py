@@ -5,8 +5,8 @@ text) and checked against the file name's extension: an extension that names a d
 than the content is refused (:class:`~neurolattice_core.errors.RecordingExtensionError`); an
 unknown or missing extension defers to the content. A folder is read as Kilosort/Phy output.
 
-NWB and MATLAB v7.3 (HDF5) files are parsed in a worker process
-(:mod:`._isolate`), because the HDF5 C library can crash on corrupt files.
+NWB and MATLAB files are parsed in a worker process (:mod:`._isolate`), because the HDF5
+library and scipy's compiled MAT reader can crash or hang on corrupt files.
 
 Reading is bounded: files larger than :data:`SIZE_CAP_BYTES` and uploads (bytes) larger than
 :data:`UPLOAD_SIZE_CAP_BYTES` are refused before being read (for NWB, the cap applies to the
@@ -25,8 +25,8 @@ from neurolattice_core.errors import (
     RecordingNotFoundError,
     RecordingTooLargeError,
 )
-from neurolattice_core.recordings._checks import normalize_time_unit
 from neurolattice_core.recordings._sniff import FORMAT_NAMES, extension_formats, sniff_content
+from neurolattice_core.recordings._timeunits import normalize_time_unit
 from neurolattice_core.recordings.recording import Recording
 
 __all__ = ["load_recording", "detect_format", "SIZE_CAP_BYTES", "UPLOAD_SIZE_CAP_BYTES",
@@ -225,12 +225,13 @@ def _finish(rec, path, where):
 
 def _dispatch(fmt, path, data, where, cap, time_unit, options):
     """Call the reader of ``fmt`` with the file's content (or path for HDF5)."""
-    if fmt in ("nwb", "mat73"):
-        if path is not None:
+    if fmt in ("nwb", "mat73", "mat5"):
+        if path is not None and fmt != "nwb":
             size = os.path.getsize(path)
-            if fmt == "mat73" and size > cap:
+            if size > cap:
                 raise RecordingTooLargeError(
-                    f"{where}: {size} bytes, above the size cap of {cap} bytes"
+                    f"{where}: {size} bytes, above the size cap of {cap} bytes; raise "
+                    "size_cap_bytes (or loader.SIZE_CAP_BYTES) if you mean to load it"
                 )
         source = path if path is not None else data
         _check_options(fmt, options)
@@ -238,11 +239,10 @@ def _dispatch(fmt, path, data, where, cap, time_unit, options):
             raise ParameterError("NWB spike times are always in seconds; drop time_unit")
         from neurolattice_core.recordings import _isolate
 
-        if _isolate.ISOLATE_HDF5:
-            return _isolate.run_isolated(
-                _isolate.load_hdf5, (fmt, source, where, cap, time_unit, options), where=where
-            )
-        return _isolate.load_hdf5(fmt, source, where, cap, time_unit, options)
+        args = (fmt, source, where, cap, time_unit, options)
+        if _isolate.ISOLATE_READERS:
+            return _isolate.run_isolated(_isolate.load_native, args, where=where)
+        return _isolate.load_native(*args)
     if data is None:
         data = _read_bounded(path, cap)
     if fmt == "zip":
@@ -265,10 +265,6 @@ def _dispatch(fmt, path, data, where, cap, time_unit, options):
         from neurolattice_core.recordings.npz import load_npy
 
         return load_npy(data, where=where, **options)
-    if fmt == "mat5":
-        from neurolattice_core.recordings.matlab import load_mat5
-
-        return load_mat5(data, where=where, cap_bytes=cap, time_unit=time_unit, **options)
     from neurolattice_core.recordings.text import load_text
 
     return load_text(data, where=where, time_unit=time_unit)

@@ -21,13 +21,9 @@ Object arrays are refused (never unpickled); string arrays are allowed only for 
 import numpy as np
 
 from neurolattice_core.errors import ParameterError, RecordingFormatError, SpikeTimesError
-from neurolattice_core.recordings._checks import (
-    TIME_UNIT_SCALES,
-    arrange_raster,
-    check_raster,
-    normalize_time_unit,
-)
+from neurolattice_core.recordings._checks import arrange_raster, check_raster
 from neurolattice_core.recordings._npy import read_npy_bytes, read_zip_members
+from neurolattice_core.recordings._timeunits import TIME_UNIT_SCALES, normalize_time_unit
 from neurolattice_core.recordings.recording import Recording, Trials, spike_trains_to_seconds
 
 __all__ = ["load_npz", "load_npy"]

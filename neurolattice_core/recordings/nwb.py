@@ -133,7 +133,7 @@ def list_nwb_units(source, *, where=None, label_column=None, isolate=None):
     label_column : str, optional
         Units-table column holding the label.
     isolate : bool, optional
-        Read in the worker process (default :data:`._isolate.ISOLATE_HDF5`).
+        Read in the worker process (default :data:`._isolate.ISOLATE_READERS`).
 
     Returns
     -------
@@ -144,7 +144,7 @@ def list_nwb_units(source, *, where=None, label_column=None, isolate=None):
     where = where or (os.fspath(source) if not isinstance(source, bytes) else "<bytes>")
     from neurolattice_core.recordings import _isolate
 
-    if _isolate.ISOLATE_HDF5 if isolate is None else isolate:
+    if _isolate.ISOLATE_READERS if isolate is None else isolate:
         return _isolate.run_isolated(
             list_nwb_units, (source,),
             {"where": where, "label_column": label_column, "isolate": False}, where=where,

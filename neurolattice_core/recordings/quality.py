@@ -87,10 +87,9 @@ def unit_correlations(binary):
     numpy.ndarray, shape (N, N), float64
         Symmetric, unit diagonal for varying units, NaN rows/columns for constant units.
     """
-    from neurolattice_core.observables import equal_time_correlation
+    from neurolattice_core.observables import as_spins, equal_time_correlation
 
-    spins = (binary.astype(np.int8) * 2 - 1).astype(np.int8)
-    corr = equal_time_correlation(spins, pearson=True)
+    corr = equal_time_correlation(as_spins(binary), pearson=True)
     p = binary.mean(axis=(0, 2), dtype=np.float64)
     const = (p <= 0.0) | (p >= 1.0)
     corr[const, :] = np.nan
@@ -143,7 +142,7 @@ def quality_report(binned, *, duplicate_threshold=None, min_active_bins=None,
     if r >= 2:
         from neurolattice_core.observables import stationarity_statistic
 
-        stat = stationarity_statistic((binned.binary.astype(np.int8) * 2 - 1).astype(np.int8))
+        stat = stationarity_statistic(binned.spins())
         limit = 1.0 + z * math.sqrt(2.0 / t)
         locked = tuple(int(i) for i in np.flatnonzero(np.isfinite(stat) & (stat > limit)))
         if locked:

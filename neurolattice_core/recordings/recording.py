@@ -27,92 +27,14 @@ from neurolattice_core.errors import (
     RecordingCorruptError,
     SpikeTimesError,
 )
-from neurolattice_core.recordings._checks import (
-    TIME_UNIT_SCALES,
-    check_plausible_seconds,
-    check_raster,
-    check_spike_train,
-    detect_time_unit,
-    normalize_time_unit,
-)
+from neurolattice_core.recordings._checks import check_raster
+from neurolattice_core.recordings._timeunits import spike_trains_to_seconds
+from neurolattice_core.recordings.trials import Trials, frozen
 
-__all__ = ["Trials", "Recording", "TRIAL_GAP_S", "spike_trains_to_seconds"]
+__all__ = ["Trials", "Recording", "TRIAL_GAP_S", "spike_trains_to_seconds"]  # re-exports
 
 #: Gap in seconds between trials laid end to end on a synthetic timeline.
 TRIAL_GAP_S = 1.0
-
-
-def _frozen(a):
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
-
-
-@dataclass(frozen=True, eq=False)
-class Trials:
-    """Trials of a recording: intervals of its timeline with optional labels and event times.
-
-    Parameters
-    ----------
-    start_s, stop_s : numpy.ndarray, shape (R,), float64
-        Start and stop of each trial, in seconds on the recording's timeline.
-    labels : tuple of str or None
-        One label per trial (condition, stimulus), or None.
-    events : dict of str -> numpy.ndarray, shape (R,), float64
-        Named event times per trial in seconds on the same timeline (NaN where absent).
-    """
-
-    start_s: np.ndarray
-    stop_s: np.ndarray
-    labels: tuple | None = None
-    events: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        start = np.asarray(self.start_s, dtype=np.float64).reshape(-1)
-        stop = np.asarray(self.stop_s, dtype=np.float64).reshape(-1)
-        if start.shape != stop.shape or start.size == 0:
-            raise RecordingCorruptError(
-                f"trials: need as many starts as stops (>= 1); got {start.size} starts and "
-                f"{stop.size} stops"
-            )
-        bad = ~(np.isfinite(start) & np.isfinite(stop) & (stop > start))
-        if bad.any():
-            r = int(np.argmax(bad))
-            raise RecordingCorruptError(
-                f"trials: trial {r} (0-based) has start {start[r]} and stop {stop[r]}; each trial "
-                "needs finite times with stop > start: fix or drop that trial"
-            )
-        if self.labels is not None and len(self.labels) != start.size:
-            raise RecordingCorruptError(
-                f"trials: {len(self.labels)} labels for {start.size} trials"
-            )
-        events = {}
-        for name, times in dict(self.events).items():
-            t = np.asarray(times, dtype=np.float64).reshape(-1)
-            if t.size != start.size:
-                raise RecordingCorruptError(
-                    f"trials: event {name!r} has {t.size} times for {start.size} trials"
-                )
-            events[str(name)] = _frozen(t)
-        object.__setattr__(self, "start_s", _frozen(start))
-        object.__setattr__(self, "stop_s", _frozen(stop))
-        if self.labels is not None:
-            object.__setattr__(self, "labels", tuple(str(x) for x in self.labels))
-        object.__setattr__(self, "events", events)
-
-    @property
-    def n_trials(self):
-        """Number of trials R."""
-        return int(self.start_s.size)
-
-    def subset(self, index):
-        """Return the trials selected by an integer index array."""
-        index = np.asarray(index, dtype=np.int64)
-        return Trials(
-            self.start_s[index], self.stop_s[index],
-            None if self.labels is None else tuple(self.labels[i] for i in index),
-            {k: v[index] for k, v in self.events.items()},
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,13 +94,13 @@ class Recording:
                 raise RecordingCorruptError(
                     f"raster of shape {self.raster.shape} does not match {n} units"
                 )
-            object.__setattr__(self, "raster", _frozen(self.raster))
+            object.__setattr__(self, "raster", frozen(self.raster))
         else:
             indptr = np.asarray(self.spike_indptr, dtype=np.int64)
             if indptr.shape != (n + 1,) or indptr[0] != 0 or indptr[-1] != self.spike_times_s.size:
                 raise RecordingCorruptError("spike_indptr does not match the spike times")
-            object.__setattr__(self, "spike_indptr", _frozen(indptr))
-            object.__setattr__(self, "spike_times_s", _frozen(self.spike_times_s))
+            object.__setattr__(self, "spike_indptr", frozen(indptr))
+            object.__setattr__(self, "spike_times_s", frozen(self.spike_times_s))
         object.__setattr__(self, "unit_ids", tuple(self.unit_ids))
         object.__setattr__(self, "unit_labels", tuple(str(x) for x in self.unit_labels))
         object.__setattr__(self, "warnings", tuple(self.warnings))
@@ -472,52 +394,3 @@ class Recording:
             "provenance": {k: v for k, v in self.provenance.items()},
             "warnings": list(self.warnings),
         }
-
-
-def spike_trains_to_seconds(trains, time_unit, names, where):
-    """Validate raw spike trains, choose their unit and convert them to seconds.
-
-    Parameters
-    ----------
-    trains : sequence of array_like
-        Raw spike times (one vector per unit, or per unit and trial).
-    time_unit : {'s', 'ms', 'us'} or None
-        Their unit; None detects seconds vs milliseconds.
-    names : sequence of str
-        Location of each train for error messages.
-    where : str
-        Location of the whole set (file name).
-
-    Returns
-    -------
-    sec : list of numpy.ndarray
-        Spike times in seconds, float64.
-    unit : str
-        Unit the raw values were read in.
-    how : str
-        ``"given"`` or ``"detected: <reason>"``.
-    notes : list of str
-        A warning stating a detected unit.
-
-    Raises
-    ------
-    SpikeTimesError
-    """
-    raw = [check_spike_train(t, name) for t, name in zip(trains, names, strict=True)]
-    unit, how, notes = _resolve_unit(raw, time_unit)
-    scale = TIME_UNIT_SCALES[unit]
-    sec = raw if scale == 1.0 else [t * scale for t in raw]
-    check_plausible_seconds(sec, where, unit, how)
-    return sec, unit, how, notes
-
-
-def _resolve_unit(raw, time_unit):
-    """Return (unit, how, notes) for raw spike times given an explicit or absent unit."""
-    unit = normalize_time_unit(time_unit)
-    if unit is not None:
-        return unit, "given", []
-    unit, reason = detect_time_unit(raw)
-    name = {"s": "seconds", "ms": "milliseconds"}[unit]
-    return unit, f"detected: {reason}", [
-        f"spike times read as {name} (detected: {reason}); pass time_unit to override"
-    ]

@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 from neurolattice_core.errors import NoUnitsError, RecordingCorruptError, SpikeTimesError
-from neurolattice_core.recordings._checks import normalize_time_unit
+from neurolattice_core.recordings._timeunits import normalize_time_unit
 from neurolattice_core.recordings.recording import Recording
 
 __all__ = ["load_text"]

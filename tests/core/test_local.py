@@ -95,11 +95,11 @@ def kind_args(kind, J):
     return dict(J_dense=J)
 
 
-def sample(kind, J, K, h, beta, periodic, method, pairs, R=2000, burn=100, n_meas=80, seed=1):
+def sample(kind, J, K, h, beta, periodic, method, pairs, R=1500, burn=100, n_meas=50, seed=1):
     """Time averages per replica of E, s_it and s_a s_b for ``pairs`` (a = i T + t).
 
-    Measured after every sweep: Metropolis with a systematic scan can be periodic (a spin with
-    H = 0 flips at every sweep), so a stride of 2 sweeps could alias.
+    Measured every 3 sweeps: Metropolis with a systematic scan can be periodic (a spin with
+    H = 0 flips at every sweep), so an even stride could alias.
     """
     rng = np.random.default_rng(seed)
     n, T = h.shape
@@ -113,7 +113,7 @@ def sample(kind, J, K, h, beta, periodic, method, pairs, R=2000, burn=100, n_mea
     a, b = np.array(pairs).T
     c_sum = np.zeros((R, a.size))
     for k in range(n_meas):
-        local_sweeps(spins, n_sweeps=1, sweep_offset=burn + k, **common)
+        local_sweeps(spins, n_sweeps=3, sweep_offset=burn + 3 * k, **common)
         x = spins.reshape(R, n * T).astype(np.float64)
         e_sum += energy(spins, J, K, h, periodic)
         m_sum += x

@@ -238,7 +238,7 @@ def test_hdf5_worker_crash_and_timeout_become_recording_errors(monkeypatch, nwb_
 
     with pytest.raises(RecordingCorruptError, match="crashed"):
         _isolate.run_isolated(_crash, where="bad.nwb")
-    monkeypatch.setattr(_isolate, "HDF5_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(_isolate, "READER_TIMEOUT_S", 2.0)
     with pytest.raises(RecordingCorruptError, match="longer than 2 s"):
         _isolate.run_isolated(_sleep, where="slow.nwb")
     monkeypatch.undo()

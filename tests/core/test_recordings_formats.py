@@ -14,10 +14,10 @@ from neurolattice_core.errors import (
 )
 from neurolattice_core.recordings import (
     DEFAULT_SAMPLE,
+    _isolate,
     list_samples,
     load_recording,
 )
-from neurolattice_core.recordings import _isolate
 from neurolattice_core.recordings.nwb import list_nwb_units
 from neurolattice_core.recordings.samples import sample_path
 from tests.core.test_recordings_files import (
@@ -87,7 +87,7 @@ def test_nwb_is_lazy_listing_reads_no_spikes_and_nothing_reads_acquisition(nwb_f
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
-    monkeypatch.setattr(_isolate, "ISOLATE_HDF5", False)  # read here, where the spy is
+    monkeypatch.setattr(_isolate, "ISOLATE_READERS", False)  # read here, where the spy is
     info = list_nwb_units(path)
     assert info["n_spikes"] == [len(t) for t in trains]
     assert info["unit_ids"] == [10, 11, 12, 13]

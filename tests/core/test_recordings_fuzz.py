@@ -4,7 +4,9 @@ Inputs: random bytes under every extension, truncations and byte mutations of va
 every format, and valid containers with mutated fields (random arrays, random text rows,
 random params.py / label files). A loader may also accept a mutated file if it is still valid
 (the result is then a validated Recording). Anything else (a raw h5py/scipy/zipfile exception,
-a ValueError from numpy) fails the test.
+a ValueError from numpy, a RuntimeWarning from our code) fails the test. NWB and MATLAB files
+are read in the worker process, so a crash or hang of their native readers becomes a
+RecordingError.
 """
 
 import io
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from neurolattice_core.errors import RecordingError
-from neurolattice_core.recordings import Recording, bin_recording, load_recording
+from neurolattice_core.recordings import Recording, _isolate, bin_recording, load_recording
 from tests.core.test_recordings_files import (
     cell_array,
     csv_bytes,
@@ -34,8 +36,11 @@ from tests.core.test_recordings_files import (
     zip_bytes,
 )
 
-# Per-example wall-clock limit (seconds): generous for a loaded 2-core machine, far below a hang.
-LIMIT_S = 5.0
+# NWB and MATLAB files are read in a worker process (the HDF5 library and scipy's MAT reader can
+# crash or hang on corrupt files); during these tests the worker gets WORKER_TIMEOUT_S per file.
+# Per-example wall-clock limit: that timeout plus a worker restart (~2 s) on a loaded machine.
+WORKER_TIMEOUT_S = 4.0
+LIMIT_S = WORKER_TIMEOUT_S + 6.0
 FAST = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 HDF5 = settings(max_examples=25, deadline=None, derandomize=True,
@@ -78,12 +83,16 @@ EXTENSIONS = [".nwb", ".mat", ".csv", ".tsv", ".txt", ".npz", ".npy", ".zip", ".
 
 def check(data, name, **kw):
     """Load; accept a Recording or a RecordingError, within the time limit."""
+    saved = _isolate.READER_TIMEOUT_S
+    _isolate.READER_TIMEOUT_S = WORKER_TIMEOUT_S
     t0 = time.perf_counter()
     try:
         rec = load_recording(data, name, **kw)
     except RecordingError as exc:
         assert str(exc), "empty error message"
         rec = None
+    finally:
+        _isolate.READER_TIMEOUT_S = saved
     assert time.perf_counter() - t0 < LIMIT_S
     if rec is not None:
         assert isinstance(rec, Recording) and rec.n_units >= 1

@@ -93,14 +93,14 @@ class Page:
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
         self.page.goto(url)
-        self.page.get_by_text("Field snapshot").first.wait_for(timeout=60_000)
+        self.page.get_by_text("flips/ns").first.wait_for(timeout=60_000)
 
     def _on_console(self, message):
         if message.type == "error" and not BENIGN_CONSOLE.search(message.text):
             self.errors.append(message.text)
 
     def readout(self):
-        return self.page.locator(".nl-readout").first.inner_text()
+        return self.page.get_by_text("flips/ns").first.inner_text()
 
     def screenshot(self, name):
         ARTIFACTS.mkdir(exist_ok=True)

@@ -1,0 +1,169 @@
+"""fit(): data checks, bad input, result contract, fit files and the LatticeModel export."""
+
+import json
+
+import numpy as np
+import pytest
+
+from neurolattice_core.errors import FitError
+from neurolattice_core.fitting import (
+    FitData,
+    fit,
+    fit_to_json,
+    lattice_fields,
+    load_fit,
+    save_fit,
+    to_lattice_model,
+)
+from neurolattice_core.fitting.data import build_rows, temporal_neighbour_sum
+from tests.core.fit_models import exact_maxent_samples, maxent_model
+
+CLI_KEYS = {"model", "method", "n_units", "n_samples", "seconds", "h", "J", "validation"}
+VALIDATION_KEYS = {"rate_corr", "corr_corr", "lag1_corr", "pk_w1", "heldout_pll"}
+
+
+def _raster(n=6, trials=20, ticks=100, p=0.15, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((trials, n, ticks)) < p).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    h, J = maxent_model(6, seed=21)
+    x = exact_maxent_samples(h, J, 20 * 100, seed=1)
+    raster = np.ascontiguousarray((x > 0).reshape(20, 100, 6).transpose(0, 2, 1))
+    return fit(raster, model="lft", method="pl", bin_ms=20, seed=1,
+               provenance={"source": "synthetic"})
+
+
+# ------------------------------------------------------------------ data
+def test_split_by_trials_and_by_blocks():
+    data = FitData.from_raster(_raster(trials=20))
+    train, held = data.split(0.2)
+    assert train.n_trials == 16 and held.n_trials == 4 and held.aligned
+    one = FitData.from_raster(_raster(trials=1, ticks=1000)[0])
+    train, held = one.split(0.2)
+    assert train.n_ticks == held.n_ticks == 100
+    assert (train.n_trials, held.n_trials) == (8, 2) and not held.aligned
+
+
+def test_temporal_neighbours_never_cross_trials():
+    s = np.ones((2, 1, 4), dtype=np.int8)
+    s[1] = -1
+    nb = temporal_neighbour_sum(s)
+    assert nb[0, 0].tolist() == [1, 2, 2, 1] and nb[1, 0].tolist() == [-1, -2, -2, -1]
+
+
+def test_merged_rows_keep_every_sample():
+    data = FitData.from_raster(_raster(p=0.6))          # units firing > 50 % get flipped
+    for model in ("maxent", "lft", "kinetic"):
+        rows = build_rows(data, model)
+        expected = data.n_samples - (data.n_trials if model == "kinetic" else 0)
+        assert rows.n_samples == expected and rows.counts.sum() == expected
+        assert np.all(rows.flip == -1)
+
+
+# ------------------------------------------------------------------ bad input
+def test_silent_unit_is_refused_or_dropped():
+    r = _raster()
+    r[:, 2] = 0
+    with pytest.raises(FitError, match=r"units \[2\] never spike"):
+        fit(r, model="maxent", validate_fit=False)
+    res = fit(r, model="maxent", validate_fit=False, drop_inactive=True)
+    assert res.n_units == 5 and 2 not in res.units.tolist()
+    assert any("dropped units [2]" in w for w in res.warnings)
+
+
+def test_always_on_unit_is_refused():
+    r = _raster()
+    r[:, 0] = 1
+    with pytest.raises(FitError, match="spike in every bin"):
+        fit(r, model="lft", validate_fit=False)
+
+
+def test_near_duplicate_units_are_flagged():
+    r = _raster(seed=3)
+    r[:, 4] = r[:, 1]
+    r[0, 4, :5] = 1 - r[0, 4, :5]                      # almost, not exactly, identical
+    res = fit(r, model="maxent", validate_fit=False)
+    assert any("units 1 and 4 are near duplicates" in w for w in res.warnings)
+    assert np.all(np.isfinite(res.J))
+
+
+def test_too_few_samples():
+    tiny = np.tile(np.eye(6, 5, dtype=np.uint8), (1, 1))      # 5 ticks for 6 units
+    tiny[5, :] = [1, 0, 1, 0, 1]
+    with pytest.raises(FitError, match="training samples"):
+        fit(tiny, model="maxent", validate_fit=False)
+    res = fit(_raster(trials=2, ticks=20, p=0.4, seed=2), model="maxent", validate_fit=False)
+    assert any("dominated by the regularisation" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"model": "ising"}, "model must be one of"),
+    ({"method": "magic"}, "method must be one of"),
+    ({"model": "lft", "method": "exact"}, "exact maximum likelihood is available for maxent"),
+])
+def test_bad_names(kwargs, message):
+    with pytest.raises(FitError, match=message):
+        fit(_raster(), validate_fit=False, **kwargs)
+
+
+def test_unvalidated_fit_is_not_a_success():
+    res = fit(_raster(), model="maxent", holdout=0)
+    assert res.validation is None and res.converged and not res.success
+    assert any("not validated" in w for w in res.warnings)
+
+
+# ------------------------------------------------------------------ result and files
+def test_result_contract(small_fit):
+    res = small_fit
+    assert res.model == "lft" and res.K.shape == (6,) and res.converged and res.success
+    obj = fit_to_json(res)
+    assert CLI_KEYS <= obj.keys() and "K" in obj
+    assert VALIDATION_KEYS <= obj["validation"].keys()
+    assert len(obj["J"]) == 6 and all(len(row) == 6 for row in obj["J"])
+    text = json.dumps(obj, allow_nan=False)                   # strict JSON: no NaN/inf
+    assert json.loads(text)["provenance"]["source"] == "synthetic"
+    v = res.validation
+    assert {"model", "independent", "maxent", "train_vs_heldout", "arrays"} <= v.keys()
+    assert v["arrays"]["pk"]["data"].shape == (7,)
+
+
+def test_fit_file_round_trip(small_fit, tmp_path):
+    path = save_fit(small_fit, tmp_path / "fit.json")
+    back = load_fit(path)
+    for key in ("h", "J", "K"):
+        assert np.array_equal(getattr(back, key), getattr(small_fit, key))
+    assert back.bin_ms == 20 and back.model == "lft"
+    assert back.validation["heldout_pll"] == pytest.approx(small_fit.validation["heldout_pll"])
+
+
+def test_fit_file_errors(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something-else"}')
+    with pytest.raises(FitError, match="not a neurolattice-fit"):
+        load_fit(bad)
+    bad.write_text("{not json")
+    with pytest.raises(FitError, match="cannot read"):
+        load_fit(bad)
+
+
+def test_lattice_model_export_reproduces_the_fitted_energy(small_fit):
+    model = to_lattice_model(small_fit, ticks=7)
+    assert model.temperature == 1.0 and model.time_boundary == "open"
+    rng = np.random.default_rng(0)
+    s = np.where(rng.random((3, 6, 7)) < 0.3, 1, -1).astype(np.int8)
+    h, J, K = small_fit.h, small_fit.J, small_fit.K
+    x = s.astype(float)
+    expected = -(0.5 * np.einsum("rit,ij,rjt->r", x, J, x)
+                 + np.einsum("i,rit->r", K, x[:, :, :-1] * x[:, :, 1:])
+                 + np.einsum("i,rit->r", h, x))
+    assert np.allclose(model.energy(s), expected)
+    assert np.allclose(lattice_fields(small_fit, 7), h[:, None])
+
+
+def test_kinetic_fit_is_not_a_lattice_model():
+    res = fit(_raster(), model="kinetic", validate_fit=False)
+    with pytest.raises(FitError, match="asymmetric"):
+        to_lattice_model(res)

@@ -1,0 +1,65 @@
+"""The Recording and Fit views in a real browser."""
+
+from tests.conftest import wait_until
+from tests.ui.test_simulate_page import choose, sweeps
+
+
+def open_tab(page, name):
+    page.page.get_by_text(name, exact=True).first.click()
+
+
+def test_default_sample_loads_and_its_raster_appears(app_page):
+    open_tab(app_page, "Recording")
+    app_page.page.get_by_text("sample:onken-movie1-exp2").first.wait_for(timeout=60_000)
+    summary = app_page.page.locator(".nl-table").first.inner_text()
+    assert "49" in summary and "30" in summary and "20 ms" in summary
+    app_page.page.get_by_text("Proposed exclusions").first.wait_for()
+    assert app_page.page.get_by_text("near-duplicate of unit 46").count() >= 1
+    app_page.page.wait_for_timeout(1500)
+    app_page.screenshot("recording")
+    assert app_page.errors == []
+
+
+def test_another_sample_loads(app_page):
+    open_tab(app_page, "Recording")
+    choose(app_page, "Sample", "onken-movie1-exp1")
+    app_page.page.get_by_role("button", name="Load sample").click()
+    app_page.page.get_by_text("sample:onken-movie1-exp1").first.wait_for(timeout=60_000)
+    assert "38" in app_page.page.locator(".nl-table").first.inner_text()
+
+
+def test_corrupt_upload_shows_an_error_and_nothing_is_lost(app_page, tmp_path):
+    open_tab(app_page, "Recording")
+    app_page.page.get_by_text("sample:onken-movie1-exp2").first.wait_for(timeout=60_000)
+    corrupt = tmp_path / "broken.mat"
+    corrupt.write_bytes(b"MATLAB 5.0 MAT-file" + b"\x00\xff" * 300)
+    app_page.page.locator("input[type=file]").first.set_input_files(str(corrupt))
+    app_page.page.get_by_text("Could not load or bin the recording").first.wait_for(
+        timeout=60_000)
+    assert "broken.mat" in app_page.page.get_by_role("alert").first.inner_text()
+    # the previous recording is still there, and the engine still runs
+    assert "onken-movie1-exp2" in app_page.page.locator(".nl-table").first.inner_text()
+    app_page.screenshot("recording-corrupt-upload")
+    open_tab(app_page, "Simulate")
+    before = sweeps(app_page)
+    app_page.page.get_by_role("button", name="Step").click()
+    assert wait_until(lambda: sweeps(app_page) > before, timeout=20)
+    assert app_page.errors == []
+
+
+def test_fit_runs_and_the_comparison_appears(app_page):
+    open_tab(app_page, "Recording")
+    app_page.page.get_by_text("sample:onken-movie1-exp2").first.wait_for(timeout=60_000)
+    open_tab(app_page, "Fit")
+    choose(app_page, "Model", "maxent")
+    canvases_before = app_page.page.locator("canvas").count()
+    app_page.page.get_by_role("button", name="Fit", exact=True).click()
+    app_page.page.get_by_text("Done in").first.wait_for(timeout=240_000)
+    app_page.page.get_by_text("held-out statistic").first.wait_for(timeout=30_000)
+    assert wait_until(lambda: app_page.page.locator("canvas").count() > canvases_before + 5,
+                      timeout=30)
+    app_page.page.get_by_role("button", name="Simulate this fit").click()
+    app_page.page.get_by_text("now runs in the engine").first.wait_for(timeout=120_000)
+    app_page.page.wait_for_timeout(2000)
+    app_page.screenshot("fit")
+    assert app_page.errors == []
