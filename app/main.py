@@ -53,9 +53,11 @@ def create_app(recording_source=None):
             getattr(pn.state.notifications, event.obj.message_level)(event.new, duration=6000)
 
     store.param.watch(show_message, "message")
+    context = pn.state.curdoc.session_context if pn.state.curdoc else None
+    session_id = context.id if context is not None else ""
     header = pn.pane.HTML(
-        "<div class='nl-header'><b>neurolattice</b> · lattice field theory of neural "
-        "populations</div>", sizing_mode="stretch_width")
+        f"<div class='nl-header' data-session='{session_id}'><b>neurolattice</b> · lattice "
+        "field theory of neural populations</div>", sizing_mode="stretch_width")
     template = pn.Column(header, tabs, sizing_mode="stretch_width")
 
     def on_load():

@@ -84,7 +84,9 @@ class SessionStore(param.Parameterized):
     def _forward_change(self, *events):
         if self._applying_preset:
             return
+        self.message = ""
         changes = {event.name: event.new for event in events}
+        log.debug("control change %s", changes)
         if self.controls.neurons * self.controls.ticks * self.controls.replicas > MAX_SITES:
             self._revert(events, f"{self.controls.neurons} x {self.controls.ticks} x "
                                  f"{self.controls.replicas} sites is more than this page handles "

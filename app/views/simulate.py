@@ -14,15 +14,18 @@ FRAME_PERIOD_MS = 50  # 20 frames per second at most
 SPIKE_COLOURS = ["#f7f7f7", "#111111"]  # silent (-1) light, spike (+1) dark: reads like a raster
 
 _WIDGETS = {
-    "temperature": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
-    "J": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
-    "K": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
-    "h": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
+    # Editable sliders: drag for exploration, or type an exact value (e.g. 2.269).
+    "temperature": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
+    "J": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
+    "K": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
+    "h": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
     "drive_amplitude": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
     "sk_spread": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
-    "neurons": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
-    "ticks": {"type": pn.widgets.IntInput, "start": 1, "end": 16384},
-    "replicas": {"type": pn.widgets.IntInput, "start": 1, "end": 256},
+    # A huge client-side maximum (the default would be the soft bound, silently clamping):
+    # the store explains why a size is refused.
+    "neurons": {"type": pn.widgets.IntInput, "start": 1, "end": 10**9},
+    "ticks": {"type": pn.widgets.IntInput, "start": 1, "end": 10**9},
+    "replicas": {"type": pn.widgets.IntInput, "start": 1, "end": 10**6},
     "seed": {"type": pn.widgets.IntInput, "start": 0, "end": 2**31 - 1},
     "grid_rows": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
     "grid_cols": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
@@ -47,6 +50,8 @@ class SimulateView(pn.viewable.Viewer):
         self._last_trace_sweep = 0
         self._frame_times = []
         self.readout = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["nl-readout"])
+        self.alert = pn.pane.Alert("", visible=False, sizing_mode="stretch_width")
+        store.param.watch(self._on_message, ["message"])
         self.preset_note = pn.pane.Markdown(PRESETS[store.preset][0], css_classes=["nl-note"])
         store.param.watch(self._on_preset, "preset")
         self._callback = None
@@ -156,6 +161,13 @@ class SimulateView(pn.viewable.Viewer):
             f" · {fps:.0f} frames/s · acceptance {progress['acceptance']:.2f} · |m| {abs_m:.3f}"
             f" · {where}<br><span class='nl-muted'>{model.describe()}</span>")
 
+    def _on_message(self, event):
+        store = self.store
+        self.alert.alert_type = {"error": "danger", "warning": "warning"}.get(
+            store.message_level, "info")
+        self.alert.object = store.message
+        self.alert.visible = bool(store.message)
+
     def _on_preset(self, event):
         self.preset_note.object = PRESETS[event.new][0]
 
@@ -206,7 +218,7 @@ class SimulateView(pn.viewable.Viewer):
             return pn.pane.HoloViews(hv.DynamicMap(callback, streams=[stream]),
                                      sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(
-            self.readout,
+            self.alert, self.readout,
             pane(self._raster, self._raster_pipe),
             pn.Row(pane(self._energy_trace, self._trace_buffer),
                    pane(self._magnetization_trace, self._trace_buffer),

@@ -151,8 +151,8 @@ def _gas_step(f_data, f_model, n, model, drive, J, K, lam, eta, n_samples, clip=
 
 
 def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
-                  n_model_samples=None, sweeps_per_iter=10, burn_in=200, learning_rate=0.5,
-                  z_rms=1.0, verify_sweeps=200, verify_chunks=4, seed=0):
+                  n_model_samples=None, sweeps_per_iter=10, burn_in=100, learning_rate=0.5,
+                  z_rms=1.0, verify_sweeps=100, verify_chunks=4, seed=0):
     """Boltzmann learning of maxent or lft, starting from ``init``.
 
     Parameters
@@ -166,7 +166,7 @@ def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
     max_iter : int
         Iteration guard.
     n_model_samples : int, optional
-        (Replica, tick) samples per iteration (default max(n_samples of train, 20000)).
+        (Replica, tick) samples per iteration (default max(half the training samples, 10000)).
     sweeps_per_iter : int
         Heat-bath sweeps between parameter updates (persistent chains).
     burn_in : int
@@ -207,7 +207,7 @@ def fit_boltzmann(train, model, init, *, regularization=None, max_iter=100,
     f_data, se_data = _data_moments(train.spins, model, drive)
     T = train.n_ticks if (model == "lft" or drive) else _MAXENT_TICKS
     if n_model_samples is None:
-        n_model_samples = max(train.n_samples, 20000)
+        n_model_samples = max(train.n_samples // 2, 10000)
     reps = max(8, int(np.ceil(n_model_samples / T)))
     z_bound = float(sps.norm.isf(0.005 / f_data.size))
     state, sweeps = _data_start(train.spins, reps, T), 0

@@ -253,6 +253,18 @@ class Rows:
         """M, number of merged rows."""
         return self.counts.size
 
+    def subset(self, idx):
+        """The rows ``idx`` (int array) as a new :class:`Rows` (counts kept)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        lengths = np.diff(self.act_ptr)[idx]
+        ptr = np.zeros(idx.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        starts = self.act_ptr[idx]
+        gather = np.repeat(starts - ptr[:-1], lengths) + np.arange(ptr[-1])
+        counts = self.counts[idx]
+        return Rows(ptr, self.act_idx[gather], self.response[idx], self.neighbours[idx],
+                    counts, self.tick[idx], self.flip, int(counts.sum()))
+
 
 def temporal_neighbour_sum(spins):
     """n_it = s_i,t-1 + s_i,t+1 within each trial (open ends have one neighbour).

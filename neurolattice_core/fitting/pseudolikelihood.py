@@ -41,6 +41,8 @@ from .drive import solve_with_drive
 __all__ = ["fit_pseudolikelihood", "default_regularization", "pseudo_loglik"]
 
 MODELS = ("maxent", "lft", "kinetic")
+WARM_START_ROWS = 20_000
+"""Above twice this many merged rows, a fit on every k-th row (about this many) starts Newton."""
 
 
 def default_regularization(n_samples, scale=1.0):
@@ -109,6 +111,14 @@ def _self_init(data, model, lam_total, n_steps=60):
     return b, k
 
 
+def _block_size(n, threads=None):
+    """Neurons per Newton block: at most 8, and at least two blocks per Numba thread."""
+    import numba
+
+    threads = threads or numba.get_num_threads()
+    return int(max(1, min(8, -(-n // (2 * threads)))))
+
+
 def _solve(rows, theta, offsets, exclude_self, use_k, lam_b, lam_k, max_iter, tol,
            tol_step=1e-3):
     n = theta.shape[0]
@@ -118,7 +128,8 @@ def _solve(rows, theta, offsets, exclude_self, use_k, lam_b, lam_k, max_iter, to
     var = np.zeros_like(theta)
     newton._newton_neurons(rows.act_ptr, rows.act_idx, rows.response, rows.neighbours,
                            rows.counts, offsets, exclude_self, use_k, lam_b, lam_k, theta,
-                           int(max_iter), float(tol), float(tol_step), iters, conv, obj, var)
+                           int(max_iter), float(tol), float(tol_step), iters, conv, obj, var,
+                           _block_size(n))
     return iters, conv, var
 
 
@@ -140,18 +151,10 @@ def _symmetrise(J_rows, var_rows):
     return 0.5 * (J + J.T), se
 
 
-def _refit_fields(rows, theta, offsets, exclude_self, use_k, n_steps=8):
-    """Newton on each bias b_0 alone (couplings fixed), vectorised over neurons."""
-    for _ in range(n_steps):
-        H = newton._all_fields(rows.act_ptr, rows.act_idx, rows.neighbours, offsets, theta,
-                               exclude_self, use_k)
-        t = np.tanh(H)
-        g = (rows.counts[:, None] * (rows.response - t)).sum(axis=0)
-        a = (rows.counts[:, None] * (1.0 - t * t)).sum(axis=0)
-        step = np.clip(g / np.maximum(a, 1e-300), -1.0, 1.0)
-        theta[:, 0] += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
+def _refit_fields(rows, theta, offsets, use_k, n_steps=20):
+    """Newton on each bias b_0 alone (symmetrised couplings fixed), in place."""
+    newton._refit_biases(rows.act_ptr, rows.act_idx, rows.response, rows.neighbours,
+                         rows.counts, offsets, theta, use_k, n_steps)
 
 
 def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False, init=None,
@@ -228,6 +231,12 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
     else:
         u = None
         offsets = np.zeros(rows.n_rows)
+        if init is None and rows.n_rows > 2 * WARM_START_ROWS:
+            # warm start on a subsample: the full-data Newton then needs 2-3 iterations
+            sub = rows.subset(np.arange(0, rows.n_rows, rows.n_rows // WARM_START_ROWS))
+            scale = sub.n_samples / rows.n_samples
+            _solve(sub, theta, np.zeros(sub.n_rows), exclude_self, use_k, lam_b * scale,
+                   lam_k * scale, max_iter, tol, tol_step=1.0)
         total_iters, conv, var = _solve(rows, theta, offsets, exclude_self, use_k, lam_b,
                                         lam_k, max_iter, tol)
     flip = rows.flip.astype(np.float64)
@@ -241,7 +250,7 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
         norm = np.linalg.norm(J)
         asym = float(np.linalg.norm(J_rows - J_rows.T) / (2 * norm)) if norm > 0 else 0.0
         theta = _spin_to_theta(h, J, K, flip, True)
-        _refit_fields(rows, theta, offsets, True, use_k)
+        _refit_fields(rows, theta, offsets, use_k)
         h = _theta_to_spin(theta, flip)[0]
     else:
         J, J_se = J_rows, np.sqrt(var_rows)

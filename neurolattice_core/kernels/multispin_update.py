@@ -35,7 +35,6 @@ Random counters: ``counter = (((2 sweep + colour) N + i) L + w) 64`` (+ ``j``), 
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
-
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .rng import random_u64
@@ -61,29 +60,7 @@ def popcount64(typingctx, x):
     return types.uint64(types.uint64), codegen
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _to_work(words, perm, work):
-    """work[r, w, p] = words[r, perm[p], w]."""
-    n_rep, n, n_words = words.shape
-    for it in prange(n_rep * n):
-        r, p = it // n, it % n
-        i = perm[p]
-        for w in range(n_words):
-            work[r, w, p] = words[r, i, w]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _from_work(work, perm, words):
-    """words[r, perm[p], w] = work[r, w, p]."""
-    n_rep, n, n_words = words.shape
-    for it in prange(n_rep * n):
-        r, p = it // n, it % n
-        i = perm[p]
-        for w in range(n_words):
-            words[r, i, w] = work[r, w, p]
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _counts(x, nx, pv, n0, n1, n2, n3, nmask, pmask, kc):
     """Bit-sliced anti-aligned counts of one word (see module docstring for b and e)."""
     ak1 = (x ^ nx) & nmask
@@ -107,41 +84,35 @@ def _counts(x, nx, pv, n0, n1, n2, n3, nmask, pmask, kc):
     return s1 ^ s2, t3 ^ c3, (c1 & c2) | (t3 & c3), e0, e1
 
 
-@njit(cache=True, nogil=True)
-def _acc(row, b0, b1, b2, e0, e1, x, A):
-    """OR the lanes of class ``row`` into the accumulators A = (live, t_0 .. t_NFIX-1)."""
-    mk = ((b0 ^ row[0]) & (b1 ^ row[1]) & (b2 ^ row[2])
-          & (((e0 ^ row[3]) & (e1 ^ row[4])) | row[5]) & ((x ^ row[7]) | row[6]) & row[8])
-    return (A[0] | mk, A[1] | (mk & row[9]), A[2] | (mk & row[10]), A[3] | (mk & row[11]),
-            A[4] | (mk & row[12]), A[5] | (mk & row[13]), A[6] | (mk & row[14]),
-            A[7] | (mk & row[15]), A[8] | (mk & row[16]), A[9] | (mk & row[17]),
-            A[10] | (mk & row[18]))
+@njit(cache=True, nogil=True, inline="always")
+def _mt(row, b0, b1, b2, e0, e1, x):
+    """Lanes of the class ``row`` (a register tuple; columns in the module docstring)."""
+    return ((b0 ^ row[0]) & (b1 ^ row[1]) & (b2 ^ row[2])
+            & (((e0 ^ row[3]) & (e1 ^ row[4])) | row[5]) & ((x ^ row[7]) | row[6]) & row[8])
 
 
-@njit(cache=True, nogil=True)
-def _group(CL, g, nc):
-    """Rows 4g .. 4g+3 of the class table as register tuples (indices clamped to nc - 1)."""
-    last = nc - 1
-    return (to_fixed_tuple(CL[min(4 * g, last)], NCOL),
-            to_fixed_tuple(CL[min(4 * g + 1, last)], NCOL),
-            to_fixed_tuple(CL[min(4 * g + 2, last)], NCOL),
-            to_fixed_tuple(CL[min(4 * g + 3, last)], NCOL))
+@njit(cache=True, nogil=True, inline="always")
+def _two(r0, r1, b0, b1, b2, e0, e1, x):
+    """Accumulators (live lanes, thresholds t_0 .. t_9) of two classes."""
+    m0 = _mt(r0, b0, b1, b2, e0, e1, x)
+    m1 = _mt(r1, b0, b1, b2, e0, e1, x)
+    return (m0 | m1, (m0 & r0[9]) | (m1 & r1[9]), (m0 & r0[10]) | (m1 & r1[10]),
+            (m0 & r0[11]) | (m1 & r1[11]), (m0 & r0[12]) | (m1 & r1[12]),
+            (m0 & r0[13]) | (m1 & r1[13]), (m0 & r0[14]) | (m1 & r1[14]),
+            (m0 & r0[15]) | (m1 & r1[15]), (m0 & r0[16]) | (m1 & r1[16]),
+            (m0 & r0[17]) | (m1 & r1[17]), (m0 & r0[18]) | (m1 & r1[18]))
 
 
-@njit(cache=True, nogil=True)
-def _acc4(R, k, b0, b1, b2, e0, e1, x, A):
-    """OR the first min(k, 4) classes of the group R into A (k is a compile-time constant)."""
-    A = _acc(R[0], b0, b1, b2, e0, e1, x, A)
-    if k > 1:
-        A = _acc(R[1], b0, b1, b2, e0, e1, x, A)
-    if k > 2:
-        A = _acc(R[2], b0, b1, b2, e0, e1, x, A)
-    if k > 3:
-        A = _acc(R[3], b0, b1, b2, e0, e1, x, A)
-    return A
+@njit(cache=True, nogil=True, inline="always")
+def _four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x):
+    """Accumulators of four classes."""
+    A = _two(r0, r1, b0, b1, b2, e0, e1, x)
+    B = _two(r2, r3, b0, b1, b2, e0, e1, x)
+    return (A[0] | B[0], A[1] | B[1], A[2] | B[2], A[3] | B[3], A[4] | B[4], A[5] | B[5],
+            A[6] | B[6], A[7] | B[7], A[8] | B[8], A[9] | B[9], A[10] | B[10])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _steps(A, key, ctr):
     """The NFIX branch-free lazy-comparison steps: (undecided lanes, accepted lanes)."""
     u = A[0]
@@ -155,56 +126,140 @@ def _steps(A, key, ctr):
 
 
 @njit(cache=True, nogil=True)
-def _fused(tag, xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-           pbase, out):
-    """One segment: counts, classes and the NFIX lazy-comparison steps, vectorised.
+def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
+            pbase, out):
+    """One segment with a 2-row class table: counts, classes and the NFIX steps, vectorised.
 
     Positions px .. px+n-1 of the working row ``xrow``; the d-th equal-time neighbour of
     position px + q is at ``q_d + q``.  ``nrow``/``prow`` are the (already rotated) time
     neighbours, ``nmask``/``pmask`` clear missing temporal bonds, ``kc`` is all-ones when the
-    temporal count is merged into the main count (J == K).  The class table ``CL`` has
-    nc = len(tag) <= 64 rows; nc is a compile-time constant, so the class loop below is
-    unrolled at compile time with the rows held in registers: the loop over q vectorises.
-    Writes out[0, q] (lanes still undecided) and out[1, q] (lanes accepted so far); lanes of
-    unlisted classes (p = 1) are accepted.
+    temporal count is merged into the main count (J == K).  The class rows are held in
+    registers (no loads in the loop, so LLVM vectorises it).  Writes out[0, q] (lanes still
+    undecided) and out[1, q] (lanes accepted so far); lanes of unlisted classes (p = 1) are
+    accepted.
     """
-    nc = len(tag)
-    G0, G1, G2, G3 = _group(CL, 0, nc), _group(CL, 1, nc), _group(CL, 2, nc), _group(CL, 3, nc)
-    G4, G5, G6, G7 = _group(CL, 4, nc), _group(CL, 5, nc), _group(CL, 6, nc), _group(CL, 7, nc)
-    G8, G9, G10, G11 = (_group(CL, 8, nc), _group(CL, 9, nc), _group(CL, 10, nc),
-                        _group(CL, 11, nc))
-    G12, G13, G14, G15 = (_group(CL, 12, nc), _group(CL, 13, nc), _group(CL, 14, nc),
-                          _group(CL, 15, nc))
+    r0 = to_fixed_tuple(CL[0], NCOL)
+    r1 = to_fixed_tuple(CL[1], NCOL)
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        A = _acc4(G0, nc, b0, b1, b2, e0, e1, x, _Z11)
-        if nc > 4:
-            A = _acc4(G1, nc - 4, b0, b1, b2, e0, e1, x, A)
-        if nc > 8:
-            A = _acc4(G2, nc - 8, b0, b1, b2, e0, e1, x, A)
-        if nc > 12:
-            A = _acc4(G3, nc - 12, b0, b1, b2, e0, e1, x, A)
-        if nc > 16:
-            A = _acc4(G4, nc - 16, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G5, nc - 20, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G6, nc - 24, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G7, nc - 28, b0, b1, b2, e0, e1, x, A)
-        if nc > 32:
-            A = _acc4(G8, nc - 32, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G9, nc - 36, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G10, nc - 40, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G11, nc - 44, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G12, nc - 48, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G13, nc - 52, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G14, nc - 56, b0, b1, b2, e0, e1, x, A)
-            A = _acc4(G15, nc - 60, b0, b1, b2, e0, e1, x, A)
-        u, a = _steps(A, key, ctr_base + pbase[p])
+        u, a = _steps(_two(r0, r1, b0, b1, b2, e0, e1, x), key, ctr_base + pbase[p])
         out[0, q] = u
         out[1, q] = a
+
+
+@njit(cache=True, nogil=True)
+def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
+            pbase, out):
+    """As :func:`_fused2` for a 4-row class table."""
+    r0 = to_fixed_tuple(CL[0], NCOL)
+    r1 = to_fixed_tuple(CL[1], NCOL)
+    r2 = to_fixed_tuple(CL[2], NCOL)
+    r3 = to_fixed_tuple(CL[3], NCOL)
+    for q in range(n):
+        uq = np.uint64(q)
+        p = px + uq
+        x = xrow[p]
+        b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
+                                     xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
+        u, a = _steps(_four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x), key, ctr_base + pbase[p])
+        out[0, q] = u
+        out[1, q] = a
+
+
+@njit(cache=True, nogil=True)
+def _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
+            pbase, out):
+    """As :func:`_fused2` for an 8-row class table."""
+    r0 = to_fixed_tuple(CL[0], NCOL)
+    r1 = to_fixed_tuple(CL[1], NCOL)
+    r2 = to_fixed_tuple(CL[2], NCOL)
+    r3 = to_fixed_tuple(CL[3], NCOL)
+    r4 = to_fixed_tuple(CL[4], NCOL)
+    r5 = to_fixed_tuple(CL[5], NCOL)
+    r6 = to_fixed_tuple(CL[6], NCOL)
+    r7 = to_fixed_tuple(CL[7], NCOL)
+    for q in range(n):
+        uq = np.uint64(q)
+        p = px + uq
+        x = xrow[p]
+        b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
+                                     xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
+        A = _four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x)
+        B = _four(r4, r5, r6, r7, b0, b1, b2, e0, e1, x)
+        u, a = _steps((A[0] | B[0], A[1] | B[1], A[2] | B[2], A[3] | B[3], A[4] | B[4],
+                       A[5] | B[5], A[6] | B[6], A[7] | B[7], A[8] | B[8], A[9] | B[9],
+                       A[10] | B[10]), key, ctr_base + pbase[p])
+        out[0, q] = u
+        out[1, q] = a
+
+
+@njit(cache=True, nogil=True)
+def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC):
+    """OR the classes c0 .. c0+3 of a segment into AC (tables of more than 8 rows).
+
+    AC (16 n,) holds the 11 accumulators of word q at AC[16 q + k] (interleaved: one
+    array and constant offsets let LLVM prove independence and vectorise).
+    """
+    r0 = to_fixed_tuple(CL[c0], NCOL)
+    r1 = to_fixed_tuple(CL[c0 + 1], NCOL)
+    r2 = to_fixed_tuple(CL[c0 + 2], NCOL)
+    r3 = to_fixed_tuple(CL[c0 + 3], NCOL)
+    for q in range(n):
+        uq = np.uint64(q)
+        p = px + uq
+        x = xrow[p]
+        b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
+                                     xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
+        A = _four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x)
+        o = uq * np.uint64(16)
+        for k in range(11):
+            AC[o + np.uint64(k)] |= A[k]
+
+
+@njit(cache=True, nogil=True)
+def _decide(AC, px, n, key, ctr_base, pbase, out):
+    """The NFIX steps from the accumulated class masks AC (see :func:`_accumulate`)."""
+    for q in range(n):
+        o = np.uint64(q) * np.uint64(16)
+        A = (AC[o], AC[o + _ONE], AC[o + np.uint64(2)], AC[o + np.uint64(3)],
+             AC[o + np.uint64(4)], AC[o + np.uint64(5)], AC[o + np.uint64(6)],
+             AC[o + np.uint64(7)], AC[o + np.uint64(8)], AC[o + np.uint64(9)],
+             AC[o + np.uint64(10)])
+        u, a = _steps(A, key, ctr_base + pbase[px + np.uint64(q)])
+        out[0, q] = u
+        out[1, q] = a
+
+
+@njit(cache=True, nogil=True)
+def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
+             pbase, out, AC):
+    """The NFIX first steps of a segment with the class table CL (2, 4, 8 or 4k rows).
+
+    Up to 8 classes everything is one vectorised loop; larger tables (anisotropic couplings
+    with a field, open-time end rows) accumulate their classes four at a time in AC first.
+    """
+    n_rows = CL.shape[0]
+    if n_rows == 2:
+        _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
+                pbase, out)
+        return
+    if n_rows == 4:
+        _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
+                pbase, out)
+        return
+    if n_rows == 8:
+        _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
+                pbase, out)
+        return
+    for k in range(16 * n):
+        AC[k] = _ZERO
+    for c0 in range(0, n_rows, 4):
+        _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC)
+    _decide(AC, px, n, key, ctr_base, pbase, out)
 
 
 @njit(cache=True, nogil=True)
@@ -222,7 +277,7 @@ def _flip(xrow, px, n, out):
 @njit(cache=True, nogil=True)
 def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
-    """Steps NFIX..63 for the words of a segment left undecided by :func:`_fused`; flips them.
+    """Steps NFIX..63 for the words of a segment left undecided by :func:`_segment`; flips them.
 
     Lane by lane: the lane's class gives its P, and its bits of r_NFIX, r_NFIX+1, ... are
     compared with P's until they differ (the same decision as the bit-parallel steps).
@@ -260,9 +315,60 @@ def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
     return flips
 
 
+@njit(cache=True, nogil=True)
+def _row(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, max_len):
+    """Update the words of block ``blk`` of working row (r, w), segment by segment; flips."""
+    n_words, n = work.shape[1], work.shape[2]
+    xrow = work[r, w]
+    if w == n_words - 1:                 # t + 1 of word L-1 is word 0 shifted by one bit
+        nrow = np.empty(n, dtype=np.uint64)
+        src = work[r, 0]
+        for p in range(n):
+            nrow[p] = (src[p] >> _ONE) | (src[p] << _S63)
+    else:
+        nrow = work[r, w + 1]
+    if w == 0:                           # t - 1 of word 0 is word L-1 shifted by one bit
+        prow = np.empty(n, dtype=np.uint64)
+        src = work[r, n_words - 1]
+        for p in range(n):
+            prow[p] = (src[p] << _ONE) | (src[p] >> _S63)
+    else:
+        prow = work[r, w - 1]
+    edge = -1
+    nmask = _ALL
+    pmask = _ALL
+    if not periodic:
+        if w == 0:
+            edge = 0
+            pmask = ~_ONE                # t = 0 has no t - 1
+        if w == n_words - 1:
+            edge = 1
+            nmask = ~(_ONE << _S63)      # t = T - 1 has no t + 1
+    ctr_base = ctr_hs + np.uint64(w * 64)
+    out = np.empty((2, max_len), dtype=np.uint64)
+    AC = np.empty(16 * max_len, dtype=np.uint64)
+    total = 0
+    for sg in range(segs.shape[0]):
+        if segs[sg, 0] != blk:
+            continue
+        px = np.uint64(segs[sg, 1])
+        m = segs[sg, 2]
+        q0 = px + np.uint64(segs[sg, 3])
+        q1 = px + np.uint64(segs[sg, 4])
+        q2 = px + np.uint64(segs[sg, 5])
+        q3 = px + np.uint64(segs[sg, 6])
+        CL = CLn[segs[sg, 7]] if edge < 0 else CLe[segs[sg, 7], edge]
+        _segment(xrow, nrow, prow, px, q0, q1, q2, q3, m, nmask, pmask, kc, CL, key, ctr_base,
+                 pbase, out, AC)
+        # finish first: it reads the unflipped neighbourhood of its own words only
+        total += _finish(xrow, nrow, prow, px, q0, q1, q2, q3, m, nmask, pmask, kc, CL, key,
+                         ctr_base, pbase, out)
+        total += _flip(xrow, px, m, out)
+    return total
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def _sweeps(work, segs, tag_n, CLn, tag_e, CLe, combined, periodic, keys, pbase, sweep_offset,
-            n_sweeps):
+def _sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, n_sweeps):
     """``n_sweeps`` checkerboard sweeps of the working layout in place; flips per replica.
 
     Work items (replica, row w) of one half-sweep run in parallel; each updates the words of
@@ -270,77 +376,25 @@ def _sweeps(work, segs, tag_n, CLn, tag_e, CLe, combined, periodic, keys, pbase,
     segs (S, 8) int64 rows: block, first position, length, the 4 neighbour offsets (position of
     the neighbour minus position; 0 = absent), class-table index.  CLn[k] are the class tables
     of inner rows (and of all rows for periodic time), CLe[k, 0] / CLe[k, 1] those of the rows
-    w = 0 / w = L-1 of open time; len(tag_n) and len(tag_e) are their (padded) row counts, so
-    each table size is one compiled variant.  Each item's
+    w = 0 / w = L-1 of open time (2, 4, 8 or a multiple of 4 rows, padded).  Each item's
     result depends only on its own random counters: the outcome is independent of the number
     of threads.  pbase[p] = perm[p] L 64.
     """
     n_rep, n_words, n = work.shape
     n_items = n_rep * n_words
-    n_segs = segs.shape[0]
     max_len = 1
-    for sg in range(n_segs):
+    for sg in range(segs.shape[0]):
         max_len = max(max_len, segs[sg, 2])
     kc = _ALL if combined else _ZERO
     flips = np.zeros(n_items, dtype=np.int64)
     for s in range(n_sweeps):
         for col in range(2):
-            hs = 2 * (sweep_offset + s) + col
-            ctr_hs = np.uint64(hs) * np.uint64(n * n_words * 64)
+            ctr_hs = np.uint64(2 * (sweep_offset + s) + col) * np.uint64(n * n_words * 64)
             for it in prange(n_items):
                 r = it // n_words
                 w = it % n_words
-                blk = (col + w) & 1
-                key = keys[r]
-                xrow = work[r, w]
-                if w == n_words - 1:
-                    nrow = np.empty(n, dtype=np.uint64)
-                    src = work[r, 0]
-                    for p in range(n):
-                        nrow[p] = (src[p] >> _ONE) | (src[p] << _S63)
-                else:
-                    nrow = work[r, w + 1]
-                if w == 0:
-                    prow = np.empty(n, dtype=np.uint64)
-                    src = work[r, n_words - 1]
-                    for p in range(n):
-                        prow[p] = (src[p] << _ONE) | (src[p] >> _S63)
-                else:
-                    prow = work[r, w - 1]
-                edge = -1
-                nmask = _ALL
-                pmask = _ALL
-                if not periodic:
-                    if w == 0:
-                        edge = 0
-                        pmask = ~_ONE
-                    if w == n_words - 1:
-                        edge = 1
-                        nmask = ~(_ONE << _S63)
-                ctr_base = ctr_hs + np.uint64(w * 64)
-                total = 0
-                out = np.empty((2, max_len), dtype=np.uint64)
-                for sg in range(n_segs):
-                    if segs[sg, 0] != blk:
-                        continue
-                    px = segs[sg, 1]
-                    m = segs[sg, 2]
-                    q0 = np.uint64(px + segs[sg, 3])
-                    q1 = np.uint64(px + segs[sg, 4])
-                    q2 = np.uint64(px + segs[sg, 5])
-                    q3 = np.uint64(px + segs[sg, 6])
-                    CL = CLn[segs[sg, 7]] if edge < 0 else CLe[segs[sg, 7], edge]
-                    if edge < 0:
-                        _fused(tag_n, xrow, nrow, prow, np.uint64(px), q0, q1, q2, q3, m, nmask,
-                               pmask, kc, CL, key, ctr_base, pbase, out)
-                    else:
-                        _fused(tag_e, xrow, nrow, prow, np.uint64(px), q0, q1, q2, q3, m, nmask,
-                               pmask, kc, CL, key, ctr_base, pbase, out)
-                    # finish first: it reads the unflipped neighbourhood of its own words only
-                    total += _finish(xrow, nrow, prow, np.uint64(px), q0, q1, q2, q3, m, nmask,
-                                     pmask, kc, CL, key, ctr_base, pbase, out)
-                    total += _flip(xrow, np.uint64(px), m, out)
-                flips[it] += total
+                flips[it] += _row(work, r, w, (col + w) & 1, segs, CLn, CLe, kc, periodic,
+                                  keys[r], ctr_hs, pbase, max_len)
     out = np.zeros(n_rep, dtype=np.int64)
     for it in range(n_items):
         out[it // n_words] += flips[it]

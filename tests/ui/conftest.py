@@ -48,9 +48,16 @@ class Server:
                 raise RuntimeError(f"server exited: {self.log()}")
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    self._warm_up()
                     return
             time.sleep(0.2)
         raise RuntimeError(f"server did not start: {self.log()}")
+
+    def _warm_up(self):
+        """Open one session so that Numba compiles before the first browser test."""
+        import urllib.request
+        with urllib.request.urlopen(self.url, timeout=600) as response:
+            response.read()
 
     def log(self):
         self._log.flush()
@@ -92,7 +99,7 @@ class Page:
         self.errors = []
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
-        self.page.goto(url)
+        self.page.goto(url, timeout=180_000)
         self.page.get_by_text("flips/ns").first.wait_for(timeout=60_000)
 
     def _on_console(self, message):

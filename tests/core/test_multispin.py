@@ -1,0 +1,350 @@
+"""Tests of the multi-spin coded fast path (neurolattice_core.kernels.multispin).
+
+Three layers:
+- layout: pack/unpack, neighbour tables (against the connectivity presets), packed moments
+  (against plain numpy on the unpacked spins);
+- exactness of the implementation: trajectories bit-identical to an independent, deliberately
+  plain per-site sampler written here that follows the documented random-number contract
+  (same counters, same "U < floor(p 2**64)" rule), for ring/grid, open/periodic, both methods,
+  J != K, h != 0, and for 1 and 2 threads;
+- physics: averages against exact results (Kaufman's finite torus, open chains, periodic chains
+  in a field), tolerances from standard errors of independent replicas.
+"""
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+from neurolattice_core import connectivity
+from neurolattice_core.errors import ParameterError
+from neurolattice_core.exact_ising import kaufman_energy_per_site
+from neurolattice_core.kernels import multispin as ms
+from neurolattice_core.kernels.rng import random_u64, stream_key
+
+TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
+
+
+def random_spins(rng, shape):
+    return rng.choice(np.array([-1, 1], dtype=np.int8), size=shape)
+
+
+def keys_for(seed, n_rep):
+    return np.array([stream_key(seed, r) for r in range(n_rep)], dtype=np.uint64)
+
+
+def lattice(conn, n, shape, periodic):
+    return ms.neighbour_table(conn, n, shape, periodic)
+
+
+# ----------------------------------------------------------------------------- layout
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 7), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_pack_unpack_round_trip(n_rep, n, half_words, seed):
+    spins = random_spins(np.random.default_rng(seed), (n_rep, n, 128 * half_words))
+    words = ms.pack(spins)
+    assert words.dtype == np.uint64 and words.shape == (n_rep, n, 2 * half_words)
+    assert np.array_equal(ms.unpack(words, spins.shape[2]), spins)
+
+
+def test_pack_layout_is_strided_in_time():
+    T = 256
+    L = T // 64
+    spins = -np.ones((1, 2, T), dtype=np.int8)
+    for t in (0, 1, L - 1, L, 5 * L + 3, T - 1):
+        spins[0, 1, t] = 1
+    words = ms.pack(spins)
+    assert not words[0, 0].any()
+    for t in (0, 1, L - 1, L, 5 * L + 3, T - 1):
+        assert (int(words[0, 1, t % L]) >> (t // L)) & 1 == 1
+    assert sum(bin(int(v)).count("1") for v in words[0, 1]) == 6
+
+
+@pytest.mark.parametrize("bad", [np.ones((1, 2, 100), np.int8), np.ones((1, 2, 128), np.int16),
+                                 np.zeros((1, 2, 128), np.int8), np.ones((2, 128), np.int8)])
+def test_pack_rejects_bad_input(bad):
+    with pytest.raises(ParameterError):
+        ms.pack(bad)
+
+
+@pytest.mark.parametrize("n,periodic", [(1, True), (2, True), (3, False), (6, True), (7, False)])
+def test_ring_table_matches_preset(n, periodic):
+    table = ms.neighbour_table("ring", n, None, periodic)
+    assert table.dtype == np.int64 and table.shape == (n, 2)
+    assert np.array_equal(adjacency(table), connectivity.ring(n, 1.0, periodic).dense() != 0)
+
+
+@pytest.mark.parametrize("rows,cols,periodic", [(1, 4, True), (2, 2, True), (2, 6, True),
+                                                (4, 4, True), (3, 5, False), (4, 6, False)])
+def test_grid_table_matches_preset(rows, cols, periodic):
+    table = ms.neighbour_table("grid", rows * cols, (rows, cols), periodic)
+    assert table.shape == (rows * cols, 4)
+    dense = connectivity.grid(rows, cols, 1.0, periodic).dense()
+    assert np.array_equal(adjacency(table), dense != 0)
+
+
+def adjacency(table):
+    n = table.shape[0]
+    adj = np.zeros((n, n), dtype=bool)
+    for i in range(n):
+        for j in table[i]:
+            if j >= 0:
+                assert not adj[i, j], "a neighbour listed twice"
+                adj[i, j] = True
+    return adj
+
+
+@pytest.mark.parametrize("args,ok", [
+    (("ring", 64, 256, None, True, True), True),
+    (("ring", 63, 256, None, True, False), False),      # odd periodic ring: not bipartite
+    (("ring", 63, 256, None, False, True), True),       # open ring: any N
+    (("ring", 64, 200, None, True, True), False),       # T not a multiple of 128
+    (("grid", 24, 128, (4, 6), True, True), True),
+    (("grid", 15, 128, (3, 5), True, True), False),
+    (("grid", 15, 128, (3, 5), False, False), True),
+    (("all-to-all", 64, 128, None, True, True), False),
+])
+def test_fast_path_supported(args, ok):
+    supported, reason = ms.fast_path_supported(*args)
+    assert supported is ok and isinstance(reason, str) and reason
+
+
+@pytest.mark.parametrize("conn,n,shape,nper,tper", [
+    ("ring", 6, None, True, True), ("ring", 5, None, False, False),
+    ("grid", 12, (3, 4), False, True), ("grid", 16, (4, 4), True, False)])
+def test_packed_moments_match_numpy(conn, n, shape, nper, tper):
+    rng = np.random.default_rng(3)
+    spins = random_spins(rng, (3, n, 256))
+    table = lattice(conn, n, shape, nper)
+    mag, jb, kb = ms.packed_moments(ms.pack(spins), table, tper)
+    s = spins.astype(np.int64)
+    want_j = sum((s[:, i] * s[:, j]).sum(axis=1) for i in range(n) for j in table[i] if j > i)
+    prod = s[:, :, :-1] * s[:, :, 1:]
+    want_k = prod.sum(axis=(1, 2)) + (s[:, :, -1] * s[:, :, 0]).sum(axis=1) * tper
+    assert np.array_equal(mag, s.sum(axis=(1, 2)))
+    assert np.array_equal(jb, want_j)
+    assert np.array_equal(kb, want_k)
+
+
+# ----------------------------------------------------------------------------- exactness
+@njit(cache=False)
+def _reference(spins, nbr, colour, J, K, h, beta, periodic, metropolis, n_sweeps, keys, first):
+    """Plain per-site checkerboard sampler following the documented random-number contract.
+
+    Site (i, t) sits in word w = t mod L, lane b = t // L; colour (colour_i + w) mod 2.  Its
+    flip is accepted iff p == 1 or U < floor(p 2**64), with U the 64-bit integer whose bit
+    63 - j is bit b of random_u64(key_r, (((2 sweep + colour) N + i) L + w) 64 + j).
+    """
+    n_rep, n, n_ticks = spins.shape
+    n_words = n_ticks // 64
+    flips = np.zeros(n_rep, np.int64)
+    for r in range(n_rep):
+        for sweep in range(first, first + n_sweeps):
+            for col in range(2):
+                new = spins[r].copy()
+                for i in range(n):
+                    for t in range(n_ticks):
+                        w = t % n_words
+                        if (colour[i] + w) % 2 != col:
+                            continue
+                        s = spins[r, i, t]
+                        field = h
+                        for d in range(nbr.shape[1]):
+                            if nbr[i, d] >= 0:
+                                field += J * spins[r, nbr[i, d], t]
+                        sum_k = 0
+                        if periodic or t < n_ticks - 1:
+                            sum_k += spins[r, i, (t + 1) % n_ticks]
+                        if periodic or t > 0:
+                            sum_k += spins[r, i, (t - 1) % n_ticks]
+                        d_e = 2.0 * s * (field + K * sum_k)
+                        if metropolis:
+                            p = 1.0 if d_e <= 0 else math.exp(-beta * d_e)
+                        else:
+                            p = 1.0 / (1.0 + math.exp(beta * d_e))
+                        accept = p >= 1.0
+                        if not accept:
+                            big_p = np.uint64(math.ldexp(p, 64))
+                            ctr = np.uint64((((2 * sweep + col) * n + i) * n_words + w) * 64)
+                            for j in range(64):
+                                u_bit = (random_u64(keys[r], ctr + np.uint64(j))
+                                         >> np.uint64(t // n_words)) & np.uint64(1)
+                                p_bit = (big_p >> np.uint64(63 - j)) & np.uint64(1)
+                                if u_bit != p_bit:
+                                    accept = p_bit == 1
+                                    break
+                        if accept:
+                            new[i, t] = -s
+                            flips[r] += 1
+                spins[r] = new
+    return flips
+
+
+CASES = [  # connectivity, N, grid shape, neuron periodic, time periodic, J, K, h, method
+    ("ring", 24, None, True, True, 1.0, 1.0, 0.0, "metropolis"),
+    ("ring", 24, None, True, True, 1.0, 1.0, 0.0, "heatbath"),
+    ("ring", 24, None, True, False, 1.0, 0.7, 0.3, "heatbath"),
+    ("ring", 7, None, False, False, 0.5, 1.0, -0.2, "metropolis"),
+    ("grid", 24, (4, 6), True, True, 1.0, 1.0, 0.2, "heatbath"),
+    ("grid", 15, (3, 5), False, False, 0.8, 0.4, 0.1, "metropolis"),
+    ("grid", 8, (2, 4), True, False, -1.0, 0.4, 0.0, "heatbath"),
+    ("grid", 16, (4, 4), True, True, 0.6, 1.1, 0.25, "heatbath"),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_trajectories_match_plain_reference(case):
+    conn, n, shape, nper, tper, J, K, h, method = case
+    rng = np.random.default_rng(11)
+    spins = random_spins(rng, (2, n, 128))
+    table = lattice(conn, n, shape, nper)
+    colour = np.array([(i // shape[1] + i % shape[1]) % 2 if shape else i % 2
+                       for i in range(n)], dtype=np.int64)
+    keys = keys_for(5, 2)
+    beta = 1.0 / 2.1
+    words = ms.pack(spins)
+    ref = spins.copy()
+    f_fast = ms.multispin_sweeps(words, table, J, K, h, beta, tper, method, 4, keys, 7)
+    f_ref = _reference(ref, table, colour, J, K, h, beta, tper, method == "metropolis", 4, keys, 7)
+    assert np.array_equal(ms.unpack(words, 128), ref)
+    assert np.array_equal(f_fast, f_ref)
+
+
+def test_calls_continue_the_random_stream():
+    rng = np.random.default_rng(2)
+    table = lattice("ring", 8, None, True)
+    a = ms.pack(random_spins(rng, (2, 8, 256)))
+    b = a.copy()
+    keys = keys_for(1, 2)
+    f1 = ms.multispin_sweeps(a, table, 1.0, 0.5, 0.1, 0.4, True, "heatbath", 5, keys, 0)
+    f2 = (ms.multispin_sweeps(b, table, 1.0, 0.5, 0.1, 0.4, True, "heatbath", 2, keys, 0)
+          + ms.multispin_sweeps(b, table, 1.0, 0.5, 0.1, 0.4, True, "heatbath", 3, keys, 2))
+    assert np.array_equal(a, b) and np.array_equal(f1, f2)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+def test_bit_identical_for_1_and_2_threads(method):
+    rng = np.random.default_rng(4)
+    table = lattice("grid", 64, (8, 8), True)
+    start = ms.pack(random_spins(rng, (3, 64, 512)))
+    keys = keys_for(9, 3)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            words = start.copy()
+            flips = ms.multispin_sweeps(words, table, 1.0, 0.8, 0.05, 1 / TC, False, method, 6,
+                                        keys, 3)
+            results.append((words, flips))
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(results[0][0], results[1][0])
+    assert np.array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(words=np.zeros((1, 4, 3), np.uint64)),          # odd number of words
+    dict(words=np.zeros((1, 4, 2), np.int64)),           # wrong dtype
+    dict(words=np.zeros((4, 2), np.uint64)),             # wrong ndim
+    dict(neighbours=lattice("ring", 5, None, True)[:4]),  # wrong shape
+    dict(neighbours=np.zeros((4, 2), np.int32)),         # wrong dtype
+    dict(neighbours=np.array([[-1, 1], [0, 2], [1, 0], [-1, 2]], np.int64)),  # asymmetric
+    dict(beta=0.0), dict(beta=-1.0), dict(beta=math.inf), dict(beta=math.nan),
+    dict(J=math.nan), dict(K=math.inf), dict(h="x"),
+    dict(method="glauber"), dict(n_sweeps=-1), dict(n_sweeps=1.5), dict(sweep_offset=-2),
+    dict(keys=np.zeros(2, np.uint64)), dict(keys=np.zeros(1, np.int64)),
+])
+def test_sweeps_reject_bad_input(kwargs):
+    args = dict(words=np.zeros((1, 4, 2), np.uint64), neighbours=lattice("ring", 4, None, True),
+                J=1.0, K=1.0, h=0.0, beta=0.5, time_periodic=True, method="metropolis",
+                n_sweeps=1, keys=np.zeros(1, np.uint64), sweep_offset=0)
+    args.update(kwargs)
+    with pytest.raises(ParameterError):
+        ms.multispin_sweeps(**args)
+
+
+def test_odd_periodic_ring_is_rejected():
+    table = np.array([[(i - 1) % 5, (i + 1) % 5] for i in range(5)], dtype=np.int64)
+    with pytest.raises(ParameterError, match="bipartite"):
+        ms.multispin_sweeps(np.zeros((1, 5, 2), np.uint64), table, 1.0, 1.0, 0.0, 0.5, True,
+                            "metropolis", 1, np.zeros(1, np.uint64), 0)
+
+
+# ----------------------------------------------------------------------------- physics
+def run_chain(conn, n, shape, nper, tper, T, J, K, h, theta, method, n_rep, burn, n_meas,
+              seed=0):
+    """Per-replica time averages of (m, j-bond, k-bond) sums after ``burn`` sweeps."""
+    table = lattice(conn, n, shape, nper)
+    words = ms.pack(random_spins(np.random.default_rng(seed), (n_rep, n, T)))
+    keys = keys_for(seed, n_rep)
+    ms.multispin_sweeps(words, table, J, K, h, 1.0 / theta, tper, method, burn, keys, 0)
+    acc = np.zeros((3, n_rep))
+    for s in range(n_meas):
+        ms.multispin_sweeps(words, table, J, K, h, 1.0 / theta, tper, method, 1, keys, burn + s)
+        acc += np.array(ms.packed_moments(words, table, tper), dtype=float)
+    return acc / n_meas
+
+
+def check(samples, exact, n_se=4.5):
+    """Mean of independent replica averages within n_se standard errors of ``exact``."""
+    mean = samples.mean()
+    se = samples.std(ddof=1) / math.sqrt(samples.size)
+    assert abs(mean - exact) < n_se * se + 1e-12, (mean, exact, se)
+    return mean, se
+
+
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+@pytest.mark.parametrize("J,K,theta", [(1.0, 1.0, 2.5), (1.0, 1.0, TC), (1.0, 0.5, 1.8)])
+def test_torus_energy_matches_kaufman(method, J, K, theta):
+    n, T = 16, 128
+    sums = run_chain("ring", n, None, True, True, T, J, K, 0.0, theta, method, 24, 200, 400)
+    energy = -(J * sums[1] + K * sums[2]) / (n * T)
+    check(energy, kaufman_energy_per_site(n, T, J, K, theta))
+
+
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+def test_grid_slices_match_kaufman(method):
+    """K = 0: every tick is an independent 8 x 8 periodic grid (Kaufman torus)."""
+    sums = run_chain("grid", 64, (8, 8), True, False, 128, 1.0, 0.0, 0.0, 2.6, method, 16, 100,
+                     200)
+    check(-sums[1] / (64 * 128), kaufman_energy_per_site(8, 8, 1.0, 1.0, 2.6))
+
+
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+def test_open_chains_in_time(method):
+    """J = 0, open time: <s_t s_t+1> = tanh(K / theta) on every bond of an open chain."""
+    n, T, K, theta = 8, 128, 1.0, 1.5
+    sums = run_chain("ring", n, None, True, False, T, 0.0, K, 0.0, theta, method, 16, 100, 300)
+    check(sums[2] / (n * (T - 1)), math.tanh(K / theta))
+
+
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+def test_open_chains_along_neurons(method):
+    """K = 0, open ring (a chain of neurons): <s_i s_i+1> = tanh(J / theta)."""
+    n, T, J, theta = 9, 128, 0.8, 1.2
+    sums = run_chain("ring", n, None, False, True, T, J, 0.0, 0.0, theta, method, 16, 100, 300)
+    check(sums[1] / ((n - 1) * T), math.tanh(J / theta))
+
+
+def periodic_chain_m(K, h, theta, T):
+    """<s> of a periodic chain of T ticks in a field, from the 2 x 2 transfer matrix."""
+    b = 1.0 / theta
+    V = np.array([[math.exp(b * (K + h)), math.exp(-b * K)],
+                  [math.exp(-b * K), math.exp(b * (K - h))]])
+    VT = np.linalg.matrix_power(V / np.abs(np.linalg.eigvalsh(V)).max(), T)
+    return float(np.trace(np.diag([1.0, -1.0]) @ VT) / np.trace(VT))
+
+
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+@pytest.mark.parametrize("h", [0.3, -0.15])
+def test_periodic_chains_in_a_field(method, h):
+    """J = 0, periodic time, field h: magnetisation of the periodic chain (transfer matrix)."""
+    n, T, K, theta = 8, 128, 0.7, 1.0
+    sums = run_chain("ring", n, None, True, True, T, 0.0, K, h, theta, method, 16, 100, 300)
+    check(sums[0] / (n * T), periodic_chain_m(K, h, theta, T))
