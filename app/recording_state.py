@@ -17,6 +17,7 @@ from neurolattice_core.recordings import (
     load_recording,
     quality_report,
 )
+from neurolattice_core.recordings.binning import ensure_bin_width
 from neurolattice_core.recordings.describe import describe_binned
 
 from .outbox import Outbox
@@ -104,6 +105,7 @@ class RecordingState(param.Parameterized):
         try:
             with self._lock:
                 recording = loader() if loader is not None else self.recording
+                recording, _ = ensure_bin_width(recording, self.binning.bin_ms / 1000.0)
                 binned = self.binning.bin(recording)
                 if loader is not None:
                     self.excluded_units = []

@@ -18,15 +18,18 @@ def _simulate(args):
     from .model import LatticeModel
     from .simulation import run_simulation
 
-    params = dict(neurons=args.neurons, ticks=args.ticks, replicas=args.replicas,
+    params = dict(neurons=args.neurons, ticks=args.ticks or 128, replicas=args.replicas,
                   connectivity=args.connectivity, J=args.J, K=args.K, h=args.h,
                   temperature=args.temperature, time_boundary=args.time_boundary,
                   neuron_boundary=args.neuron_boundary, seed=args.seed)
     if args.grid:
         params["grid_rows"], params["grid_cols"] = args.grid
-    if args.model_file:
-        raise NeurolatticeError("--model-file needs the fitting module, which is not built yet.")
-    model = LatticeModel.create(**params)
+    if args.model_file:  # a fit saved by `neurolattice fit --out`: its action, theta = 1
+        from .fitting.io import load_fit, to_lattice_model
+        model = to_lattice_model(load_fit(args.model_file), ticks=args.ticks,
+                                 replicas=args.replicas)
+    else:
+        model = LatticeModel.create(**params)
     result = run_simulation(model, algorithm=args.algorithm, sweeps=args.sweeps,
                             burn_in=args.burn_in, seed=args.seed, threads=args.threads)
     if args.json:
@@ -37,6 +40,51 @@ def _simulate(args):
         print(f"{key:>20}: {result[key]:.6f} +- {result[key + '_err']:.6f}")
     for key in ("specific_heat", "susceptibility", "binder", "tau_int_energy", "flips_per_ns"):
         print(f"{key:>20}: {result[key]:.6g}")
+
+
+def _inspect(args):
+    from .recordings import inspect_recording
+
+    report = inspect_recording(args.file, bin_ms=args.bin_ms)
+    if args.json:
+        print(json.dumps(report))
+        return
+    for key in ("units", "trials", "duration_s", "bin_ms", "ticks", "multi_spike_fraction",
+                "mean_correlation"):
+        print(f"{key:>22}: {report[key]}")
+    for i, j, r in report["near_duplicate_pairs"]:
+        print(f"{'near-duplicate pair':>22}: units {i} and {j} (r = {r:.2f})")
+    for warning in report["warnings"]:
+        print(f"{'warning':>22}: {warning}")
+
+
+def _fit(args):
+    from .fitting.api import fit
+    from .fitting.io import fit_to_json, save_fit
+    from .recordings import bin_recording, load_recording
+    from .recordings.binning import ensure_bin_width
+
+    recording, note = ensure_bin_width(load_recording(args.file), args.bin_ms / 1000.0)
+    binned = bin_recording(recording, args.bin_ms / 1000.0)
+    result = fit(binned.binary, model=args.model, method=args.method, bin_ms=args.bin_ms,
+                 holdout=args.holdout, drop_units=args.drop or None, seed=args.seed,
+                 provenance={"source": args.file})
+    if args.out:
+        save_fit(result, args.out)
+    if note:
+        result.warnings.append(note)
+    record = fit_to_json(result)
+    if args.json:
+        print(json.dumps(record))
+        return
+    v = result.validation or {}
+    print(f"{result.model} by {result.method}: {result.n_units} units, {result.n_samples} "
+          f"samples, {result.seconds:.2f} s, converged={result.converged}")
+    for key in ("rate_corr", "corr_corr", "lag1_corr", "pk_w1", "heldout_pll"):
+        if key in v:
+            print(f"{key:>12}: {v[key]:.4g}")
+    for warning in result.warnings:
+        print(f"     warning: {warning}")
 
 
 def _bench(args):
@@ -92,7 +140,8 @@ def build_parser():
 
     sim = commands.add_parser("simulate", help="sample the lattice model and print observables")
     sim.add_argument("--neurons", type=int, default=64)
-    sim.add_argument("--ticks", type=int, default=128)
+    sim.add_argument("--ticks", type=int, default=None,
+                     help="ticks per replica (default 128, or the fit's trial length)")
     sim.add_argument("--replicas", type=int, default=1)
     sim.add_argument("--connectivity", default="ring",
                      choices=["all-to-all", "ring", "grid", "sk", "hopfield"])
@@ -112,6 +161,26 @@ def build_parser():
     sim.add_argument("--model-file", help="simulate a fitted model saved by 'neurolattice fit'")
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.set_defaults(handler=_simulate)
+
+    ins = commands.add_parser("inspect", help="describe a recording (or sample:NAME)")
+    ins.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
+    ins.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms")
+    ins.add_argument("--json", action="store_true", help="print one JSON object")
+    ins.set_defaults(handler=_inspect)
+
+    fit = commands.add_parser("fit", help="fit the lattice field theory to a recording")
+    fit.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
+    fit.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms")
+    fit.add_argument("--model", choices=["maxent", "lft", "kinetic"], default="lft")
+    fit.add_argument("--method", choices=["pl", "mf", "bm", "exact"], default="pl")
+    fit.add_argument("--holdout", type=float, default=0.2,
+                     help="fraction of trials (or time blocks) held out for validation")
+    fit.add_argument("--drop", type=int, action="append",
+                     help="unit position to leave out (repeatable)")
+    fit.add_argument("--seed", type=_positive_int, default=0)
+    fit.add_argument("--out", help="save the fit (JSON) for 'simulate --model-file'")
+    fit.add_argument("--json", action="store_true", help="print one JSON object")
+    fit.set_defaults(handler=_fit)
 
     srv = commands.add_parser("serve", help="start the dashboard in the browser")
     srv.add_argument("file", nargs="?", help="recording to preload (default: the shipped sample)")
@@ -149,6 +218,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"neurolattice {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     return 0
 
 

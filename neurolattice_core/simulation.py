@@ -4,6 +4,7 @@ This is what ``neurolattice simulate`` prints; scripts and the dashboard use it 
 """
 
 import time
+import warnings
 
 import numpy as np
 
@@ -35,7 +36,8 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
         ``specific_heat``, ``susceptibility``, ``binder``, ``tau_int_energy``,
         ``temporal_correlation`` (C(tau), tau = 0..T//2), ``spatial_correlation`` (C(r) along the
         neuron axis for ring and grid, else empty), ``sweeps``, ``flips_per_ns``, ``seed``, the
-        path used and the wall time in seconds.
+        path used, the wall time in seconds and ``warnings`` (e.g. a series too short for
+        reliable error bars).
     """
     started = time.perf_counter()
     sampler = Sampler(model, algorithm=algorithm, seed=seed, history=max(sweeps, 1),
@@ -57,9 +59,11 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
                 grid_shape=model.grid_shape() if model.connectivity == "grid" else None,
                 periodic=model.neuron_periodic))
     history = sampler.history()
-    summary = obs.thermodynamic_summary(history["energy_per_site"].T,
-                                        history["magnetization"].T,
-                                        model.neurons * model.ticks, model.temperature)
+    with warnings.catch_warnings(record=True) as caught:  # reliability notes go in the result
+        warnings.simplefilter("always")
+        summary = obs.thermodynamic_summary(history["energy_per_site"].T,
+                                            history["magnetization"].T,
+                                            model.neurons * model.ticks, model.temperature)
     work = sampler.progress()
     flips = work["flips_attempted"] - burn_in_work["flips_attempted"]
     busy_seconds = work["busy_seconds"] - burn_in_work["busy_seconds"]
@@ -72,6 +76,7 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
         "path": sampler.path.name, "path_reason": sampler.path_reason,
         "algorithm": algorithm, "temperature": model.temperature,
         "wall_seconds": time.perf_counter() - started,
+        "warnings": sorted({str(w.message) for w in caught}),
     })
     return result
 

@@ -9,7 +9,7 @@ import functools
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..errors import ParameterError
 from .multispin_update import NCOL, NFIX
@@ -18,22 +18,22 @@ _ALL = 0xFFFFFFFFFFFFFFFF
 _TABLE_SIZES = (2, 4, 8) + tuple(range(12, 257, 4))    # row counts the kernel handles
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _to_work(words, perm, work):
     """work[r, w, p] = words[r, perm[p], w]."""
     n_rep, n, n_words = words.shape
-    for it in prange(n_rep * n):
+    for it in range(n_rep * n):
         r, p = it // n, it % n
         i = perm[p]
         for w in range(n_words):
             work[r, w, p] = words[r, i, w]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _from_work(work, perm, words):
     """words[r, perm[p], w] = work[r, w, p]."""
     n_rep, n, n_words = words.shape
-    for it in prange(n_rep * n):
+    for it in range(n_rep * n):
         r, p = it // n, it % n
         i = perm[p]
         for w in range(n_words):

@@ -321,3 +321,20 @@ def bin_recording(recording, bin_s=None, *, window=None, align=None, segment_s=N
         multi_spike_fraction=multi / occupied if occupied else 0.0,
         n_spikes_binned=int(total), n_spikes_outside=outside, warnings=tuple(notes),
     )
+
+
+def ensure_bin_width(recording, bin_s):
+    """A raster without a stored bin width takes ``bin_s`` as the width of each stored bin.
+
+    Returns
+    -------
+    recording : Recording
+        Unchanged when it has spike times or a known bin width.
+    note : str or None
+        What was assumed, for the user's warnings.
+    """
+    if recording.kind != "raster" or recording.raster_bin_s is not None:
+        return recording, None
+    note = (f"the raster's bin width is not stored in the file: each stored bin is taken to be "
+            f"{bin_s * 1000:g} ms (change the bin width to change this)")
+    return recording.with_raster_bin_width(bin_s), note

@@ -63,16 +63,15 @@ def inspect_recording(source, bin_ms=20.0, *, name=None, align=None, duplicate_t
     RecordingError, ParameterError
     """
     from neurolattice_core.errors import BinningError
+    from neurolattice_core.recordings.binning import ensure_bin_width
 
     if not (isinstance(bin_ms, int | float) and math.isfinite(bin_ms) and bin_ms > 0):
         raise BinningError(f"bin_ms must be a number of milliseconds > 0; got {bin_ms!r}")
     rec = load_recording(source, name, **load_options)
     notes = list(rec.warnings)
-    if rec.kind == "raster" and rec.raster_bin_s is None:
-        rec = rec.with_raster_bin_width(bin_ms / 1000.0)
-        notes = [w for w in notes if "bin width is not stored" not in w]
-        notes.append(f"the raster's bin width is not stored in the file: each stored bin is "
-                     f"taken to be bin_ms = {bin_ms:g} ms (pass --bin-ms to change it)")
+    rec, note = ensure_bin_width(rec, bin_ms / 1000.0)
+    if note:
+        notes = [w for w in notes if "bin width is not stored" not in w] + [note]
     binned = bin_recording(rec, bin_ms / 1000.0, align=align)
     q = quality_report(binned, duplicate_threshold=duplicate_threshold)
     r, n, t = binned.shape
