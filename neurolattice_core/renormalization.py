@@ -22,7 +22,7 @@ the n recorded units form an all-to-all model of their own with per-population c
 Integrating out the N - n unrecorded units to second order (their Gaussian fluctuations, exact
 for N -> infinity at fixed alpha and K = 0) adds the reaction of the hidden population:
 ``J_eff = alpha J / (1 - (1 - alpha) (1 - m*^2) J / theta)`` and ``h_eff = h + (J - J_eff) m*``.
-The leading-order map underestimates nothing when J (1 - m*^2) / theta << 1 but is biased by the
+The leading-order map is accurate when J (1 - m*^2) / theta << 1 but is biased by the
 factor ``1 / (1 - (1 - alpha) (1 - m*^2) J / theta)`` otherwise (``correction="gaussian"``
 removes it). In both maps ``h_eff + J_eff m* = h + J m*``: the recorded units see the same
 local field, so m* (the kernel) is invariant.
@@ -392,7 +392,7 @@ def mean_field_microscopic(J_eff, h_eff, n, N, K=0.0, theta=1.0, correction="non
     js = J_eff / theta + J_eff_err / theta * rng.standard_normal(int(samples))
     bs = h_eff / theta + h_eff_err / theta * rng.standard_normal(int(samples))
     draws = np.array([_invert(a, c, K / theta, n, size, correction)[:2]
-                      for a, c, size in zip(js, bs, Ns)]) * theta
+                      for a, c, size in zip(js, bs, Ns, strict=True)]) * theta
     return {"J": j * theta, "h": b * theta, "m_star": m,
             "J_err": float(draws[:, 0].std(ddof=1)), "h_err": float(draws[:, 1].std(ddof=1)),
             "J_interval": np.percentile(draws[:, 0], [16, 84]).tolist(),

@@ -94,6 +94,22 @@ class FitData:
             aligned = spins.shape[0] > 1
         return cls(spins, bin_ms=bin_ms, aligned=bool(aligned), provenance=dict(provenance or {}))
 
+    @classmethod
+    def from_binned(cls, binned, *, provenance=None):
+        """Build from a :class:`~neurolattice_core.recordings.binning.BinnedRecording`.
+
+        Uses its ``spins()`` (spike in the bin -> +1), ``bin_s`` and, for provenance, its unit
+        ids and labels, window, alignment event and binning warnings. Trials are treated as
+        aligned when there are several of them.
+        """
+        spins = binned.spins()
+        info = {"bin_s": float(binned.bin_s), "window_s": [float(x) for x in binned.window_s],
+                "align": binned.align, "unit_ids": [str(u) for u in binned.unit_ids],
+                "unit_labels": [str(u) for u in binned.unit_labels],
+                "binning_warnings": list(binned.warnings)}
+        return cls(spins, bin_ms=1000.0 * float(binned.bin_s), aligned=spins.shape[0] > 1,
+                   provenance={**info, **dict(provenance or {})})
+
     # ------------------------------------------------------------------ shape
     @property
     def n_trials(self):
@@ -252,18 +268,6 @@ class Rows:
     def n_rows(self):
         """M, number of merged rows."""
         return self.counts.size
-
-    def subset(self, idx):
-        """The rows ``idx`` (int array) as a new :class:`Rows` (counts kept)."""
-        idx = np.asarray(idx, dtype=np.int64)
-        lengths = np.diff(self.act_ptr)[idx]
-        ptr = np.zeros(idx.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=ptr[1:])
-        starts = self.act_ptr[idx]
-        gather = np.repeat(starts - ptr[:-1], lengths) + np.arange(ptr[-1])
-        counts = self.counts[idx]
-        return Rows(ptr, self.act_idx[gather], self.response[idx], self.neighbours[idx],
-                    counts, self.tick[idx], self.flip, int(counts.sum()))
 
 
 def temporal_neighbour_sum(spins):

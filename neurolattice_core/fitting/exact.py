@@ -63,7 +63,7 @@ def maxent_distribution(h, J):
 
 
 def _model_moments(theta, n, iu, ju, hessian):
-    """log Z, <f> and (optionally) Cov(f) under theta = [h, J_upper]."""
+    """Return log Z, <f> and (optionally) Cov(f) under theta = [h, J_upper]."""
     n_states = 1 << n
     logw = np.empty(n_states)
     for a in range(0, n_states, _CHUNK):
@@ -135,7 +135,7 @@ def fit_exact(data, *, regularization=None, init=None, max_iter=100, tol=1e-8):
     if n <= _NEWTON_UNITS:
         logz, mean, cov = _model_moments(theta, n, iu, ju, True)
         value = theta @ target - logz - 0.5 * np.sum(pen * theta**2)
-        for it in range(1, max_iter + 1):
+        while True:
             g = target - mean - pen * theta
             A = cov + np.diag(pen) + 1e-12 * np.eye(theta.size)
             d = np.linalg.solve(A, g)
@@ -143,6 +143,9 @@ def fit_exact(data, *, regularization=None, init=None, max_iter=100, tol=1e-8):
             if dec * M <= tol:
                 converged = True
                 break
+            if it >= max_iter:
+                break
+            it += 1
             step = 1.0
             for _ in range(40):
                 trial = theta + step * d

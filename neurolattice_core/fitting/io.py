@@ -28,7 +28,10 @@ VERSION = 1
 
 
 def _plain(x):
-    """Numpy scalars/arrays -> JSON-able Python values; non-finite floats -> None."""
+    """Numpy scalars/arrays -> JSON-able Python values; non-finite floats -> None.
+
+    Anything else (e.g. a Path in the provenance) is stored as its text.
+    """
     if isinstance(x, dict):
         return {str(k): _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -44,7 +47,7 @@ def _plain(x):
         return v if math.isfinite(v) else None
     if x is None or isinstance(x, str):
         return x
-    raise FitError(f"cannot store a value of type {type(x).__name__} in a fit file")
+    return str(x)                  # e.g. a Path in the provenance: stored as text
 
 
 def fit_to_json(result, *, arrays=True):

@@ -14,7 +14,11 @@ concave objective
 (c_m row counts, y_mi the response spin) with Newton's method: gradient
 g = sum_m c_m (y - tanh H) x_m, Hessian -sum_m c_m (1 - tanh^2 H) x_m x_m^T - penalty, solved by
 Cholesky, with Armijo backtracking. Because x is 0/1 and mostly zero, the Hessian costs
-sum_m |act(m)|^2 / 2 additions per iteration instead of M P^2. Parameter layout of ``theta``
+sum_m |act(m)|^2 / 2 additions per iteration instead of M P^2. Neurons are processed in blocks
+of up to 8 that share every pass over the rows (the neuron index is the contiguous, vectorised
+axis of the accumulators); blocks run in parallel (``prange``). Each neuron's arithmetic is the
+same whatever the block or thread layout, so results do not depend on the thread count.
+Parameter layout of ``theta``
 (float64 (N, P), P = N + 2): [b_0, b_1 .. b_N (unit a at column 1 + a), b_K].
 Stopping rule, in terms of the Newton decrement dec = g.A^-1.g (the squared length of the
 Newton step in the metric of the observed Fisher information, i.e. in units of statistical
@@ -27,57 +31,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-
-@njit(cache=True, nogil=True, inline="always")
-def _log2cosh(h):
-    a = abs(h)
-    return a + math.log1p(math.exp(-2.0 * a))
-
-
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _cholesky_solve(A, g, d):
-    """Solve A d = g for symmetric positive definite A (overwritten by L); False if not SPD."""
-    p = A.shape[0]
-    for j in range(p):
-        s = A[j, j]
-        for k in range(j):
-            s -= A[j, k] * A[j, k]
-        if not s > 0.0:
-            return False
-        ljj = math.sqrt(s)
-        A[j, j] = ljj
-        for r in range(j + 1, p):
-            s = A[r, j]
-            for k in range(j):
-                s -= A[r, k] * A[j, k]
-            A[r, j] = s / ljj
-    for r in range(p):                      # L z = g
-        s = g[r]
-        for k in range(r):
-            s -= A[r, k] * d[k]
-        d[r] = s / A[r, r]
-    for r in range(p - 1, -1, -1):          # L^T d = z
-        s = d[r]
-        for k in range(r + 1, p):
-            s -= A[k, r] * d[k]
-        d[r] = s / A[r, r]
-    return True
-
-
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _inverse_diagonal(L, out):
-    """diag((L L^T)^-1) from a Cholesky factor L (lower triangle of ``L``), into out (P,)."""
-    p = L.shape[0]
-    z = np.empty(p)
-    for k in range(p):
-        total = 0.0
-        for r in range(k, p):               # z = L^-1 e_k is zero above row k
-            s = 1.0 if r == k else 0.0
-            for c in range(k, r):
-                s -= L[r, c] * z[c]
-            z[r] = s / L[r, r]
-            total += z[r] * z[r]
-        out[k] = total
+from ._linalg import _cholesky_solve, _inverse_diagonal
 
 
 @njit(cache=True, nogil=True)
@@ -95,8 +49,11 @@ def _fields(act_ptr, act_idx, nb, offsets, th, i, use_k, out):
 
 @njit(cache=True, nogil=True)
 def _row_terms(H, y, counts, i, r, w):
-    """One pass over the rows at fields H: residuals r_m = c_m (y_mi - tanh H_m), weights
-    w_m = c_m (1 - tanh^2 H_m); returns sum_m c_m [y_mi H_m - log 2 cosh H_m]."""
+    """One pass over the rows of neuron i at fields H.
+
+    Fills the residuals r_m = c_m (y_mi - tanh H_m) and weights w_m = c_m (1 - tanh^2 H_m) and
+    returns sum_m c_m [y_mi H_m - log 2 cosh H_m].
+    """
     total = 0.0
     for m in range(H.size):
         h = H[m]
@@ -153,7 +110,7 @@ def _accumulate(act_ptr, act_idx, nb, r, w, i, use_k, g, A):
 
 @njit(cache=True, nogil=True)
 def _gradient_hessian(act_ptr, act_idx, y, nb, counts, H, i, use_k, g, A):
-    """g and A (see :func:`_accumulate`) at fields H (M,) of neuron i."""
+    """Gradient g and matrix A (see :func:`_accumulate`) at fields H (M,) of neuron i."""
     r = np.empty(H.size)
     w = np.empty(H.size)
     _row_terms(H, y, counts, i, r, w)
@@ -227,14 +184,37 @@ def _accumulate_block(act_ptr, act_idx, nb, rT, wT, i0, use_k, G, A2):
 
 
 @njit(cache=True, nogil=True)
+def _fields_block(act_ptr, act_idx, nb, D, i0, use_k, out):
+    """out[m, b] = field change of neuron i0 + b for parameter changes D[:, b] (P, B)."""
+    P, B = D.shape
+    kk = P - 1
+    d0 = D[0]
+    dk = D[kk]
+    for m in range(out.shape[0]):
+        o = out[m]
+        for b in range(B):
+            o[b] = d0[b]
+        if use_k:
+            for b in range(B):
+                o[b] += dk[b] * np.float64(nb[m, i0 + b])
+        for p in range(act_ptr[m], act_ptr[m + 1]):
+            row = D[1 + act_idx[p]]
+            for b in range(B):
+                o[b] += row[b]
+
+
+@njit(cache=True, nogil=True)
 def _newton_block(act_ptr, act_idx, y, nb, counts, offsets, i0, nblk, exclude_self, use_k,
                   lam_b, lam_k, theta, max_iter, tol, tol_step, iters, converged, objective,
                   variances):
-    """Damped Newton for neurons i0 .. i0 + nblk - 1 in lockstep (shared Hessian pass).
+    """Damped Newton for neurons i0 .. i0 + nblk - 1 in lockstep (shared passes over rows).
 
-    Each neuron has its own Cholesky solve, Armijo line search and stopping rule (module
-    docstring); a neuron that has stopped is no longer updated. ``variances[i]`` receives the
-    diagonal of the inverse of its last factorised matrix (the asymptotic variances).
+    Each iteration: one pass accumulates every gradient and Hessian of the block
+    (:func:`_accumulate_block`); each neuron solves its own system (Cholesky) and checks its
+    stopping rule; one pass computes the field changes of all steps (:func:`_fields_block`);
+    each neuron then runs its own Armijo line search. A neuron that has stopped is no longer
+    updated. ``variances[i]`` receives the diagonal of the inverse of its last factorised
+    matrix (the asymptotic variances of its parameters).
     """
     P = theta.shape[1]
     n = P - 2
@@ -243,18 +223,20 @@ def _newton_block(act_ptr, act_idx, y, nb, counts, offsets, i0, nblk, exclude_se
     H = np.empty((nblk, M))
     rT = np.empty((M, nblk))
     wT = np.empty((M, nblk))
+    dHT = np.empty((M, nblk))
     r = np.empty(M)
     w = np.empty(M)
-    dH = np.empty(M)
     Hn = np.empty(M)
-    zero = np.zeros(M)
     G = np.empty((P, nblk))
     A2 = np.empty((P * P, nblk))
+    D = np.zeros((P, nblk))
     Ab = np.empty((P, P))
     g = np.empty(P)
     d = np.empty(P)
+    dec = np.zeros(nblk)
     L = np.empty((nblk, P, P))
     active = np.ones(nblk, dtype=np.bool_)
+    stepping = np.zeros(nblk, dtype=np.bool_)
     for b in range(nblk):
         i = i0 + b
         excl = i if exclude_self else -1
@@ -274,7 +256,9 @@ def _newton_block(act_ptr, act_idx, y, nb, counts, offsets, i0, nblk, exclude_se
         if not active.any():
             break
         _accumulate_block(act_ptr, act_idx, nb, rT, wT, i0, use_k, G, A2)
-        for b in range(nblk):
+        for b in range(nblk):               # Newton directions
+            stepping[b] = False
+            D[:, b] = 0.0
             if not active[b]:
                 continue
             i = i0 + b
@@ -296,7 +280,7 @@ def _newton_block(act_ptr, act_idx, y, nb, counts, offsets, i0, nblk, exclude_se
                 g[kk] -= lam_k * th[kk]
                 Ab[kk, kk] += lam_k
             for f in range(P):
-                if f == 1 + excl or (f == kk and not use_k):
+                if (excl >= 0 and f == 1 + excl) or (f == kk and not use_k):
                     g[f] = 0.0
                     Ab[f, :] = 0.0
                     Ab[:, f] = 0.0
@@ -308,25 +292,35 @@ def _newton_block(act_ptr, act_idx, y, nb, counts, offsets, i0, nblk, exclude_se
                 L[b] = Ab
                 for f in range(P):
                     L[b, f, f] += jitter
-            dec = 0.0
+            dec[b] = 0.0
             for f in range(P):
-                dec += g[f] * d[f]
-            if dec <= tol or iters[i] >= max_iter:
-                converged[i] = dec <= tol
+                dec[b] += g[f] * d[f]
+            if dec[b] <= tol or iters[i] >= max_iter:
+                converged[i] = dec[b] <= tol
                 active[b] = False
                 continue
+            D[:, b] = d
+            stepping[b] = True
+        if not stepping.any():
+            break
+        _fields_block(act_ptr, act_idx, nb, D, i0, use_k, dHT)
+        for b in range(nblk):               # line searches
+            if not stepping[b]:
+                continue
+            i = i0 + b
+            excl = i if exclude_self else -1
+            th = theta[i]
             iters[i] += 1
-            _fields(act_ptr, act_idx, nb, zero, d, i, use_k, dH)
             step = 1.0
             accepted = False
             new = 0.0
             for _ls in range(40):
                 for m in range(M):
-                    Hn[m] = H[b, m] + step * dH[m]
-                thn = th + step * d
+                    Hn[m] = H[b, m] + step * dHT[m, b]
+                thn = th + step * D[:, b]
                 new = _row_terms(Hn, y, counts, i, r, w) - _penalty(thn, excl, lam_b, lam_k,
                                                                     use_k)
-                if new >= objective[i] + 0.25 * step * dec and math.isfinite(new):
+                if new >= objective[i] + 0.25 * step * dec[b] and math.isfinite(new):
                     accepted = True
                     break
                 step *= 0.5
@@ -338,7 +332,7 @@ def _newton_block(act_ptr, act_idx, y, nb, counts, offsets, i0, nblk, exclude_se
             rT[:, b] = r
             wT[:, b] = w
             objective[i] = new
-            if step == 1.0 and dec <= tol_step:
+            if step == 1.0 and dec[b] <= tol_step:
                 converged[i] = True  # quadratic convergence: the next decrement is O(dec^2)
                 active[b] = False
     for b in range(nblk):
@@ -408,17 +402,4 @@ def _all_fields(act_ptr, act_idx, nb, offsets, theta, exclude_self, use_k):
             if use_k:
                 h += theta[i, kk] * nb[m, i]
             out[m, i] = h
-    return out
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _row_loglik(H, y, counts):
-    """Per-neuron sum_m c_m [y H - log 2 cosh H], float64 (N,)."""
-    M, n = H.shape
-    out = np.zeros(n)
-    for i in prange(n):
-        s = 0.0
-        for m in range(M):
-            s += counts[m] * (y[m, i] * H[m, i] - _log2cosh(H[m, i]))
-        out[i] = s
     return out

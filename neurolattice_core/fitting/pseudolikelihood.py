@@ -41,8 +41,6 @@ from .drive import solve_with_drive
 __all__ = ["fit_pseudolikelihood", "default_regularization", "pseudo_loglik"]
 
 MODELS = ("maxent", "lft", "kinetic")
-WARM_START_ROWS = 20_000
-"""Above twice this many merged rows, a fit on every k-th row (about this many) starts Newton."""
 
 
 def default_regularization(n_samples, scale=1.0):
@@ -217,6 +215,12 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
         h0 = np.asarray(init["h"], dtype=np.float64)
         J0 = np.asarray(init["J"], dtype=np.float64)
         K0 = np.zeros(n) if init.get("K") is None else np.asarray(init["K"], dtype=np.float64)
+        if h0.shape != (n,) or J0.shape != (n, n) or K0.shape != (n,):
+            raise FitError(f"init must hold h ({n},), J ({n}, {n}) and K ({n},) for {n} units; "
+                           f"got {h0.shape}, {J0.shape}, {K0.shape}")
+        if not (np.all(np.isfinite(h0)) and np.all(np.isfinite(J0))
+                and np.all(np.isfinite(K0))):
+            raise FitError("init holds NaN or infinite values")
     theta = _spin_to_theta(h0, J0, K0 if use_k else np.zeros(n), rows.flip.astype(np.float64),
                            exclude_self)
     lam_b, lam_k = lam_total / 4.0, lam_total
@@ -231,12 +235,6 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
     else:
         u = None
         offsets = np.zeros(rows.n_rows)
-        if init is None and rows.n_rows > 2 * WARM_START_ROWS:
-            # warm start on a subsample: the full-data Newton then needs 2-3 iterations
-            sub = rows.subset(np.arange(0, rows.n_rows, rows.n_rows // WARM_START_ROWS))
-            scale = sub.n_samples / rows.n_samples
-            _solve(sub, theta, np.zeros(sub.n_rows), exclude_self, use_k, lam_b * scale,
-                   lam_k * scale, max_iter, tol, tol_step=1.0)
         total_iters, conv, var = _solve(rows, theta, offsets, exclude_self, use_k, lam_b,
                                         lam_k, max_iter, tol)
     flip = rows.flip.astype(np.float64)
@@ -269,8 +267,8 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
                            "raise the regularization")
     return {
         "h": h, "J": J, "K": K if use_k else None, "u": u, "J_se": J_se, "K_se": K_se,
-        "regularization": {"rule": "lam = scale / n_samples (N(0, 1/scale) prior on J, K, u)"
-                                   if regularization is None else "user value",
+        "regularization": {"rule": "lam = 1 / n_samples (an N(0, 1) prior on every J_ij, K_i, "
+                                   "u_t)" if regularization is None else "user value",
                            "lam": lam, "lam_total": lam_total},
         "diagnostics": {"converged": bool(conv.all()), "iterations": int(total_iters.max()),
                         "seconds": time.perf_counter() - start,

@@ -119,7 +119,7 @@ def model_statistics(model, params, shape, triplets, patterns, *, n_model_sample
         from .exact import maxent_distribution
         states, p = maxent_distribution(h, J)
         return st.distribution_statistics(states, p, triplets, patterns, T), "exact enumeration"
-    reps = max(shape[0], int(np.ceil(n_model_samples / (2 * T))), 4)
+    reps = max(shape[0], int(np.ceil(n_model_samples / (2 * T))), 2)
     if model == "kinetic":
         s = sample_kinetic(h, J, n_ticks=T, n_trials=2 * reps, seed=seed)
         return st.sample_statistics(s, triplets, patterns), "forward simulation"

@@ -22,6 +22,7 @@ so ``E = -J j_bond_sum - K k_bond_sum - h magnetisation_sum`` with the sums of
 import math
 import numbers
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -217,7 +218,7 @@ def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_
     _to_work(words, perm, work)
     flips = _sweeps(work, segs, cl_n, cl_e, J == K, bool(time_periodic),
                     np.ascontiguousarray(keys), (perm * (64 * n_words)).astype(np.uint64),
-                    int(sweep_offset), int(n_sweeps))
+                    int(sweep_offset), int(n_sweeps), n_rep >= numba.get_num_threads())
     _from_work(work, perm, words)
     return flips
 

@@ -280,7 +280,7 @@ def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
     """Steps NFIX..63 for the words of a segment left undecided by :func:`_segment`; flips them.
 
     Lane by lane: the lane's class gives its P, and its bits of r_NFIX, r_NFIX+1, ... are
-    compared with P's until they differ (the same decision as the bit-parallel steps).
+    compared with P's until they differ (the same decisions as bit-parallel steps would make).
     """
     flips = 0
     for q in range(n):
@@ -368,17 +368,21 @@ def _row(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, max_
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, n_sweeps):
+def _sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, n_sweeps,
+            by_replica):
     """``n_sweeps`` checkerboard sweeps of the working layout in place; flips per replica.
 
-    Work items (replica, row w) of one half-sweep run in parallel; each updates the words of
+    Work items (replica, row w) of one half-sweep are independent: each updates the words of
     colour ``col`` of row w (block (col + w) mod 2 of the positions), segment by segment.
+    ``by_replica``: one parallel loop over replicas runs all their sweeps (one launch per call,
+    for R >= threads); otherwise every half-sweep is a parallel loop over the items.  Each
+    item's result depends only on its own random counters, so the outcome is the same either
+    way and for any number of threads.
     segs (S, 8) int64 rows: block, first position, length, the 4 neighbour offsets (position of
     the neighbour minus position; 0 = absent), class-table index.  CLn[k] are the class tables
     of inner rows (and of all rows for periodic time), CLe[k, 0] / CLe[k, 1] those of the rows
-    w = 0 / w = L-1 of open time (2, 4, 8 or a multiple of 4 rows, padded).  Each item's
-    result depends only on its own random counters: the outcome is independent of the number
-    of threads.  pbase[p] = perm[p] L 64.
+    w = 0 / w = L-1 of open time (2, 4, 8 or a multiple of 4 rows, padded).
+    pbase[p] = perm[p] L 64.
     """
     n_rep, n_words, n = work.shape
     n_items = n_rep * n_words
@@ -387,14 +391,25 @@ def _sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset,
         max_len = max(max_len, segs[sg, 2])
     kc = _ALL if combined else _ZERO
     flips = np.zeros(n_items, dtype=np.int64)
-    for s in range(n_sweeps):
-        for col in range(2):
-            ctr_hs = np.uint64(2 * (sweep_offset + s) + col) * np.uint64(n * n_words * 64)
-            for it in prange(n_items):
-                r = it // n_words
-                w = it % n_words
-                flips[it] += _row(work, r, w, (col + w) & 1, segs, CLn, CLe, kc, periodic,
-                                  keys[r], ctr_hs, pbase, max_len)
+    stride = np.uint64(n * n_words * 64)
+    if by_replica:
+        for r in prange(n_rep):
+            for s in range(n_sweeps):
+                for col in range(2):
+                    ctr_hs = np.uint64(2 * (sweep_offset + s) + col) * stride
+                    for w in range(n_words):
+                        flips[r * n_words + w] += _row(work, r, w, (col + w) & 1, segs, CLn, CLe,
+                                                       kc, periodic, keys[r], ctr_hs, pbase,
+                                                       max_len)
+    else:
+        for s in range(n_sweeps):
+            for col in range(2):
+                ctr_hs = np.uint64(2 * (sweep_offset + s) + col) * stride
+                for it in prange(n_items):
+                    r = it // n_words
+                    w = it % n_words
+                    flips[it] += _row(work, r, w, (col + w) & 1, segs, CLn, CLe, kc, periodic,
+                                      keys[r], ctr_hs, pbase, max_len)
     out = np.zeros(n_rep, dtype=np.int64)
     for it in range(n_items):
         out[it // n_words] += flips[it]

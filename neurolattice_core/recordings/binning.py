@@ -336,5 +336,5 @@ def ensure_bin_width(recording, bin_s):
     if recording.kind != "raster" or recording.raster_bin_s is not None:
         return recording, None
     note = (f"the raster's bin width is not stored in the file: each stored bin is taken to be "
-            f"{bin_s * 1000:g} ms (change the bin width to change this)")
+            f"bin_ms = {bin_s * 1000:g} ms (set the bin width to change this)")
     return recording.with_raster_bin_width(bin_s), note

@@ -91,7 +91,7 @@ def test_near_duplicate_units_are_flagged():
 
 
 def test_too_few_samples():
-    tiny = np.tile(np.eye(6, 5, dtype=np.uint8), (1, 1))      # 5 ticks for 6 units
+    tiny = np.eye(6, 5, dtype=np.uint8)                       # 5 ticks for 6 units
     tiny[5, :] = [1, 0, 1, 0, 1]
     with pytest.raises(FitError, match="training samples"):
         fit(tiny, model="maxent", validate_fit=False)

@@ -62,7 +62,7 @@ def test_lft_round_trip_on_an_exactly_sampled_lattice():
     h = np.array([-1.0, -0.6, -1.3])
     J = np.array([[0.0, 0.5, -0.3], [0.5, 0.0, 0.2], [-0.3, 0.2, 0.0]])
     K = np.array([0.5, 0.3, 0.6])
-    s = exact_lattice_samples(h, J, K, n_ticks=6, n_trials=100_000, seed=1)
+    s = exact_lattice_samples(h, J, K, n_ticks=6, n_trials=60_000, seed=1)
     data = FitData.from_raster(s)
     fit = fit_pseudolikelihood(data, "lft")
     err = jackknife(data, lambda d: fit_pseudolikelihood(d, "lft"))
@@ -142,7 +142,7 @@ def test_drive_is_recovered():
     K = np.full(n, 0.3)
     u = np.where((np.arange(T) >= 10) & (np.arange(T) < 20), 0.8, -0.4)
     u -= u.mean()
-    s, _, _ = sample_lattice(h, J, K, n_ticks=T, n_replicas=1500, u=u, burn_in=150, seed=2)
+    s, _, _ = sample_lattice(h, J, K, n_ticks=T, n_replicas=1000, u=u, burn_in=100, seed=2)
     fit = fit_pseudolikelihood(FitData.from_raster(s), "lft", drive=True)
     assert fit["diagnostics"]["converged"]
     assert abs(fit["u"].mean()) < 1e-9

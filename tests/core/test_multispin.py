@@ -248,6 +248,28 @@ def test_bit_identical_for_1_and_2_threads(method):
     assert np.array_equal(results[0][1], results[1][1])
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+def test_row_and_replica_schedules_agree():
+    """R = 1 with 2 threads runs rows in parallel; R = 2 runs replicas: same trajectories."""
+    rng = np.random.default_rng(8)
+    table = lattice("ring", 32, None, True)
+    start = ms.pack(random_spins(rng, (2, 32, 256)))
+    keys = keys_for(3, 2)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        both = start.copy()
+        f_both = ms.multispin_sweeps(both, table, 1.0, 1.0, 0.0, 1 / TC, True, "heatbath", 5,
+                                     keys, 0)
+        for r in range(2):
+            one = start[r:r + 1].copy()
+            f_one = ms.multispin_sweeps(one, table, 1.0, 1.0, 0.0, 1 / TC, True, "heatbath", 5,
+                                        keys[r:r + 1], 0)
+            assert np.array_equal(one[0], both[r]) and f_one[0] == f_both[r]
+    finally:
+        numba.set_num_threads(before)
+
+
 @pytest.mark.parametrize("kwargs", [
     dict(words=np.zeros((1, 4, 3), np.uint64)),          # odd number of words
     dict(words=np.zeros((1, 4, 2), np.int64)),           # wrong dtype

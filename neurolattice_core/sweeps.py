@@ -1,0 +1,361 @@
+"""Phase-diagram sweeps on Dask: grids of (J/theta, K/theta[, h/theta]) points with error bars.
+
+Each grid point is one task: a :class:`~neurolattice_core.sampler.Sampler` run of the model at
+temperature 1 with couplings J/theta, K/theta and field h/theta (so the grid is in the
+dimensionless couplings of MODEL.md E2 and E5), measuring ``<|m|>``, the Binder cumulant, the
+susceptibility (estimators of :func:`~neurolattice_core.observables.thermodynamic_summary`) and
+the Edwards-Anderson parameter q_EA over R >= 2 replicas, all with error bars.
+
+Reproducibility: a point's seed is derived from a hash of its parameters and the sweep seed,
+and its kernels run on one Numba thread, so results are bit-identical whatever the number of
+workers or the order of completion. Points are cached on disk as JSON files named by the same
+hash: a revisited sweep is instant and an interrupted one resumes. Failed tasks are retried by
+Dask (``retries``) and, if they still fail, reported per point (``status = "failed"``), never
+dropped. The scheduler is a :class:`distributed.LocalCluster` (processes, one thread each, one
+worker per core) unless an address is given (argument or ``NEUROLATTICE_SCHEDULER``).
+"""
+
+import hashlib
+import itertools
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ParameterError
+
+__all__ = ["SCHEDULER_ENV", "sweep_points", "point_key", "compute_point", "open_client",
+           "run_sweep", "binder_crossing"]
+
+SCHEDULER_ENV = "NEUROLATTICE_SCHEDULER"
+_VERSION = 1  # bump when compute_point's estimators change (invalidates caches)
+_OBSERVABLES = ("abs_magnetization", "binder", "susceptibility", "q_ea", "q_ea_unbiased",
+                "energy_per_site", "specific_heat")
+
+
+def sweep_points(connectivity, neurons, ticks, J_values, K_values, h_values=(0.0,), *,
+                 sweeps=1000, burn_in=200, seed=0, replicas=2, algorithm="auto",
+                 time_boundary="periodic", neuron_boundary="periodic", pairing="grid"):
+    """The parameter dicts of a sweep (one per point), in a fixed order.
+
+    ``pairing="grid"`` takes the product J x K x h; ``"zip"`` pairs the lists elementwise
+    (e.g. the isotropic diagonal J = K), h being broadcast when it has one value.
+    """
+    if pairing not in ("grid", "zip"):
+        raise ParameterError(f"pairing must be 'grid' or 'zip'; got {pairing!r}")
+    if int(replicas) < 2:
+        raise ParameterError(f"q_EA needs replicas >= 2; got {replicas}")
+    if int(sweeps) < 4 or int(burn_in) < 0:
+        raise ParameterError(f"sweeps must be >= 4 and burn_in >= 0; got {sweeps}, {burn_in}")
+    J_values, K_values, h_values = (list(map(float, v)) for v in (J_values, K_values, h_values))
+    if pairing == "grid":
+        triples = list(itertools.product(J_values, K_values, h_values))
+    else:
+        if len(h_values) == 1:
+            h_values = h_values * len(J_values)
+        if not len(J_values) == len(K_values) == len(h_values):
+            raise ParameterError("pairing='zip' needs J, K (and h) lists of equal length")
+        triples = list(zip(J_values, K_values, h_values, strict=True))
+    base = {"connectivity": connectivity, "neurons": int(neurons), "ticks": int(ticks),
+            "replicas": int(replicas), "sweeps": int(sweeps), "burn_in": int(burn_in),
+            "seed": int(seed), "algorithm": algorithm, "time_boundary": time_boundary,
+            "neuron_boundary": neuron_boundary, "version": _VERSION}
+    return [{**base, "J": j, "K": k, "h": h} for j, k, h in triples]
+
+
+def point_key(params):
+    """Hex SHA-256 (first 32 digits) of the canonical JSON of a point's parameters."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def compute_point(params):
+    """Run one grid point (the Dask task). Pure: the result depends only on ``params``.
+
+    Parameters
+    ----------
+    params : dict
+        One entry of :func:`sweep_points`.
+
+    Returns
+    -------
+    dict
+        ``params`` plus the observables with ``_err`` (``abs_magnetization``, ``binder``,
+        ``susceptibility``, ``energy_per_site``, ``specific_heat``, ``q_ea`` (MODEL.md
+        definition, floor 1/R) and ``q_ea_unbiased`` (mean pair overlap)), ``tau_int_energy``,
+        ``point_seed``, ``wall_seconds`` and ``status = "ok"``.
+    """
+    import time
+
+    from . import observables as obs
+    from .model import LatticeModel
+    from .observables.statistics import blocking_mean_error
+    from .sampler import Sampler
+
+    started = time.perf_counter()
+    seed = int(point_key(params)[:15], 16)
+    model = LatticeModel.create(
+        neurons=params["neurons"], ticks=params["ticks"], replicas=params["replicas"],
+        connectivity=params["connectivity"], J=params["J"], K=params["K"], h=params["h"],
+        temperature=1.0, time_boundary=params["time_boundary"],
+        neuron_boundary=params["neuron_boundary"], seed=params["seed"])
+    sweeps = params["sweeps"]
+    sampler = Sampler(model, algorithm=params["algorithm"], seed=seed, history=sweeps, threads=1)
+    sampler.step(params["burn_in"])
+    every = max(1, sweeps // 256)
+    q, q_unbiased, done = [], [], 0
+    while done < sweeps:
+        chunk = min(every, sweeps - done)
+        sampler.step(chunk)
+        done += chunk
+        spins = sampler.configurations()
+        q.append(obs.edwards_anderson(spins))
+        q_unbiased.append(obs.edwards_anderson(spins, unbiased=True))
+    history = sampler.history()
+    summary = obs.thermodynamic_summary(history["energy_per_site"].T, history["magnetization"].T,
+                                        model.neurons * model.ticks, model.temperature)
+    result = dict(params)
+    for key in ("abs_magnetization", "binder", "susceptibility", "energy_per_site",
+                "specific_heat"):
+        result[key] = float(summary[key])
+        result[key + "_err"] = float(summary[key + "_err"])
+    result["tau_int_energy"] = float(summary["tau_int_energy"])
+    for key, series in (("q_ea", q), ("q_ea_unbiased", q_unbiased)):
+        if len(series) >= 4:
+            mean, err, _ = blocking_mean_error(np.asarray(series))
+        else:
+            mean, err = float(np.mean(series)), float("nan")
+        result[key], result[key + "_err"] = float(mean), float(err)
+    result.update({"point_seed": seed, "path": sampler.path.name, "status": "ok",
+                   "wall_seconds": time.perf_counter() - started})
+    return result
+
+
+def open_client(scheduler=None, workers=None):
+    """A Dask client and whether the caller owns (must close) it.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client, optional
+        Scheduler address, or an existing client (used as is). Default: the
+        ``NEUROLATTICE_SCHEDULER`` environment variable, else a new LocalCluster.
+    workers : int, optional
+        Workers of a new LocalCluster (processes, one thread each); default: one per core.
+
+    Returns
+    -------
+    client : distributed.Client
+    owned : bool
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None and not isinstance(scheduler, str):
+        return scheduler, False
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address:
+        return Client(address), True
+    n = int(workers) if workers is not None else (os.cpu_count() or 1)
+    if n < 1:
+        raise ParameterError(f"workers must be >= 1; got {workers}")
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address=":0")
+    return Client(cluster), True
+
+
+def _load_cached(cache_dir, key):
+    if cache_dir is None:
+        return None
+    path = Path(cache_dir) / f"point-{key}.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None  # a torn file from a killed run: recompute
+
+
+def _store(cache_dir, key, record):
+    if cache_dir is None:
+        return
+    folder = Path(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(record, handle)
+    os.replace(tmp, folder / f"point-{key}.json")
+
+
+def run_sweep(connectivity, neurons, ticks, J_values, K_values, sweeps=1000, burn_in=200,
+              seed=0, scheduler=None, cache_dir=None, progress=None, cancel=None, *,
+              h_values=(0.0,), replicas=2, algorithm="auto", pairing="grid",
+              time_boundary="periodic", neuron_boundary="periodic", workers=None, retries=2):
+    """Sweep a grid of (J/theta, K/theta, h/theta) points on Dask.
+
+    Parameters
+    ----------
+    connectivity : str
+        A :class:`~neurolattice_core.model.LatticeModel` connectivity preset.
+    neurons, ticks : int
+        Lattice size N x T.
+    J_values, K_values : sequence of float
+        Couplings in units of theta (the model runs at theta = 1).
+    sweeps, burn_in : int
+        Measured and discarded sweeps per point.
+    seed : int
+        Sweep seed (also the disorder seed of SK/Hopfield couplings).
+    scheduler : str or distributed.Client, optional
+        See :func:`open_client`.
+    cache_dir : str or Path, optional
+        Folder of cached points (``point-<hash>.json``); None disables the cache.
+    progress : callable(done, total), optional
+        Called once at the start (cached points counted as done) and after every point.
+    cancel : threading.Event, optional
+        When set, pending tasks are cancelled and reported with ``status = "cancelled"``.
+    h_values : sequence of float
+        Fields in units of theta.
+    replicas : int
+        Replicas per point (>= 2, for q_EA).
+    algorithm : str
+        ``"auto"``, ``"metropolis"``, ``"heatbath"`` or ``"cluster"`` (Wolff, near criticality).
+    pairing : {"grid", "zip"}
+        See :func:`sweep_points`.
+    time_boundary, neuron_boundary : {"periodic", "open"}
+    workers : int, optional
+        Workers of a new LocalCluster.
+    retries : int
+        Dask retries of a failed task.
+
+    Returns
+    -------
+    list of dict
+        One record per point in grid order: the parameters, ``key`` (the cache hash),
+        ``cached`` (bool), ``status`` ("ok", "failed" with ``error``, or "cancelled") and, when
+        ok, the observables of :func:`compute_point`.
+    """
+    points = sweep_points(connectivity, neurons, ticks, J_values, K_values, h_values,
+                          sweeps=sweeps, burn_in=burn_in, seed=seed, replicas=replicas,
+                          algorithm=algorithm, time_boundary=time_boundary,
+                          neuron_boundary=neuron_boundary, pairing=pairing)
+    from .model import LatticeModel
+    first = points[0]  # validate the preset and sizes here, not in every worker
+    LatticeModel.create(neurons=first["neurons"], ticks=first["ticks"],
+                        connectivity=first["connectivity"], time_boundary=time_boundary,
+                        neuron_boundary=neuron_boundary)
+    keys = [point_key(p) for p in points]
+    records = [None] * len(points)
+    for i, key in enumerate(keys):
+        cached = _load_cached(cache_dir, key)
+        if cached is not None and cached.get("status") == "ok":
+            records[i] = {**cached, "key": key, "cached": True}
+    total, done = len(points), sum(r is not None for r in records)
+    if progress is not None:
+        progress(done, total)
+    todo = [i for i, r in enumerate(records) if r is None]
+    if todo and not (cancel is not None and cancel.is_set()):
+        _compute(points, keys, todo, records, scheduler, workers, retries, cache_dir,
+                 progress, cancel, done, total)
+    for i, record in enumerate(records):
+        if record is None:
+            records[i] = {**points[i], "key": keys[i], "cached": False, "status": "cancelled"}
+    return records
+
+
+def _compute(points, keys, todo, records, scheduler, workers, retries, cache_dir, progress,
+             cancel, done, total):
+    from distributed import as_completed
+
+    client, owned = open_client(scheduler, workers)
+    try:
+        futures = {}
+        for i in todo:
+            if cancel is not None and cancel.is_set():
+                break
+            future = client.submit(compute_point, points[i], key=f"nl-point-{keys[i]}",
+                                   retries=int(retries), pure=True)
+            futures[future] = i
+        for future in as_completed(list(futures)):
+            i = futures[future]
+            if future.status == "finished":
+                record = {**future.result(), "key": keys[i], "cached": False}
+                _store(cache_dir, keys[i], record)
+            elif future.status == "error":
+                record = {**points[i], "key": keys[i], "cached": False, "status": "failed",
+                          "error": repr(future.exception())}
+            else:
+                continue  # cancelled below
+            records[i] = record
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            if cancel is not None and cancel.is_set():
+                client.cancel([f for f in futures if not f.done()])
+                break
+    finally:
+        if owned:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def binder_crossing(records, sizes, x="J", degree=None, bootstrap=400, seed=0):
+    """Locate the crossing of the Binder cumulants of two lattice sizes.
+
+    The difference ``U(small) - U(large)`` at the common values of ``x`` is fitted by a
+    weighted polynomial (weights 1 / err, degree 2 with four points or more, else 1) and its
+    real root inside the sampled range nearest to the sign change of the data is returned; the
+    error is the standard deviation of that root over a parametric bootstrap of the Binder
+    values within their errors.
+
+    Parameters
+    ----------
+    records : list of dict
+        Sweep records (status "ok") of both sizes.
+    sizes : (int, int)
+        The two values of ``neurons`` to compare (records are matched on ``x``).
+    x : str
+        Record key used as abscissa (e.g. ``"J"``; for the isotropic torus theta = 1/J).
+    degree : int, optional
+        Polynomial degree (default: 2 if at least 4 points, else 1).
+    bootstrap : int
+        Parametric bootstrap draws.
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``x`` (crossing, NaN if none in range), ``x_err``, ``points`` (matched x values),
+        ``sizes``, ``failed_draws`` (bootstrap draws without a root in range).
+    """
+    small, large = sorted(int(s) for s in sizes)
+    table = {}
+    for r in records:
+        if r.get("status") == "ok" and r["neurons"] in (small, large):
+            table.setdefault(r[x], {})[r["neurons"]] = (r["binder"], r["binder_err"])
+    xs = sorted(v for v, d in table.items() if small in d and large in d)
+    if len(xs) < 2:
+        raise ParameterError("binder_crossing needs at least two x values with both sizes")
+    xv = np.array(xs, float)
+    diff = np.array([table[v][small][0] - table[v][large][0] for v in xs])
+    err = np.array([np.hypot(table[v][small][1], table[v][large][1]) for v in xs])
+    if not np.all(np.isfinite(err) & (err > 0)):
+        raise ParameterError("Binder errors must be finite and positive")
+    deg = (2 if len(xs) >= 4 else 1) if degree is None else int(degree)
+    change = np.flatnonzero(np.sign(diff[:-1]) != np.sign(diff[1:]))
+    guess = 0.5 * (xv[change[0]] + xv[change[0] + 1]) if change.size else xv.mean()
+
+    def root(d):
+        roots = np.roots(np.polyfit(xv, d, deg, w=1.0 / err))
+        roots = roots[np.isreal(roots)].real
+        roots = roots[(roots >= xv.min()) & (roots <= xv.max())]
+        return roots[np.argmin(np.abs(roots - guess))] if roots.size else np.nan
+
+    rng = np.random.default_rng(seed)
+    roots = np.array([root(diff + err * rng.standard_normal(len(xv)))
+                      for _ in range(int(bootstrap))])
+    ok = np.isfinite(roots)
+    return {"x": float(root(diff)),
+            "x_err": float(np.std(roots[ok], ddof=1)) if ok.sum() > 1 else float("nan"),
+            "points": len(xs), "sizes": [small, large], "failed_draws": int((~ok).sum())}

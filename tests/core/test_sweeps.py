@@ -1,0 +1,120 @@
+"""Phase-diagram sweeps on a real dask LocalCluster (issue 6).
+
+The isotropic ring x periodic-time torus (J = K) is the 2-D Ising model (MODEL.md E1): the
+Binder cumulants of 8 x 8 and 16 x 16 tori cross at theta_c = 2.269 up to small finite-size
+shifts.
+"""
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from neurolattice_core import sweeps as sw  # noqa: E402
+
+THETA_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
+SMALL = dict(connectivity="ring", neurons=6, ticks=6, J_values=[0.3, 0.5], K_values=[0.4, 0.6],
+             sweeps=200, burn_in=50, seed=7)
+VOLATILE = ("wall_seconds", "cached", "key")
+
+
+@pytest.fixture(scope="module")
+def client():
+    client, owned = sw.open_client(workers=2)
+    yield client
+    cluster = client.cluster
+    client.close()
+    cluster.close()
+
+
+def _stable(records):
+    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in records]
+
+
+def test_binder_crossing_isotropic_torus(client):
+    thetas = [2.17, 2.22, 2.27, 2.32, 2.37]
+    couplings = [1.0 / t for t in thetas]
+    records = []
+    for size in (8, 16):
+        records += sw.run_sweep("ring", size, size, couplings, couplings, sweeps=2000,
+                                burn_in=200, seed=1, scheduler=client, algorithm="cluster",
+                                pairing="zip")
+    assert all(r["status"] == "ok" for r in records)
+    for r in records:
+        for key in ("abs_magnetization", "binder", "susceptibility", "q_ea"):
+            assert np.isfinite(r[key]) and np.isfinite(r[key + "_err"]) and r[key + "_err"] > 0
+    crossing = sw.binder_crossing(records, (8, 16), x="J")
+    theta = 1.0 / crossing["x"]
+    theta_err = crossing["x_err"] / crossing["x"] ** 2
+    assert crossing["failed_draws"] == 0
+    # the error bar must be small enough for the 2 % bound to mean something ...
+    assert 4.0 * theta_err < 0.02 * THETA_C, theta_err
+    # ... and the crossing lies within 2 % of Onsager's temperature
+    assert abs(theta - THETA_C) < 0.02 * THETA_C, (theta, theta_err)
+
+
+def test_results_do_not_depend_on_worker_count(client):
+    two = sw.run_sweep(**SMALL, scheduler=client)
+    one = sw.run_sweep(**SMALL, workers=1)
+    assert [r["status"] for r in two] == ["ok"] * 4
+    assert _stable(one) == _stable(two)
+    assert len({r["point_seed"] for r in two}) == 4
+
+
+def test_cache_makes_a_revisit_instant_and_resumes(client, tmp_path, monkeypatch):
+    first = sw.run_sweep(**SMALL, scheduler=client, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("point-*.json"))) == 4
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a fully cached sweep must not compute anything")
+
+    monkeypatch.setattr(sw, "open_client", no_cluster)
+    calls = []
+    again = sw.run_sweep(**SMALL, cache_dir=tmp_path, progress=lambda d, t: calls.append((d, t)))
+    assert all(r["cached"] for r in again) and calls == [(4, 4)]
+    assert _stable(again) == _stable(first)
+    monkeypatch.undo()
+    # an interrupted sweep resumes: only the missing point is computed
+    sorted(tmp_path.glob("point-*.json"))[0].unlink()
+    resumed = sw.run_sweep(**SMALL, scheduler=client, cache_dir=tmp_path)
+    assert sum(not r["cached"] for r in resumed) == 1
+    assert _stable(resumed) == _stable(first)
+
+
+def test_failures_are_reported_not_dropped(client):
+    records = sw.run_sweep("ring", 6, 6, [0.3, float("nan")], [0.4], sweeps=50, burn_in=10,
+                           scheduler=client, retries=1)
+    assert [r["status"] for r in records] == ["ok", "failed"]
+    assert records[1]["error"] and math.isnan(records[1]["J"])
+
+
+def test_progress_and_cancel(client):
+    cancel = threading.Event()
+    seen = []
+
+    def progress(done, total):
+        seen.append((done, total))
+        if done >= 1:
+            cancel.set()
+
+    records = sw.run_sweep("ring", 8, 8, [0.2, 0.3, 0.4, 0.5, 0.6, 0.7], [0.4], sweeps=2000,
+                           burn_in=10, seed=3, scheduler=client, progress=progress,
+                           cancel=cancel)
+    statuses = [r["status"] for r in records]
+    assert len(records) == 6 and set(statuses) <= {"ok", "cancelled"}
+    assert "cancelled" in statuses and seen[0] == (0, 6)
+    cancel.clear()
+    already = threading.Event()
+    already.set()
+    assert all(r["status"] == "cancelled"
+               for r in sw.run_sweep(**SMALL, scheduler=client, cancel=already))
+
+
+def test_grid_and_keys():
+    points = sw.sweep_points("ring", 4, 4, [0.1, 0.2], [0.3, 0.4, 0.5], [0.0, 0.1])
+    assert len(points) == 12 and len({sw.point_key(p) for p in points}) == 12
+    with pytest.raises(ValueError):
+        sw.sweep_points("ring", 4, 4, [0.1], [0.2], replicas=1)
