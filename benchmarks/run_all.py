@@ -38,7 +38,11 @@ def extra_sections():
         if run.returncode != 0:
             results[script.stem] = {"error": run.stderr.strip().splitlines()[-1:]}
             continue
-        results[script.stem] = json.loads(run.stdout.strip().splitlines()[-1])
+        lines = run.stdout.strip().splitlines() or [""]
+        try:
+            results[script.stem] = json.loads(lines[-1])
+        except json.JSONDecodeError:  # a script that prints a table: keep its text
+            results[script.stem] = {"text": lines}
     return results
 
 

@@ -1,5 +1,7 @@
 """The Fit view: fit the loaded recording, then compare the fit with the data it must reproduce."""
 
+import io
+import json
 import time
 
 import holoviews as hv
@@ -158,8 +160,17 @@ class FitView(pn.viewable.Viewer):
         simulate.on_click(lambda _: store.simulate_fit())
         settings = pn.Param(store.fit, parameters=["model", "method", "holdout", "drive"],
                             show_name=False)
+
+        def fit_json():
+            from neurolattice_core.fitting.io import fit_to_json
+            result = store.fit.result
+            if result is None:
+                return io.StringIO(json.dumps({"error": "no fit yet"}))
+            return io.StringIO(json.dumps(fit_to_json(result)))
+        download = pn.widgets.FileDownload(callback=fit_json, filename="neurolattice-fit.json",
+                                           label="Download the fit (JSON)", width=220)
         return pn.Column(pn.pane.Markdown("#### Fit the loaded recording"), settings,
-                         pn.Row(run, cancel), self.progress, self.elapsed, simulate,
+                         pn.Row(run, cancel), self.progress, self.elapsed, simulate, download,
                          pn.pane.Markdown("Simulating loads the fitted action into the engine "
                                           "(Simulate tab); the raster below then shows a "
                                           "simulated trial beside a recorded one."), width=330)

@@ -71,3 +71,44 @@ def test_bench_json_records(capsys, monkeypatch):
     for record in records:
         assert {"path", "connectivity", "neurons", "ticks", "threads", "flips_per_ns"} <= set(record)
         assert record["flips_per_ns"] > 0
+
+
+INSPECT_KEYS = {"units", "trials", "duration_s", "bin_ms", "ticks", "rates_hz",
+                "spike_prob_per_bin", "multi_spike_fraction", "mean_correlation",
+                "near_duplicate_pairs", "warnings"}
+
+
+def test_inspect_json_contract_on_a_shipped_sample(capsys):
+    report = run_json(capsys, "inspect", "sample:onken-movie1-exp1", "--bin-ms", "20", "--json")
+    assert INSPECT_KEYS <= report.keys()
+    assert (report["units"], report["trials"], report["ticks"]) == (38, 30, 900)
+    assert len(report["rates_hz"]) == 38 and len(report["spike_prob_per_bin"]) == 38
+    pairs = {(i, j) for i, j, _ in report["near_duplicate_pairs"]}
+    assert {(26, 30), (24, 27)} <= pairs  # the split clusters named in shared/data/README.md
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["inspect", "/nonexistent/file.mat"], "no such file"),
+    (["inspect", "sample:no-such-sample"], "no shipped sample"),
+    (["inspect", "sample:onken-movie1-exp1", "--bin-ms", "100000"], "bin"),
+    (["fit", "/nonexistent/file.nwb"], "no such file"),
+])
+def test_recording_commands_reject_bad_input_with_exit_code_2(capsys, argv, words):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err.lower() and "Traceback" not in err
+
+
+def test_fit_json_contract_and_model_file_round_trip(capsys, tmp_path):
+    out = tmp_path / "fit.json"
+    record = run_json(capsys, "fit", "sample:maxent-example15-spatiotemporal", "--model", "lft",
+                      "--method", "pl", "--json", "--out", str(out))
+    for key in ("model", "method", "n_units", "n_samples", "seconds", "h", "J", "K",
+                "validation"):
+        assert key in record
+    assert record["n_units"] == 15 and len(record["J"]) == 15 and len(record["J"][0]) == 15
+    for key in ("rate_corr", "corr_corr", "lag1_corr", "pk_w1", "heldout_pll"):
+        assert key in record["validation"]
+    simulated = run_json(capsys, "simulate", "--model-file", str(out), "--ticks", "64",
+                         "--sweeps", "40", "--burn-in", "10", "--json")
+    assert simulated["path"] == "local" and simulated["sweeps"] == 40
