@@ -4,6 +4,7 @@ Prints a table and writes benchmarks/results.json.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,9 @@ def extra_sections():
     """Benchmarks that other modules register as scripts printing a JSON list of records."""
     results = {}
     for script in sorted(HERE.glob("bench_*.py")):
+        env = os.environ | {"PYTHONPATH": str(HERE.parent)}
         run = subprocess.run([sys.executable, str(script), "--json"], capture_output=True,
-                             text=True, timeout=1800)
+                             text=True, timeout=1800, env=env)
         if run.returncode != 0:
             results[script.stem] = {"error": run.stderr.strip().splitlines()[-1:]}
             continue

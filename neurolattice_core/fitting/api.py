@@ -220,6 +220,9 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
         method_used = "pl"
     else:
         method_used = method
+    if drive and method_used in ("mf", "exact"):
+        raise FitError(f"method {method_used!r} has no drive u_t; use method 'pl' or 'bm' with "
+                       "drive=True")
     if method_used == "pl":
         res = fit_pseudolikelihood(train, model, regularization=regularization, drive=drive,
                                    init=init, **iters)

@@ -380,7 +380,7 @@ def _refit_biases(act_ptr, act_idx, y, nb, counts, offsets, theta, use_k, n_step
             step = g / a if a > 0 else 0.0
             step = min(1.0, max(-1.0, step))
             delta += step
-            if abs(step) < 1e-12:
+            if abs(step) < 1e-10:
                 break
         theta[i, 0] += delta
 
