@@ -21,8 +21,10 @@ def choose(page, label, option):
 
 def set_number(page, label, value):
     field = page.page.get_by_label(label, exact=True).first
+    field.click()
     field.fill(str(value))
     field.press("Enter")
+    field.press("Tab")  # commit on blur as well
 
 
 def test_page_loads_without_console_errors_and_play_changes_the_snapshot(app_page):
@@ -82,8 +84,9 @@ def test_closing_a_page_stops_its_engine_thread(browser, server):
 
 
 def test_absurd_lattice_size_shows_a_message_and_the_page_keeps_working(app_page):
+    app_page.page.wait_for_timeout(1000)
     set_number(app_page, "Neurons", 100000)
-    app_page.page.get_by_text("more than this page handles").first.wait_for(timeout=10_000)
+    app_page.page.get_by_text("more than this page handles").first.wait_for(timeout=30_000)
     app_page.page.get_by_role("button", name="Step").click()
     assert wait_until(lambda: sweeps(app_page) >= 2, timeout=20)
     assert app_page.errors == []
