@@ -8,7 +8,8 @@ A path owns the current configurations of R replicas of one model and advances t
 - :class:`ClusterPath`: Wolff clusters for ferromagnetic couplings (``kernels.cluster``).
 
 Every path exposes ``sweep(n)``, ``spins()`` (int8 (R, N, T) copy), ``moments()`` (energy and
-magnetisation per site, float64 (R,) each), ``set_spins``, ``set_temperature`` and
+magnetisation per site, float64 (R,) each), ``set_spins``, ``reload_model`` (after a change of
+couplings, fields or temperature through the model) and
 ``flips_per_sweep`` (site updates one sweep attempts).
 """
 
@@ -109,10 +110,6 @@ class _Path:
     def flips_per_sweep(self):
         """Site updates attempted per sweep, all replicas together."""
         return self.sites * self.model.replicas
-
-    def set_temperature(self, temperature):
-        """Change theta between sweeps; the configuration is kept."""
-        self.model.temperature = temperature
 
     def reload_model(self):
         """Rebuild couplings and fields after a model change of the same lattice size."""
