@@ -197,6 +197,9 @@ def build_parser():
     bench.add_argument("--seconds", type=float, default=0.5, help="timing per case")
     bench.add_argument("--json", action="store_true", help="print a JSON list of records")
     bench.set_defaults(handler=_bench)
+
+    from .cli_sweeps import add_commands
+    add_commands(commands)  # sweep, flow
     return parser
 
 

@@ -133,7 +133,7 @@ def compute_point(params):
     return result
 
 
-def open_client(scheduler=None, workers=None):
+def open_client(scheduler=None, workers=None, timeout=10.0):
     """A Dask client and whether the caller owns (must close) it.
 
     Parameters
@@ -143,6 +143,8 @@ def open_client(scheduler=None, workers=None):
         ``NEUROLATTICE_SCHEDULER`` environment variable, else a new LocalCluster.
     workers : int, optional
         Workers of a new LocalCluster (processes, one thread each); default: one per core.
+    timeout : float
+        Seconds a scheduler address has to answer; :class:`ParameterError` after that.
 
     Returns
     -------
@@ -155,7 +157,14 @@ def open_client(scheduler=None, workers=None):
         return scheduler, False
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address:
-        return Client(address), True
+        try:
+            return Client(address, timeout=float(timeout)), True
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ParameterError(
+                f"the Dask scheduler {address!r} could not be reached within {timeout:g} s "
+                f"({type(error).__name__}: {error}); check the address (tcp://HOST:PORT), or "
+                f"give no scheduler (and unset {SCHEDULER_ENV}) to run on a local "
+                "cluster") from None
     n = int(workers) if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ParameterError(f"workers must be >= 1; got {workers}")
@@ -190,7 +199,8 @@ def _store(cache_dir, key, record):
 def run_sweep(connectivity, neurons, ticks, J_values, K_values, sweeps=1000, burn_in=200,
               seed=0, scheduler=None, cache_dir=None, progress=None, cancel=None, *,
               h_values=(0.0,), replicas=2, algorithm="auto", pairing="grid",
-              time_boundary="periodic", neuron_boundary="periodic", workers=None, retries=2):
+              time_boundary="periodic", neuron_boundary="periodic", workers=None, retries=2,
+              timeout=10.0, on_record=None):
     """Sweep a grid of (J/theta, K/theta, h/theta) points on Dask.
 
     Parameters
@@ -226,6 +236,11 @@ def run_sweep(connectivity, neurons, ticks, J_values, K_values, sweeps=1000, bur
         Workers of a new LocalCluster.
     retries : int
         Dask retries of a failed task.
+    timeout : float
+        Seconds a scheduler address has to answer (see :func:`open_client`).
+    on_record : callable(index, record), optional
+        Called with each computed record as it arrives (for live plots; cached points are not
+        reported, they are known before the first progress call).
 
     Returns
     -------
@@ -254,19 +269,19 @@ def run_sweep(connectivity, neurons, ticks, J_values, K_values, sweeps=1000, bur
         progress(done, total)
     todo = [i for i, r in enumerate(records) if r is None]
     if todo and not (cancel is not None and cancel.is_set()):
-        _compute(points, keys, todo, records, scheduler, workers, retries, cache_dir,
-                 progress, cancel, done, total)
+        client, owned = open_client(scheduler, workers, timeout)
+        _compute(points, keys, todo, records, client, owned, retries, cache_dir, progress,
+                 cancel, done, total, on_record)
     for i, record in enumerate(records):
         if record is None:
             records[i] = {**points[i], "key": keys[i], "cached": False, "status": "cancelled"}
     return records
 
 
-def _compute(points, keys, todo, records, scheduler, workers, retries, cache_dir, progress,
-             cancel, done, total):
+def _compute(points, keys, todo, records, client, owned, retries, cache_dir, progress,
+             cancel, done, total, on_record):
     from distributed import as_completed
 
-    client, owned = open_client(scheduler, workers)
     try:
         futures = {}
         for i in todo:
@@ -287,6 +302,8 @@ def _compute(points, keys, todo, records, scheduler, workers, retries, cache_dir
                 continue  # cancelled below
             records[i] = record
             done += 1
+            if on_record is not None:
+                on_record(i, record)
             if progress is not None:
                 progress(done, total)
             if cancel is not None and cancel.is_set():

@@ -1,0 +1,136 @@
+"""`neurolattice sweep` and `neurolattice flow` (issue 6): contracts, bad input, a real scheduler.
+
+The sweeps run on a real dask LocalCluster started here; one test passes its address to the CLI
+in a subprocess and checks, in the scheduler's own transition log, that the CLI's tasks ran there.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from neurolattice_core import sweeps as sw  # noqa: E402
+from neurolattice_core.cli import main  # noqa: E402
+from neurolattice_core.renormalization import chain_decimated_coupling  # noqa: E402
+from tests.conftest import REPO  # noqa: E402
+
+SMALL = ["sweep", "--connectivity", "ring", "--neurons", "6", "--ticks", "6", "--J", "0.3:0.6:2",
+         "--K", "0.4,0.7", "--sweeps", "100", "--burn-in", "20", "--seed", "5"]
+OBSERVABLES = ("abs_magnetization", "binder", "susceptibility", "q_ea")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as local:
+        yield local
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sweep", "--J", "0.2:0.8"], "START:STOP:COUNT"),
+    (["sweep", "--K", "0.2:0.8:0"], "count must be >= 1"),
+    (["sweep", "--J", "0.2:x:4"], "--J"),
+    (["sweep", "--h", "nan"], "finite"),
+    (["sweep", "--connectivity", "moon"], "moon"),
+    (["sweep", "--algorithm", "fast"], "algorithm"),
+    (["sweep", "--neurons", "0"], "neurons"),
+    (["sweep", "--sweeps", "2"], "sweeps"),
+    (["sweep", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1"], "could not be reached"),
+    (["sweep", "--scheduler", "no-port-here", "--timeout", "1"], "no-port-here"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "7,10"], "integer multiple"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "5,-10"], "> 0"),
+    (["flow", "sample:onken-movie1-exp2", "--subsample", "10,500"], "subset sizes"),
+    (["flow", "sample:no-such-sample"], "no-such-sample"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(capsys, argv, words):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert captured.out == ""
+
+
+def test_sweep_json_contract_and_out_file(capsys, cluster, tmp_path):
+    out = tmp_path / "sweep.json"
+    assert main(SMALL + ["--scheduler", cluster.scheduler_address, "--json", "--out",
+                         str(out)]) == 0
+    captured = capsys.readouterr()
+    records = json.loads(captured.out)  # stdout holds the JSON and nothing else
+    assert json.loads(out.read_text()) == records
+    assert "sweep 4 points" in captured.err and "4/4" in captured.err  # the bar is on stderr
+    assert [(r["J"], r["K"]) for r in records] == [(0.3, 0.4), (0.3, 0.7), (0.6, 0.4),
+                                                   (0.6, 0.7)]
+    for r in records:
+        assert r["status"] == "ok" and r["neurons"] == 6 and r["sweeps"] == 100
+        for key in OBSERVABLES:
+            assert math.isfinite(r[key]) and r[key + "_err"] > 0
+        assert 0 <= r["abs_magnetization"] <= 1 and r["q_ea"] <= 1
+    # the same sweep without --json prints a table; quiet: no bar
+    assert main(SMALL + ["--scheduler", cluster.scheduler_address, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "sweep 4 points" not in captured.err and len(captured.out.splitlines()) == 5
+
+
+def test_sweep_uses_the_given_scheduler(cluster, tmp_path):
+    """The CLI in another process sends its tasks to this scheduler (no cluster of its own)."""
+    from distributed import Client
+
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    env.pop(sw.SCHEDULER_ENV, None)
+    argv = SMALL[:-1] + ["11", "--scheduler", cluster.scheduler_address, "--json"]
+    run = subprocess.run([sys.executable, "-m", "neurolattice_core.cli", *argv], cwd=REPO,
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    records = json.loads(run.stdout)
+    assert all(r["status"] == "ok" for r in records)
+    with Client(cluster.scheduler_address) as client:
+        seen = client.run_on_scheduler(
+            lambda dask_scheduler: sorted({str(t[0]) for t in dask_scheduler.transition_log
+                                           if str(t[0]).startswith("nl-point-")}))
+    assert {f"nl-point-{r['key']}" for r in records} <= set(seen)
+    assert "Scheduler at" not in run.stderr  # no LocalCluster was started by the CLI
+
+
+def test_sweep_reads_the_scheduler_from_the_environment(capsys, cluster, monkeypatch):
+    monkeypatch.setenv(sw.SCHEDULER_ENV, cluster.scheduler_address)
+    calls = []
+    real = sw.open_client
+
+    def spy(scheduler=None, workers=None, timeout=10.0):
+        calls.append(scheduler if isinstance(scheduler, str) else "client")
+        return real(scheduler, workers, timeout)
+
+    monkeypatch.setattr(sw, "open_client", spy)
+    assert main(SMALL + ["--json", "--quiet", "--seed", "12"]) == 0
+    assert calls[0] == cluster.scheduler_address
+    assert len(json.loads(capsys.readouterr().out)) == 4
+    monkeypatch.setenv(sw.SCHEDULER_ENV, "tcp://127.0.0.1:9")
+    assert main(SMALL + ["--json", "--timeout", "1"]) == 2
+    assert "could not be reached" in capsys.readouterr().err
+
+
+def test_flow_json_contract_on_a_shipped_sample(capsys):
+    assert main(["flow", "sample:onken-movie1-exp2", "--bin-ms", "10,20,40", "--subsample",
+                 "10,20", "--draws", "2", "--json"]) == 0
+    flow = json.loads(capsys.readouterr().out)
+    assert flow["base_bin_ms"] == 10 and flow["model"] == "lft"
+    time_flow = flow["time"]
+    assert [e["factor"] for e in time_flow] == [1, 2, 4]
+    assert [e["bin_s"] for e in time_flow] == pytest.approx([0.01, 0.02, 0.04])
+    k0 = time_flow[0]["mean_K"]
+    for e in time_flow:
+        assert e["n_units"] == 49 and e["mean_J_err"] > 0 and e["mean_K_err"] > 0
+        assert e["K_chain"] == pytest.approx(chain_decimated_coupling(k0, e["factor"]))
+        point = e["phase_point"]
+        assert point["J"] == pytest.approx(49 * e["mean_J"])
+        assert point["J_err"] == pytest.approx(49 * e["mean_J_err"])
+        assert point["K"] == e["mean_K"] and point["connectivity"] == "all-to-all"
+    neurons = flow["neurons"]
+    assert [e["n"] for e in neurons] == [10, 20] and all(len(e["draws"]) == 2 for e in neurons)
+    assert all(len(d["subset"]) == e["n"] for e in neurons for d in e["draws"])
