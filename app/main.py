@@ -7,9 +7,12 @@ import time
 import holoviews as hv
 import panel as pn
 
+from .page import CSS as PAGE_CSS
+from .page import Page
 from .store import SessionStore
 from .views.about import AboutView
 from .views.fit import FitView
+from .views.phases import PhasesView
 from .views.recording import RecordingView
 from .views.simulate import SimulateView
 
@@ -26,7 +29,7 @@ CSS = """
 
 # Configuration of the libraries (not session state): loaded once, before any session.
 hv.extension("bokeh", logo=False)
-pn.extension(notifications=True, raw_css=[CSS])
+pn.extension(notifications=True, raw_css=[CSS, PAGE_CSS])
 
 
 def create_app(recording_source=None):
@@ -42,6 +45,7 @@ def create_app(recording_source=None):
     recording = RecordingView(state=store.recording)
     fit = FitView(store=store)
     tabs = pn.Tabs(("Simulate", simulate), ("Recording", recording), ("Fit", fit),
+                   ("Renormalise & phases", PhasesView(store=store)),
                    ("About", AboutView()), dynamic=False, sizing_mode="stretch_width")
     if recording_source:
         store.recording.load_path(recording_source)
@@ -58,23 +62,26 @@ def create_app(recording_source=None):
     header = pn.pane.HTML(
         f"<div class='nl-header' data-session='{session_id}'><b>neurolattice</b> · lattice "
         "field theory of neural populations</div>", sizing_mode="stretch_width")
-    template = pn.Column(header, tabs, sizing_mode="stretch_width")
+    page = Page(store, tabs, header, simulate)
+    template = page.root
 
     def on_load():
-        simulate.start_frames()
+        page.start_frames()
         fit.start_ticker()
         pn.state.add_periodic_callback(store.deliver, 150)
 
     def on_destroyed(session_context):
         started = time.perf_counter()
-        simulate.stop_frames()
+        page.stop_frames()
         stopped = store.shutdown()
         log.info("session %s closed: engine thread %s in %.2f s", session_context.id,
                  "stopped" if stopped else "STILL RUNNING", time.perf_counter() - started)
 
     pn.state.onload(on_load)
-    pn.state.on_session_destroyed(on_destroyed)
+    if context is not None:  # in a notebook the kernel owns the engine: app.store.shutdown()
+        pn.state.on_session_destroyed(on_destroyed)
     template.store = store  # for tests and notebooks
+    template.page = page
     return template
 
 

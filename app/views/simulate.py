@@ -1,5 +1,6 @@
 """The Simulate view: widgets from the model's parameters and live plots of the lattice."""
 
+import io
 import time
 
 import holoviews as hv
@@ -7,6 +8,7 @@ import numpy as np
 import panel as pn
 import param
 
+from .. import export
 from ..presets import PRESETS
 from ..store import visible_controls
 
@@ -30,6 +32,26 @@ _WIDGETS = {
     "grid_rows": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
     "grid_cols": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
 }
+
+
+
+
+def save_as(filename):
+    """A HoloViews hook naming the PNG that a plot's save tool downloads (``filename.png``)."""
+    def hook(plot, element):
+        from bokeh.models import SaveTool
+        for tool in plot.state.select({"type": SaveTool}):
+            tool.filename = filename
+    return hook
+
+
+def download(label, filename, content):
+    """A download button whose file is made by ``content()`` (str or bytes) when clicked."""
+    def callback():
+        data = content()
+        return io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
+    return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
+                                   button_type="light", width=190, height=34)
 
 
 class SimulateView(pn.viewable.Viewer):
@@ -68,7 +90,8 @@ class SimulateView(pn.viewable.Viewer):
         return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=360,
                           xlabel="time t (ticks)", ylabel="neuron i", toolbar="above",
                           title="Field snapshot: dark = spike (s = +1)", tools=["hover"],
-                          default_tools=["save", "pan", "wheel_zoom", "reset"])
+                          default_tools=["save", "pan", "wheel_zoom", "reset"],
+                          hooks=[save_as("neurolattice-snapshot")])
 
     _PLOT_OPTS = dict(responsive=True, height=250, show_grid=True, toolbar="above", framewise=True,
                       default_tools=["save", "pan", "wheel_zoom", "reset"])
@@ -76,12 +99,12 @@ class SimulateView(pn.viewable.Viewer):
     def _energy_trace(self, data):
         return hv.Curve(data, "sweep", ("energy", "energy per site")).opts(
             color="#1f77b4", title="Energy per site (replica 1)", xlabel="sweep",
-            **self._PLOT_OPTS)
+            hooks=[save_as("neurolattice-energy")], **self._PLOT_OPTS)
 
     def _magnetization_trace(self, data):
         return hv.Curve(data, "sweep", ("magnetization", "magnetisation m")).opts(
             color="#d62728", ylim=(-1.05, 1.05), title="Magnetisation m (replica 1)",
-            xlabel="sweep", **self._PLOT_OPTS)
+            xlabel="sweep", hooks=[save_as("neurolattice-magnetisation")], **self._PLOT_OPTS)
 
     def _temporal_correlation(self, data):
         # Always the same two layers: a DynamicMap's overlays must keep their structure.
@@ -98,7 +121,8 @@ class SimulateView(pn.viewable.Viewer):
                     color="#1f77b4")
                 * hv.Curve((np.arange(len(exact)), exact), *axes, label="exact").opts(
                     color="#ff7f0e", line_dash="dashed")).opts(
-            title=title, legend_position="top_right", **self._PLOT_OPTS)
+            title=title, legend_position="top_right",
+            hooks=[save_as("neurolattice-temporal-correlation")], **self._PLOT_OPTS)
 
     def _spatial_correlation(self, data):
         axes = (("r", "distance r (neurons)"), ("C", "connected C(r)"))
@@ -108,7 +132,8 @@ class SimulateView(pn.viewable.Viewer):
             return hv.Curve([], *axes).opts(title=title, **self._PLOT_OPTS)
         c_r = data["spatial_correlation"]
         return hv.Curve((np.arange(len(c_r)), c_r), *axes).opts(
-            color="#2ca02c", title="Spatial correlation C(r)", **self._PLOT_OPTS)
+            color="#2ca02c", title="Spatial correlation C(r)",
+            hooks=[save_as("neurolattice-spatial-correlation")], **self._PLOT_OPTS)
 
     def _kernel(self, data):
         axes = (("q", "quantile"), ("m", "magnetisation"))
@@ -119,7 +144,8 @@ class SimulateView(pn.viewable.Viewer):
             title = "Kernel spectra: sorted averages per neuron (μ_i) and per tick (ν_t)"
         return (hv.Curve((np.linspace(0, 1, len(rows)), rows), *axes, label="neurons μ_i")
                 * hv.Curve((np.linspace(0, 1, len(cols)), cols), *axes, label="ticks ν_t")).opts(
-            title=title, ylim=(-1.05, 1.05), legend_position="bottom_right", **self._PLOT_OPTS)
+            title=title, ylim=(-1.05, 1.05), legend_position="bottom_right",
+            hooks=[save_as("neurolattice-kernel-spectra")], **self._PLOT_OPTS)
 
     # ------------------------------------------------------------------ frames
     def _on_frame(self):
@@ -212,13 +238,32 @@ class SimulateView(pn.viewable.Viewer):
         return pn.Param(controls, parameters=visible_controls(controls.connectivity),
                         widgets=_WIDGETS, show_name=False, sizing_mode="stretch_width")
 
+    def exports(self):
+        """Download buttons for the data behind the plots (PNG: each plot's save tool)."""
+        store = self.store
+
+        def query():
+            location = pn.state.location
+            return location.search if location is not None else ""
+        return pn.Row(
+            download("Parameters (JSON)", "neurolattice-parameters.json",
+                     lambda: export.parameters_json(store, query())),
+            download("Snapshot (NPZ)", "neurolattice-snapshot.npz",
+                     lambda: export.snapshot_npz(store)),
+            download("Traces (CSV)", "neurolattice-traces.csv", lambda: export.traces_csv(store)),
+            download("Correlations (CSV)", "neurolattice-correlations.csv",
+                     lambda: export.correlations_csv(store)),
+            pn.pane.HTML("<span class='nl-muted'>PNG: the save tool of each plot's "
+                         "toolbar</span>", margin=(12, 5)),
+            sizing_mode="stretch_width")
+
     def plots(self):
         """The live plots, each its own pane fed by a stream (never rebuilt per frame)."""
         def pane(callback, stream):
             return pn.pane.HoloViews(hv.DynamicMap(callback, streams=[stream]),
                                      sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(
-            self.alert, self.readout,
+            self.alert, self.readout, self.exports(),
             pane(self._raster, self._raster_pipe),
             pn.Row(pane(self._energy_trace, self._trace_buffer),
                    pane(self._magnetization_trace, self._trace_buffer),

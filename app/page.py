@@ -1,0 +1,101 @@
+"""The page of one session around the tabs: header, presentation mode and the URL it carries.
+
+:class:`Page` swaps between the tabs ("explore") and the presentation layout ("present"), runs
+the frame callbacks of the layout that is shown only (one stream of snapshots per session), and
+reads and writes the URL through :class:`~app.url_state.LinkState`.
+"""
+
+import panel as pn
+
+from .experiments import ExperimentState
+from .url_state import LinkState, PageState, decode_args
+from .views.present import PresentView
+
+CSS = """
+.nl-present { background: white; color: black; }
+.nl-present-step { font-family: system-ui, sans-serif; font-size: 28px; line-height: 1.35;
+                   color: black; padding: 6px 14px; border-left: 6px solid #1a365d; }
+.nl-present-readout { font-family: ui-monospace, monospace; font-size: 26px; color: black; }
+"""
+
+
+class Page:
+    """Header, tabs or presentation, the link message, and the URL of one session.
+
+    Parameters
+    ----------
+    store : SessionStore
+    tabs : panel.Tabs
+        The explore view (its titles name the ``tab`` values of the URL).
+    header : panel viewable
+        The page's title bar.
+    simulate : SimulateView
+        The view whose frame callback runs while the tabs are shown.
+    """
+
+    def __init__(self, store, tabs, header, simulate):
+        self.store, self.tabs, self.simulate = store, tabs, simulate
+        self.experiments = ExperimentState(store)
+        self.state = PageState()
+        self.present = PresentView(store=store, experiments=self.experiments)
+        location = pn.state.location if pn.state.curdoc is not None else None
+        self.link = LinkState(store, self.experiments, self.state, list(tabs._names), location)
+        self.link_message = pn.pane.Alert("", alert_type="warning", visible=False,
+                                          sizing_mode="stretch_width", css_classes=["nl-link"])
+        self._loaded = False
+        present_button = pn.widgets.Button(name="Present", button_type="light", width=110,
+                                           margin=(14, 18), description="Presentation mode: "
+                                           "large plot and fonts, guided experiments")
+        exit_button = pn.widgets.Button(name="Exit presentation", width=210, height=52,
+                                        stylesheets=[":host .bk-btn { font-size: 20px; }"])
+        present_button.on_click(lambda _: setattr(self.state, "mode", "present"))
+        exit_button.on_click(lambda _: setattr(self.state, "mode", "explore"))
+        self.explore = [pn.Row(header, present_button, sizing_mode="stretch_width",
+                               styles={"background": "#1a365d"}),
+                        self.link_message, tabs]
+        self.presentation = [self.link_message, self.present.layout(exit_button)]
+        self.root = pn.Column(*self.explore, sizing_mode="stretch_width")
+
+        problems = self.link.apply(decode_args(pn.state.session_args))
+        if problems:
+            self.link_message.object = ("**Some values in the link were ignored** (the page uses "
+                                        "its defaults instead): " + "; ".join(problems) + ".")
+            self.link_message.visible = True
+        self._show_tab()
+        self._show_mode()
+        tabs.param.watch(self._on_tab, "active")
+        self.state.param.watch(self._show_mode, "mode")
+        self.state.param.watch(self._show_tab, "tab")
+
+    def _on_tab(self, event):
+        self.state.tab = self.link.tabs[event.new]
+
+    def _show_tab(self, *events):
+        index = self.link.tabs.index(self.state.tab)
+        if self.tabs.active != index:
+            self.tabs.active = index
+
+    def _show_mode(self, *events):
+        presenting = self.state.mode == "present"
+        self.root[:] = self.presentation if presenting else self.explore
+        if self._loaded:
+            self.start_frames()
+
+    def start_frames(self):
+        """Run the frame callback of the shown layout only (called once the page is loaded).
+
+        The first call also starts writing the state into the URL (twice a second, when it
+        changed).
+        """
+        if not self._loaded:
+            self._loaded = True
+            pn.state.add_periodic_callback(self.link.write, 500)
+        shown, hidden = ((self.present, self.simulate) if self.state.mode == "present"
+                         else (self.simulate, self.present))
+        hidden.stop_frames()
+        shown.start_frames()
+
+    def stop_frames(self):
+        """Stop both frame callbacks (session closed)."""
+        self.simulate.stop_frames()
+        self.present.stop_frames()

@@ -1,0 +1,173 @@
+"""Presentation mode: the live lattice full width in large type, a few controls, guided experiments.
+
+For lectures and lab meetings: black-on-white, fonts readable from the back of a room, and one
+sentence per step of a guided experiment (:mod:`app.experiments`). The snapshot may be shown
+decimated in time by the core's :func:`~neurolattice_core.renormalization.decimate_time`.
+"""
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from neurolattice_core.renormalization import decimate_time
+
+from .simulate import FRAME_PERIOD_MS, SPIKE_COLOURS, save_as
+
+FONTS = {"title": 24, "labels": 22, "xticks": 18, "yticks": 18}
+BIG = [":host { font-size: 22px; }", "select { font-size: 22px !important; height: 52px; }"]
+SLIDER = [".bk-slider-title, .bk-slider-value { font-size: 24px !important; }",
+          ".noUi-horizontal { height: 14px; }", ".noUi-handle { transform: scale(1.4); }"]
+BUTTON = dict(height=52, stylesheets=[":host .bk-btn { font-size: 22px; }"])
+
+
+class PresentView(pn.viewable.Viewer):
+    """The presentation layout of one session."""
+
+    store = param.Parameter(doc="The session's SessionStore.")
+    experiments = param.Parameter(doc="The session's ExperimentState.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._raster_pipe = hv.streams.Pipe(data=self._raster_data())
+        self._trace_buffer = hv.streams.Buffer({"sweep": np.zeros(0), "m": np.zeros(0)},
+                                               length=2000, index=False)
+        self._last_sweep_drawn = -1
+        self._last_trace_sweep = 0
+        self._callback = None
+        self.readout = pn.pane.HTML("", sizing_mode="stretch_width",
+                                    css_classes=["nl-present-readout"])
+        self.step_text = pn.pane.HTML("", sizing_mode="stretch_width",
+                                      css_classes=["nl-present-step"])
+        self.experiments.param.watch(self._on_step, ["experiment", "step"])
+        self._on_step()
+
+    # ------------------------------------------------------------------ data
+    def _raster_data(self):
+        spins = self.store.sampler.snapshot()
+        b = self.experiments.decimation
+        if b > 1 and spins.shape[1] >= b:
+            spins = decimate_time(spins, b, rule="keep")
+        return spins.astype(np.float32)
+
+    def _raster(self, data):
+        n, t = data.shape
+        b = self.experiments.decimation
+        title = ("Field snapshot (dark = spike)" if b == 1 else
+                 f"Decimated in time: b = {b}, bins of {b}Δ")
+        # a decimated tick spans b original ticks: same time axis, coarser pixels
+        image = hv.Image(data[::-1], bounds=(0, 0, t * b, n), kdims=["tick", "neuron"],
+                         vdims=[hv.Dimension("spin", range=(-1, 1))])
+        return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=560,
+                          xlabel="time t (ticks of width Δ)", ylabel="neuron i", title=title,
+                          fontsize=FONTS, framewise=True, toolbar="above",
+                          default_tools=["save", "reset"],
+                          hooks=[save_as("neurolattice-present-snapshot")])
+
+    def _magnetization(self, data):
+        return hv.Curve(data, "sweep", ("m", "magnetisation m")).opts(
+            color="#b00020", line_width=3, ylim=(-1.05, 1.05), responsive=True, height=560,
+            framewise=True, show_grid=True, title="Magnetisation", xlabel="sweep", xticks=3,
+            fontsize=FONTS, toolbar="above", default_tools=["save", "reset"],
+            hooks=[save_as("neurolattice-present-magnetisation")])
+
+    # ------------------------------------------------------------------ frames
+    def _on_frame(self):
+        sampler = self.store.sampler
+        frame = sampler.latest_frame()
+        if frame["sweep"] != self._last_sweep_drawn:
+            self._last_sweep_drawn = frame["sweep"]
+            self._raster_pipe.send(self._raster_data())
+        history = sampler.history()
+        new = history["sweep"] > self._last_trace_sweep
+        if new.any():
+            self._last_trace_sweep = int(history["sweep"][new][-1])
+            self._trace_buffer.send({"sweep": history["sweep"][new].astype(float),
+                                     "m": history["magnetization"][new, 0]})
+        elif history["sweep"].size and history["sweep"][-1] < self._last_trace_sweep:
+            self._trace_buffer.clear()
+            self._last_trace_sweep = 0
+        self._update_readout(frame)
+
+    def _update_readout(self, frame):
+        sampler = self.store.sampler
+        model = sampler.model
+        theta_c = model.critical_temperature()
+        ratio = f"θ/θ<sub>c</sub> = {model.temperature / theta_c:.2f}" if theta_c else ""
+        abs_m = frame["products"].get("abs_magnetization", float("nan"))
+        state = "running" if sampler.running and not sampler.paused else "paused"
+        parts = [f"θ = {model.temperature:.3f}", ratio, f"J = {model.J:g}", f"K = {model.K:g}",
+                 f"|m| = {abs_m:.2f}"]
+        self.readout.object = ("&nbsp;&nbsp;·&nbsp;&nbsp;".join(p for p in parts if p)
+                               + f"&nbsp;&nbsp;·&nbsp;&nbsp;<span style='color:#555;font-size:20px'>sweep "
+                                 f"{sampler.sweeps_done:,} · {state}</span>")
+
+    def _on_step(self, *events):
+        experiments = self.experiments
+        steps = experiments.steps
+        if experiments.step < 0:
+            self.step_text.object = (f"<b>{experiments.experiment}</b> · {len(steps)} steps. "
+                                     "Press <b>Next ▶</b> to start.")
+        else:
+            self.step_text.object = (f"<b>{experiments.experiment}</b> · step "
+                                     f"{experiments.step + 1} of {len(steps)}<br>"
+                                     f"{steps[experiments.step].text}")
+        self._last_sweep_drawn = -1  # redraw: the decimation may have changed
+
+    def start_frames(self):
+        """Start pulling frames (while the presentation is shown)."""
+        if self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self._on_frame, FRAME_PERIOD_MS)
+        return self._callback
+
+    def stop_frames(self):
+        """Stop pulling frames."""
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
+    # ------------------------------------------------------------------ layout
+    def header(self, exit_button):
+        """Experiment choice, Back / Next, Play / Pause and the exit button."""
+        store, experiments = self.store, self.experiments
+        choice = pn.widgets.Select.from_param(experiments.param.experiment, name="",
+                                              width=380, height=52, stylesheets=BIG)
+        back = pn.widgets.Button(name="◀ Back", width=120, **BUTTON)
+        forward = pn.widgets.Button(name="Next ▶", button_type="primary", width=130, **BUTTON)
+        play = pn.widgets.Button(name="Play", width=100, **BUTTON)
+        pause = pn.widgets.Button(name="Pause", width=100, **BUTTON)
+        back.on_click(lambda _: experiments.previous())
+        forward.on_click(lambda _: experiments.next())
+        play.on_click(lambda _: store.play())
+        pause.on_click(lambda _: store.pause())
+        return pn.Row(choice, back, forward, pn.Spacer(width=30), play, pause,
+                      pn.layout.HSpacer(), exit_button, sizing_mode="stretch_width",
+                      css_classes=["nl-present-bar"])
+
+    def sliders(self):
+        """Temperature and temporal coupling: the two knobs every experiment is about."""
+        controls = self.store.controls
+        common = dict(sizing_mode="stretch_width", stylesheets=SLIDER, step=0.01,
+                      format="0.000", margin=(10, 30))
+        return pn.Row(
+            pn.widgets.FloatSlider.from_param(controls.param.temperature,
+                                              name="temperature θ", **common),
+            pn.widgets.FloatSlider.from_param(controls.param.K, name="temporal coupling K",
+                                              **common),
+            sizing_mode="stretch_width")
+
+    def layout(self, exit_button):
+        """The whole presentation page."""
+        def pane(callback, stream):
+            return pn.pane.HoloViews(hv.DynamicMap(callback, streams=[stream]),
+                                     sizing_mode="stretch_width", linked_axes=False)
+        return pn.Column(
+            self.header(exit_button), self.step_text,
+            pn.Row(pn.Column(pane(self._raster, self._raster_pipe), sizing_mode="stretch_width",
+                             styles={"flex": "2.6"}),
+                   pn.Column(pane(self._magnetization, self._trace_buffer),
+                             sizing_mode="stretch_width", styles={"flex": "1.2"}),
+                   sizing_mode="stretch_width"),
+            self.readout, self.sliders(), sizing_mode="stretch_width",
+            css_classes=["nl-present"])
+
