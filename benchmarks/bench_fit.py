@@ -8,7 +8,8 @@ Prints JSON records; with ``--json`` the last line is the JSON list that ``run_a
   and lft pl. Reference: ConIII 3.0.1's pseudo-likelihood took 25.7 s for 49 units x 43,239
   bins on this machine.
 - ``synthetic200``: 200 units x 100,000 bins (100 trials x 1,000 ticks) simulated from a sparse
-  kinetic Ising model (rates about 0.02-0.2 per bin, spatial and temporal correlations): maxent
+  kinetic Ising model (:func:`neurolattice_core.fitting.synthetic.kinetic_data`; rates about
+  0.02-0.2 per bin, spatial and temporal correlations): maxent
   and lft pl (target <= 60 s).
 
 Fit time only (data in memory, validation off): best wall time of ``--repeats`` runs after a
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurolattice_core.fitting.data import FitData  # noqa: E402
 from neurolattice_core.fitting.pseudolikelihood import fit_pseudolikelihood  # noqa: E402
-from neurolattice_core.fitting.sampling import sample_kinetic  # noqa: E402
+from neurolattice_core.fitting.synthetic import kinetic_data  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TARGETS = {("example50", "maxent"): 1.0, ("example50", "lft"): 3.0,
@@ -58,12 +59,8 @@ def onken(bin_ms=20, duration_ms=18000):
     return FitData.from_raster(raster, bin_ms=bin_ms)
 
 
-def synthetic200(n=200, trials=100, ticks=1000, seed=0):
-    rng = np.random.default_rng(seed)
-    J = rng.normal(0.0, 0.3, (n, n)) * (rng.random((n, n)) < 0.1)
-    J[np.diag_indices(n)] = rng.uniform(0.3, 0.8, n)           # bursty self-excitation
-    h = rng.uniform(-2.0, -1.3, n) + 0.5 * J.sum(axis=1)
-    return FitData.from_raster(sample_kinetic(h, J, n_ticks=ticks, n_trials=trials, seed=seed))
+def synthetic200():
+    return kinetic_data(n=200, n_trials=100, n_ticks=1000, seed=0)
 
 
 def time_fit(name, data, model, repeats):

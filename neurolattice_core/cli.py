@@ -68,6 +68,7 @@ def _fit(args):
     binned = bin_recording(recording, args.bin_ms / 1000.0)
     result = fit(binned.binary, model=args.model, method=args.method, bin_ms=args.bin_ms,
                  holdout=args.holdout, drop_units=args.drop or None, seed=args.seed,
+                 drive={"auto": "auto", "on": True, "off": False}[args.drive],
                  provenance={"source": args.file})
     if args.out:
         save_fit(result, args.out)
@@ -178,6 +179,8 @@ def build_parser():
     fit.add_argument("--drop", type=int, action="append",
                      help="unit position to leave out (repeatable)")
     fit.add_argument("--seed", type=_positive_int, default=0)
+    fit.add_argument("--drive", choices=["auto", "on", "off"], default="auto",
+                     help="time-locked drive u_t (auto: lft on >= 4 aligned trials, pl/bm)")
     fit.add_argument("--out", help="save the fit (JSON) for 'simulate --model-file'")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.set_defaults(handler=_fit)

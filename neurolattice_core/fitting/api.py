@@ -19,14 +19,17 @@ import numpy as np
 from ..errors import FitError
 from .boltzmann import fit_boltzmann
 from .data import FitData, unit_problems
+from .drive import TIME_LOCKED, time_locking_statistic
 from .exact import MAX_EXACT_UNITS, fit_exact
 from .meanfield import fit_meanfield
 from .pseudolikelihood import MODELS, fit_pseudolikelihood
-from .validation import validate
+from .validation import REPRODUCE_FACTOR, validate
 
 __all__ = ["FitResult", "fit", "METHODS", "MODELS"]
 
 METHODS = ("pl", "mf", "bm", "exact")
+MIN_DRIVE_TRIALS = 4
+"""Fewest aligned training trials for which ``drive="auto"`` fits a drive u_t."""
 
 
 @dataclass
@@ -96,8 +99,14 @@ class FitResult:
 
     @property
     def success(self):
-        """Converged and validated: a fit that cannot be validated is not a success."""
-        return self.converged and bool(self.diagnostics.get("validated", False))
+        """Converged, validated, and its samples reproduce the held-out data.
+
+        A fit that cannot be validated is not a success, nor is one whose sampled rates,
+        correlations (and lag-1 correlations for lft/kinetic) miss the held-out data by more
+        than the validation's noise bound (``validation["reproduces"]``).
+        """
+        return (self.converged and bool(self.diagnostics.get("validated", False))
+                and bool(self.diagnostics.get("reproduces_data", False)))
 
     @property
     def seconds(self):
@@ -129,7 +138,7 @@ def _check_units(data, drop_inactive, warnings, where):
 
 
 def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto",
-        regularization=None, drive=False, init=None, validate_fit=True, n_model_samples=None,
+        regularization=None, drive="auto", init=None, validate_fit=True, n_model_samples=None,
         drop_units=None, drop_inactive=False, max_iter=None, seed=0, provenance=None):
     """Fit ``model`` to a recording with ``method`` and validate it on held-out data.
 
@@ -149,8 +158,14 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
     regularization : float, optional
         Per-sample L2 strength on couplings (default 1 / n_samples, see
         :mod:`.pseudolikelihood`).
-    drive : bool
-        Fit a common time-locked drive u_t (maxent, lft; aligned trials; pl and bm).
+    drive : bool or "auto"
+        Fit a common time-locked drive u_t (maxent, lft; aligned trials; pl and bm). "auto"
+        (default): for lft with pl or bm when the training data are at least
+        ``MIN_DRIVE_TRIALS`` aligned trials whose trial-averaged population activity is
+        time-locked (:func:`.drive.time_locking_statistic` above ``TIME_LOCKED``, i.e. a
+        repeated stimulus drives it). A stimulus-driven recording fitted without the drive puts
+        the stimulus-locked modulation into K and J, and the sampled model misses the kernel
+        m_it and the rates (Onken Movie1Exp2: rate RMS error 8x the split noise).
     init : dict, optional
         Starting point (``h``, ``J``, ``K``) for pl and bm.
     validate_fit : bool
@@ -220,6 +235,14 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
         method_used = "pl"
     else:
         method_used = method
+    locking = (time_locking_statistic(train.spins)
+               if train.aligned and train.n_trials >= MIN_DRIVE_TRIALS else None)
+    if drive == "auto":
+        drive = (model == "lft" and method_used in ("pl", "bm") and locking is not None
+                 and locking > TIME_LOCKED)
+    elif not isinstance(drive, (bool, np.bool_)):
+        raise FitError(f"drive must be True, False or 'auto'; got {drive!r}")
+    drive = bool(drive)
     if drive and method_used in ("mf", "exact"):
         raise FitError(f"method {method_used!r} has no drive u_t; use method 'pl' or 'bm' with "
                        "drive=True")
@@ -253,6 +276,14 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
                 "statistics are not equilibrium values (slow mixing, e.g. strongly coupled or "
                 "near-duplicate units, or a spurious ordered phase); consider method='bm' or "
                 "dropping near-duplicate units")
+        if not validation["reproduces"]:
+            ratios = ", ".join(f"{k} {r:.1f}x" for k, r in validation["noise_ratio"].items())
+            hint = ("use method='bm' (Boltzmann learning from this fit)" if method_used == "pl"
+                    else "the model family may not describe these data")
+            warnings.append(
+                "sampled, the fitted model does not reproduce the held-out data (RMS error over "
+                f"the split's noise: {ratios}; bound {REPRODUCE_FACTOR:g}x): pseudo-likelihood "
+                f"matches conditionals, not the joint statistics; {hint}")
         beats = validation["beats_independent"]
         if not (beats["heldout_pll"] and beats["corr_rmse"]):
             warnings.append("the fit does not beat the independent model on held-out data "
@@ -260,6 +291,9 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
     else:
         warnings.append("not validated (holdout=0 or validate_fit=False)")
     diag["validated"] = validation is not None
+    diag["reproduces_data"] = bool(validation is not None and validation["reproduces"])
+    diag["drive"] = drive
+    diag["time_locking"] = locking
     diag["warnings"] = warnings
     diag["method_used"] = method_used
     diag["seconds"] = time.perf_counter() - start

@@ -253,6 +253,9 @@ class Rows:
         +1 or -1 per covariate unit.
     n_samples : int
         Sum of the counts.
+    group : numpy.ndarray, int64, shape (M,) or None
+        Cluster label of the row's samples (when built with ``groups``; rows merge only within
+        a cluster).
     """
 
     act_ptr: np.ndarray
@@ -263,6 +266,7 @@ class Rows:
     tick: np.ndarray
     flip: np.ndarray
     n_samples: int
+    group: np.ndarray = None
 
     @property
     def n_rows(self):
@@ -298,7 +302,7 @@ def _unique_rows(key_bytes):
     return first, inverse.ravel(), counts
 
 
-def build_rows(data, model, *, drive=False, merge=True):
+def build_rows(data, model, *, drive=False, merge=True, groups=None):
     """Design rows of the pseudo-likelihood of ``model`` on ``data``.
 
     - ``maxent``: one row per (trial, tick); covariates and responses are s_t.
@@ -314,6 +318,9 @@ def build_rows(data, model, *, drive=False, merge=True):
         Keep the tick index of each row (for a time-locked drive u_t; lft and maxent only).
     merge : bool
         Merge identical rows (same covariates, responses, neighbour sums and tick).
+    groups : numpy.ndarray, int64, shape (n_rows_unmerged,), optional
+        A cluster label per sample row, in row order (trial-major, then tick; for kinetic one
+        per transition); kept in ``Rows.group`` and part of the merge key.
 
     Returns
     -------
@@ -346,8 +353,11 @@ def build_rows(data, model, *, drive=False, merge=True):
             parts.append((nb + 2).astype(np.uint8))
         if drive:
             parts.append(ticks.astype(">u4").view(np.uint8).reshape(-1, 4))
+        if groups is not None:
+            parts.append(np.asarray(groups).astype(">u4").view(np.uint8).reshape(-1, 4))
         first, _, c = _unique_rows(np.concatenate(parts, axis=1))
         x, resp, nb, ticks = x[first], resp[first], nb[first], ticks[first]
+        groups = None if groups is None else np.asarray(groups)[first]
         counts = c.astype(np.float64)
     act_ptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
     np.cumsum(x.sum(axis=1), out=act_ptr[1:])
@@ -355,4 +365,5 @@ def build_rows(data, model, *, drive=False, merge=True):
     return Rows(act_ptr, act_idx, np.ascontiguousarray(resp, dtype=np.int8),
                 np.ascontiguousarray(nb, dtype=np.int8), counts,
                 ticks.astype(np.int64) if drive else np.full(x.shape[0], -1, dtype=np.int64),
-                flip, int(counts.sum()))
+                flip, int(counts.sum()),
+                None if groups is None else np.asarray(groups, dtype=np.int64))

@@ -24,7 +24,34 @@ from numba import njit, prange
 
 from . import newton
 
-__all__ = ["solve_with_drive"]
+__all__ = ["solve_with_drive", "time_locking_statistic", "TIME_LOCKED"]
+
+TIME_LOCKED = 2.0
+"""``time_locking_statistic`` above which trials are treated as stimulus-locked."""
+
+
+def time_locking_statistic(spins):
+    """How much the trial-averaged population count varies with time, beyond chance.
+
+    S = mean_t (kbar_t - kbar)^2 / (mean_t var_r(k_rt) / R), with k_rt the number of active
+    units in tick t of trial r: the population analogue of the stationarity statistic of
+    MODEL.md section 4. About 1 for stationary trials (independent draws of one process);
+    much larger when a repeated stimulus drives the population (Onken recordings: 39-77).
+
+    Parameters
+    ----------
+    spins : numpy.ndarray, int8, shape (R, N, T)
+        Aligned trials, R >= 2.
+
+    Returns
+    -------
+    float
+    """
+    k = (spins > 0).sum(axis=1, dtype=np.float64)
+    r = k.shape[0]
+    noise = k.var(axis=0, ddof=1).mean() / r
+    spread = np.mean((k.mean(axis=0) - k.mean()) ** 2)
+    return float(spread / noise) if noise > 0 else 0.0
 
 
 @njit(cache=True, nogil=True, parallel=True)

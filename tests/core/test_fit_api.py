@@ -16,7 +16,7 @@ from neurolattice_core.fitting import (
     to_lattice_model,
 )
 from neurolattice_core.fitting.data import build_rows, temporal_neighbour_sum
-from tests.core.fit_models import exact_maxent_samples, maxent_model
+from neurolattice_core.fitting.synthetic import exact_maxent_samples, maxent_model
 
 CLI_KEYS = {"model", "method", "n_units", "n_samples", "seconds", "h", "J", "validation"}
 VALIDATION_KEYS = {"rate_corr", "corr_corr", "lag1_corr", "pk_w1", "heldout_pll"}

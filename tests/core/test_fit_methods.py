@@ -10,7 +10,7 @@ from neurolattice_core.fitting.exact import fit_exact
 from neurolattice_core.fitting.meanfield import fit_meanfield
 from neurolattice_core.fitting.pseudolikelihood import fit_pseudolikelihood
 from neurolattice_core.fitting.sampling import sample_kinetic
-from tests.core.fit_models import exact_maxent_samples, maxent_model
+from neurolattice_core.fitting.synthetic import exact_maxent_samples, maxent_model
 
 
 def _upper(a):

@@ -13,13 +13,13 @@ from neurolattice_core.fitting.data import FitData
 from neurolattice_core.fitting.exact import fit_exact
 from neurolattice_core.fitting.pseudolikelihood import fit_pseudolikelihood, pseudo_loglik
 from neurolattice_core.fitting.sampling import sample_kinetic, sample_lattice
-from neurolattice_core.fitting.uncertainty import jackknife
-from tests.core.fit_models import (
+from neurolattice_core.fitting.synthetic import (
     exact_lattice_samples,
     exact_maxent_samples,
     lft_model,
     maxent_model,
 )
+from neurolattice_core.fitting.uncertainty import jackknife
 
 
 def _upper(a):
