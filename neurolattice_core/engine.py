@@ -160,14 +160,10 @@ class FastPath(_Path):
         return energy.astype(np.float64), mag / self.sites
 
 
-class LocalPath(_Path):
-    """Heat bath or Metropolis with one byte per spin for any couplings and fields."""
-
-    name = "local"
+class _BytePath(_Path):
+    """One byte per spin: couplings, K and fields of the model, spins as int8 (R, N, T)."""
 
     def _load_model(self):
-        from .kernels import local
-        self._local = local
         m = self.model
         self._couplings = m.couplings()
         self._K = m.temporal_couplings()
@@ -183,20 +179,62 @@ class LocalPath(_Path):
         """Copy of the configurations, int8 (R, N, T)."""
         return self._spins.copy()
 
+    def moments(self):
+        """Energy and magnetisation per site of each replica, float64 (R,) each.
+
+        The action of ``model.energy`` with the couplings, K and fields loaded by
+        ``_load_model`` (nothing is rebuilt per measurement).
+        """
+        s = self.spins().astype(np.float64)
+        equal_time = 0.5 * np.einsum("rit,rit->r", s, self._couplings.local_fields(s))
+        k = self._K[None, :, None]
+        temporal = (k * s[:, :, :-1] * s[:, :, 1:]).sum(axis=(1, 2))
+        if self.model.time_periodic and s.shape[2] > 1:
+            temporal = temporal + (self._K[None, :] * s[:, :, -1] * s[:, :, 0]).sum(axis=1)
+        field = np.einsum("it,rit->r", self._fields, s)
+        energy = -(equal_time + temporal + field) / self.sites
+        return energy, s.mean(axis=(1, 2))
+
+
+class LocalPath(_BytePath):
+    """Heat bath or Metropolis with one byte per spin for any couplings and fields.
+
+    The replicas live in a resident :class:`kernels.local.LocalState` (checkerboard layout,
+    slice sums, cached dense fields) between sweeps; ``spins()`` reads them out.
+    """
+
+    name = "local"
+
+    def _load_model(self):
+        spins = self.spins() if hasattr(self, "_state") else None
+        super()._load_model()
+        if spins is not None:
+            self.set_spins(spins)
+
+    def set_spins(self, spins):
+        """Replace the configurations (int8 (R, N, T))."""
+        from .kernels.local import LocalState
+        c = self._couplings
+        self._state = LocalState(
+            np.ascontiguousarray(spins, dtype=np.int8), kind=c.kind, K=self._K,
+            fields=self._fields, time_periodic=self.model.time_periodic, J_dense=self._J_dense,
+            indptr=c.indptr, indices=c.indices, weights=c.weights, J_all=c.J_all)
+
+    def spins(self):
+        """Copy of the configurations, int8 (R, N, T)."""
+        return self._state.spins()
+
     def sweep(self, n_sweeps):
         """Advance every replica by ``n_sweeps``; returns flips per replica (int64 (R,))."""
-        c, m = self._couplings, self.model
-        betas = np.full(m.replicas, m.beta)
-        flips = self._local.local_sweeps(
-            self._spins, kind=c.kind, K=self._K, fields=self._fields, betas=betas,
-            time_periodic=m.time_periodic, method=self.method, n_sweeps=n_sweeps, keys=self.keys,
-            sweep_offset=self.sweeps_done, J_dense=self._J_dense, indptr=c.indptr,
-            indices=c.indices, weights=c.weights, J_all=c.J_all)
+        m = self.model
+        flips = self._state.sweep(betas=np.full(m.replicas, m.beta), method=self.method,
+                                  n_sweeps=n_sweeps, keys=self.keys,
+                                  sweep_offset=self.sweeps_done)
         self.sweeps_done += n_sweeps
         return flips
 
 
-class ClusterPath(LocalPath):
+class ClusterPath(_BytePath):
     """Wolff cluster flips; ``sweep(n)`` runs n sweep-equivalents.
 
     A sweep-equivalent is the number of cluster flips that flips about N*T spins, calibrated

@@ -2,26 +2,45 @@
 
 Public API:
 
+- :class:`LocalState` -- the resident working state of R replicas of one model (spins in the
+  checkerboard layout, slice sums, cached dense fields), advanced by ``sweep``;
+- :func:`local_sweeps` -- ``n_sweeps`` sweeps of every replica of an (R, N, T) array, in place
+  (a :class:`LocalState` built for one call);
 - :func:`colour_graph` -- a deterministic greedy proper colouring of the neuron graph;
-- :func:`local_sweeps` -- ``n_sweeps`` sweeps of single-site updates on every replica, in place.
+- :func:`quantise_couplings` -- dense couplings in 32-bit fixed point.
 
-The model, update order, random streams and acceptance rules are documented in
-:mod:`.local_sweep` and :mod:`.local_segment`, the exact lazy acceptance test in
-:mod:`.local_math`, the memory layout in :mod:`.local_layout`. This module validates the inputs
-and calls the parallel kernel.
+The update order and the time blocks are documented in :mod:`.local_sweep`, the segment passes
+and acceptance rules in :mod:`.local_segment`, the random numbers and float32 arithmetic in
+:mod:`.local_math`, the memory layout in :mod:`.local_layout`.
+
+Precision: couplings, fields, K and beta are used in float32, acceptance probabilities are
+realised by float32 comparisons with 32-bit uniforms (relative error < ``PROB_ERR`` = 1e-6,
+resolution 2**-32), and dense couplings are rounded to multiples of 2**-q with q as large as
+int32 fields allow (:func:`quantise_couplings`). Every state update is exact (int8 spins,
+integer sums), so results are bit-identical for any thread count, block size and split of a run
+into calls.
 """
 
 import numbers
 
+import numba
 import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
-from .local_layout import permute_ticks, time_classes
-from .local_sweep import KIND_ALL, KIND_DENSE, KIND_SPARSE, _local_sweeps
+from .local_layout import _merge, _split, permute_ticks, time_classes
+from .local_sweep import (
+    KIND_ALL,
+    KIND_DENSE,
+    KIND_SPARSE,
+    _slice_sums,
+    _sweeps_parallel,
+    _sweeps_serial,
+)
 
 KINDS = {"all-to-all": KIND_ALL, "sparse": KIND_SPARSE, "dense": KIND_DENSE}
 METHODS = ("heatbath", "metropolis")
+_CACHE_BYTES = 1 << 18   # dense: cached-field rows of one task should stay in L2
 
 
 # ----------------------------------------------------------------------------- colouring
@@ -123,40 +142,36 @@ def _int_scalar(x, name, low):
     return int(x)
 
 
-def _validate(spins, kind, K, fields, betas, time_periodic, method, n_sweeps, keys,
-              sweep_offset, J_dense, indptr, indices, weights, J_all):
+def _validate_spins(spins, shape=None):
     if not isinstance(spins, np.ndarray) or spins.dtype != np.int8 or spins.ndim != 3:
         raise ParameterError("spins must be an int8 numpy array of shape (R, N, T)")
-    if not spins.flags.c_contiguous or not spins.flags.writeable:
-        raise ParameterError("spins must be C-contiguous and writeable (updated in place)")
-    R, n, T = spins.shape
-    if min(R, n, T) < 1:
+    if min(spins.shape) < 1:
         raise ParameterError(f"spins must have R, N, T >= 1, got shape {spins.shape}")
+    if shape is not None and spins.shape != shape:
+        raise ParameterError(f"spins must have shape {shape}, got {spins.shape}")
     if not np.all((spins == 1) | (spins == -1)):
         raise ParameterError("spins must contain only -1 and +1")
+
+
+def _validate_model(n, T, kind, K, fields, time_periodic, J_dense, indptr, indices, weights,
+                    J_all):
+    """Checked model arrays of an (N, T) lattice, as a dict (float64, int64)."""
     if kind not in KINDS:
         raise ParameterError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
-    if method not in METHODS:
-        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
     if not isinstance(time_periodic, (bool, np.bool_)):
         raise ParameterError(f"time_periodic must be a bool, got {time_periodic!r}")
-    K = _float_array(K, "K", (n,))
-    fields = _float_array(fields, "fields", (n, T))
-    betas = _float_array(betas, "betas", (R,))
-    if np.any(betas <= 0.0):
-        raise ParameterError("betas must be > 0 (beta = 1/theta, one per replica)")
-    if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (R,):
-        raise ParameterError(f"keys must be a uint64 numpy array of shape ({R},)")
-    n_sweeps = _int_scalar(n_sweeps, "n_sweeps", 0)
-    sweep_offset = _int_scalar(sweep_offset, "sweep_offset", 0)
+    out = dict(kind=kind, periodic=bool(time_periodic), K=_float_array(K, "K", (n,)),
+               fields=_float_array(fields, "fields", (n, T)), J_all=0.0, J_dense=None,
+               indptr=None, indices=None, weights=None)
     if kind == "all-to-all":
         if isinstance(J_all, (bool, np.bool_)) or not isinstance(J_all, numbers.Real) \
                 or not np.isfinite(J_all):
             raise ParameterError(f"J_all must be a finite real number, got {J_all!r}")
+        out["J_all"] = float(J_all)
     elif kind == "sparse":
         if indptr is None or indices is None or weights is None:
             raise ParameterError("kind='sparse' needs indptr, indices and weights (CSR)")
-        indptr, indices, weights = _check_csr(indptr, indices, n, weights)
+        out["indptr"], out["indices"], out["weights"] = _check_csr(indptr, indices, n, weights)
     else:
         J_dense = _float_array(J_dense, "J_dense", (n, n))
         scale = max(1.0, float(np.max(np.abs(J_dense))))
@@ -164,78 +179,196 @@ def _validate(spins, kind, K, fields, betas, time_periodic, method, n_sweeps, ke
             raise ParameterError("J_dense must be symmetric (J_ij == J_ji)")
         if np.any(np.diag(J_dense) != 0.0):
             raise ParameterError("J_dense must have a zero diagonal (no self-coupling)")
-        J_dense = 0.5 * (J_dense + J_dense.T)   # exactly symmetric; unchanged if it already was
-    return dict(spins=spins, kind=kind, K=K, fields=fields, betas=betas,
-                periodic=bool(time_periodic), method=method, n_sweeps=n_sweeps, keys=keys,
-                sweep_offset=sweep_offset, J_dense=J_dense, indptr=indptr, indices=indices,
-                weights=weights, J_all=float(J_all) if kind == "all-to-all" else 0.0)
+        out["J_dense"] = 0.5 * (J_dense + J_dense.T)   # exactly symmetric
+    return out
 
 
-# ----------------------------------------------------------------------------- driver
-def _run(p):
-    """Call the kernel on validated parameters ``p`` (see :func:`_validate`)."""
-    spins = p["spins"]
-    n, T = spins.shape[1:]
-    if p["kind"] == "sparse":
-        indptr, indices, weights = p["indptr"], p["indices"], p["weights"]
-        order = np.argsort(_greedy_colours(indptr, indices), kind="stable").astype(np.int64)
-    else:
-        indptr, indices, weights = (np.zeros(2, np.int64), np.zeros(0, np.int64),
-                                    np.zeros(0, np.float64))
-        order = np.arange(n, dtype=np.int64)
-    J = p["J_dense"] if p["kind"] == "dense" else np.zeros((1, 1))
-    return _local_sweeps(spins, KINDS[p["kind"]], p["J_all"], J, indptr, indices, weights,
-                         order, p["K"], permute_ticks(p["fields"]), p["betas"], p["periodic"],
-                         p["method"] == "metropolis", p["n_sweeps"], p["keys"],
-                         p["sweep_offset"], time_classes(T, p["periodic"]))
+def _validate_run(R, betas, method, n_sweeps, keys, sweep_offset):
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
+    betas = _float_array(betas, "betas", (R,))
+    if np.any(betas <= 0.0):
+        raise ParameterError("betas must be > 0 (beta = 1/theta, one per replica)")
+    if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (R,):
+        raise ParameterError(f"keys must be a uint64 numpy array of shape ({R},)")
+    return (betas, method == "metropolis", _int_scalar(n_sweeps, "n_sweeps", 0),
+            np.ascontiguousarray(keys), _int_scalar(sweep_offset, "sweep_offset", 0))
+
+
+def quantise_couplings(J):
+    """Dense couplings in 32-bit fixed point: J ~ Jq * 2**-q, with every row sum of |Jq| < 2**31.
+
+    q is the largest integer (at most 60) with max_i sum_j |J_ij| 2**q + N < 2**31, so that the
+    cached fields sum_j Jq_ij s_j never overflow. Each coupling moves by at most 2**-(q+1).
+
+    Parameters
+    ----------
+    J : numpy.ndarray, float64, shape (N, N)
+
+    Returns
+    -------
+    Jq : numpy.ndarray, int32, shape (N, N)
+        Symmetric if J is.
+    scale : float
+        2**-q.
+    """
+    n = J.shape[0]
+    row_sum = float(np.max(np.sum(np.abs(J), axis=1))) if n else 0.0
+    q = 60 if row_sum == 0.0 else min(60, int(np.floor(np.log2((2.0**31 - 1 - n) / row_sum))))
+    return np.rint(np.ldexp(J, q)).astype(np.int32), float(np.ldexp(1.0, -q))
+
+
+def _block_size(kind, n_class, n_neurons, n_rep, threads):
+    """Ticks per task: enough tasks for every thread, dense rows that stay in cache."""
+    per_replica = -(-threads // n_rep)
+    block = -(-n_class // per_replica)
+    if kind == "dense":
+        block = min(block, max(16, _CACHE_BYTES // (4 * n_neurons)))
+    return max(1, min(block, 4096))
+
+
+class LocalState:
+    """Resident working state of R replicas of one model on the general path.
+
+    Holds the spins in the checkerboard layout (:mod:`.local_layout`) with their slice sums
+    (all-to-all) or cached fixed-point fields (dense) between calls, so a sweep costs no
+    re-layout or allocation.
+
+    Parameters
+    ----------
+    spins : numpy.ndarray, int8, shape (R, N, T)
+        Initial configurations, values +-1 (copied).
+    kind : {"all-to-all", "sparse", "dense"}
+        ``"all-to-all"``: J_ij = ``J_all`` for every pair i != j (per-pair value, e.g. J/N),
+        O(1) per site from slice sums. ``"sparse"``: CSR ``indptr``, ``indices``, ``weights``
+        (each pair listed from both sides), updated in colour order. ``"dense"``: ``J_dense``
+        with cached local fields, O(N) per accepted flip. Arguments of other kinds are ignored.
+    K : numpy.ndarray, float64, shape (N,)
+        Temporal couplings K_i.
+    fields : numpy.ndarray, float64, shape (N, T)
+        Fields h_it.
+    time_periodic : bool
+        Periodic (t = T-1 bonds to t = 0) or open time.
+    J_dense : numpy.ndarray, float64, shape (N, N), optional
+        Symmetric couplings, zero diagonal.
+    indptr, indices : numpy.ndarray, int64, shapes (N + 1,), (nnz,), optional
+    weights : numpy.ndarray, float64, shape (nnz,), optional
+        Symmetric CSR couplings.
+    J_all : float
+        Per-pair coupling (all-to-all).
+
+    Raises
+    ------
+    ParameterError
+        On a bad shape, dtype or value.
+    """
+
+    def __init__(self, spins, *, kind, K, fields, time_periodic, J_dense=None, indptr=None,
+                 indices=None, weights=None, J_all=0.0):
+        _validate_spins(spins)
+        self.shape = spins.shape
+        R, n, T = spins.shape
+        p = _validate_model(n, T, kind, K, fields, time_periodic, J_dense, indptr, indices,
+                            weights, J_all)
+        self.kind, self.periodic = kind, p["periodic"]
+        self._kind = KINDS[kind]
+        self._K = p["K"].astype(np.float32)
+        self._hp = permute_ticks(p["fields"]).astype(np.float32)
+        self._J_all = np.float32(p["J_all"])
+        self._cls = time_classes(T, self.periodic)
+        self._indptr, self._indices = np.zeros(2, np.int64), np.zeros(0, np.int64)
+        self._weights = np.zeros(0, np.float32)
+        self._order = np.arange(n, dtype=np.int64)
+        self._Jq, self._scale = np.zeros((1, 1), np.int32), np.float32(0.0)
+        if kind == "sparse":
+            self._indptr, self._indices = p["indptr"], p["indices"]
+            self._weights = p["weights"].astype(np.float32)
+            colours = _greedy_colours(self._indptr, self._indices)
+            self._order = np.argsort(colours, kind="stable").astype(np.int64)
+        elif kind == "dense":
+            Jq, scale = quantise_couplings(p["J_dense"])
+            self._Jq, self._scale = Jq, np.float32(scale)
+        self.set_spins(spins)
+
+    def set_spins(self, spins):
+        """Replace the configurations (int8 (R, N, T), same shape); rebuilds the caches."""
+        _validate_spins(spins, self.shape)
+        R, n, T = self.shape
+        self._W = _split(np.ascontiguousarray(spins), self.periodic)
+        self._S = _slice_sums(self._W, T) if self.kind == "all-to-all" \
+            else np.zeros((1, 1), np.int32)
+        if self.kind == "dense":
+            s = permute_ticks(spins).astype(np.float64).transpose(0, 2, 1)   # (R, T, N)
+            # integer partial sums below 2**31 are exact in float64: phi is exact
+            self._phi = np.ascontiguousarray(np.matmul(s, self._Jq.T.astype(np.float64)),
+                                             dtype=np.float64).astype(np.int32)
+        else:
+            self._phi = np.zeros((1, 1, 1), np.int32)
+
+    def spins(self, out=None):
+        """The configurations, int8 (R, N, T): written into ``out`` if given, else a new array."""
+        if out is None:
+            out = np.empty(self.shape, dtype=np.int8)
+        _merge(self._W, out)
+        return out
+
+    def sweep(self, *, betas, method, n_sweeps, keys, sweep_offset, block=None):
+        """Run ``n_sweeps`` sweeps of every replica.
+
+        A sweep is one update attempt per site, by time class (even ticks, odd ticks, and
+        t = T-1 alone for periodic odd T), then neuron by neuron at each tick; see
+        :mod:`.local_sweep`. Local field H_it = h_it + sum_j J_ij s_jt + K_i (s_i,t-1 + s_i,t+1)
+        (one temporal neighbour at an open end; T == 1 has none; T == 2 periodic couples the
+        two ticks twice, i.e. 2 K_i).
+
+        Parameters
+        ----------
+        betas : numpy.ndarray, float64, shape (R,)
+            Inverse temperature of each replica (> 0).
+        method : {"heatbath", "metropolis"}
+            Heat bath: s_it <- +1 with probability 1 / (1 + exp(-2 beta H_it)). Metropolis:
+            flip with probability min(1, exp(-2 beta s_it H_it)).
+        n_sweeps : int
+            Number of sweeps (>= 0).
+        keys : numpy.ndarray, uint64, shape (R,)
+            Random stream of each replica (distinct keys, e.g. ``rng.stream_key(seed, r)``).
+        sweep_offset : int
+            Index of the first sweep in the stream: calls with offsets 0 (n sweeps) and n
+            continue exactly like one call of 2 n sweeps.
+        block : int, optional
+            Ticks per parallel task (default: from the thread count and cache size). Affects
+            speed only: every value gives bit-identical results.
+
+        Returns
+        -------
+        numpy.ndarray, int64, shape (R,)
+            Number of spins flipped in each replica.
+        """
+        R, n, T = self.shape
+        betas, metropolis, n_sweeps, keys, offset = _validate_run(R, betas, method, n_sweeps,
+                                                                  keys, sweep_offset)
+        threads = numba.get_num_threads()
+        if block is None:
+            block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, threads)
+        block = _int_scalar(block, "block", 1)
+        driver = _sweeps_serial if threads == 1 else _sweeps_parallel
+        return driver(self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
+                      self._scale, self._indptr, self._indices, self._weights, self._order,
+                      self._K, self._hp, (-2.0 * betas).astype(np.float32), self.periodic,
+                      metropolis, n_sweeps, keys, offset, self._cls, block)
 
 
 def local_sweeps(spins, *, kind, K, fields, betas, time_periodic, method, n_sweeps, keys,
                  sweep_offset, J_dense=None, indptr=None, indices=None, weights=None, J_all=0.0):
-    """Run ``n_sweeps`` sweeps of single-site updates on every replica, in place.
+    """Run ``n_sweeps`` sweeps of single-site updates on every replica of ``spins``, in place.
 
-    A sweep is one update attempt per site, ordered by time class (even ticks, odd ticks, and
-    t = T-1 alone for periodic odd T), then by neuron (colour order for ``"sparse"``); see
-    :mod:`.local_sweep`. Local field H_it = h_it + sum_j J_ij s_jt + K_i (s_i,t-1 + s_i,t+1)
-    (one temporal neighbour at an open end; T == 1 has none; T == 2 periodic couples the two
-    ticks twice, i.e. 2 K_i).
+    Builds a :class:`LocalState` for the call (see it and :meth:`LocalState.sweep` for the
+    arguments), runs it and writes the configurations back.
 
     Parameters
     ----------
     spins : numpy.ndarray, int8, shape (R, N, T)
         Replicas x neurons x ticks, values +-1, C order; updated in place.
-    kind : {"all-to-all", "sparse", "dense"}
-        ``"all-to-all"``: J_ij = ``J_all`` for every pair i != j (per-pair value, e.g. J/N),
-        O(1) per site from cached slice sums. ``"sparse"``: CSR ``indptr``, ``indices``,
-        ``weights`` (each pair listed from both sides). ``"dense"``: ``J_dense`` with cached
-        local fields, O(N) per accepted flip. Arguments of the other kinds are ignored.
-    K : numpy.ndarray, float64, shape (N,)
-        Temporal couplings K_i.
-    fields : numpy.ndarray, float64, shape (N, T)
-        Fields h_it.
-    betas : numpy.ndarray, float64, shape (R,)
-        Inverse temperature of each replica (> 0).
-    time_periodic : bool
-        Periodic (t = T-1 bonds to t = 0) or open time.
-    method : {"heatbath", "metropolis"}
-        Heat bath: s_it <- +1 with probability 1 / (1 + exp(-2 beta H_it)). Metropolis: flip
-        with probability min(1, exp(-2 beta s_it H_it)).
-    n_sweeps : int
-        Number of sweeps (>= 0).
-    keys : numpy.ndarray, uint64, shape (R,)
-        Random stream of each replica (use distinct keys, e.g. ``rng.stream_key(seed, r)``).
-    sweep_offset : int
-        Index of the first sweep in the stream: calls with offsets 0 (n sweeps) and n continue
-        exactly like one call of 2 n sweeps (for ``"dense"`` up to the rounding of the cached
-        fields, which are rebuilt at each call).
-    J_dense : numpy.ndarray, float64, shape (N, N), optional
-        Symmetric couplings, zero diagonal (``kind="dense"``).
-    indptr, indices : numpy.ndarray, int64, shapes (N + 1,), (nnz,), optional
-        Symmetric neighbour lists (``kind="sparse"``).
-    weights : numpy.ndarray, float64, shape (nnz,), optional
-        J_ij in CSR order, symmetric (``kind="sparse"``).
-    J_all : float
-        Per-pair coupling (``kind="all-to-all"``).
 
     Returns
     -------
@@ -247,6 +380,17 @@ def local_sweeps(spins, *, kind, K, fields, betas, time_periodic, method, n_swee
     ParameterError
         On a bad shape, dtype, value (NaN, beta <= 0, spins not +-1), kind or method.
     """
-    p = _validate(spins, kind, K, fields, betas, time_periodic, method, n_sweeps, keys,
-                  sweep_offset, J_dense, indptr, indices, weights, J_all)
-    return _run(p)
+    _validate_spins(spins)
+    if not spins.flags.c_contiguous or not spins.flags.writeable:
+        raise ParameterError("spins must be C-contiguous and writeable (updated in place)")
+    R, n, T = spins.shape
+    _validate_model(n, T, kind, K, fields, time_periodic, J_dense, indptr, indices, weights,
+                    J_all)
+    _validate_run(R, betas, method, n_sweeps, keys, sweep_offset)
+    state = LocalState(spins, kind=kind, K=K, fields=fields, time_periodic=time_periodic,
+                       J_dense=J_dense, indptr=indptr, indices=indices, weights=weights,
+                       J_all=J_all)
+    flips = state.sweep(betas=betas, method=method, n_sweeps=n_sweeps, keys=keys,
+                        sweep_offset=sweep_offset)
+    state.spins(out=spins)
+    return flips

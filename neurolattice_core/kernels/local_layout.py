@@ -1,30 +1,32 @@
 """The checkerboard-in-time working layout of the local-update kernels.
 
-A replica's spins s[i, t] (int8, (N, T), C order) are copied into a working array W of shape
-(N, L), L = (ne + 2) + (no + 2), ne = (T + 1) // 2 even ticks, no = T // 2 odd ticks, split
-by the parity of t so that every update class is a contiguous run of memory:
+The spins s[r, i, t] of R replicas (int8, (R, N, T), C order) live in a resident working array
+W of shape (R, N, L), L = (ne + 2) + (no + 2), ne = (T + 1) // 2 even ticks, no = T // 2 odd
+ticks, split by the parity of t so that every update class is a contiguous run of bytes:
 
-    W[i, 1 + k]      = s[i, 2k]          k = 0 .. ne-1   (even block, base 0)
-    W[i, B + 1 + k]  = s[i, 2k + 1]      k = 0 .. no-1   (odd block, base B = ne + 2)
+    W[r, i, 1 + k]      = s[r, i, 2k]          k = 0 .. ne-1   (even block, base 0)
+    W[r, i, B + 1 + k]  = s[r, i, 2k + 1]      k = 0 .. no-1   (odd block, base B = ne + 2)
 
-The temporal neighbours of the even site t = 2k are W[i, B + k] (t - 1) and W[i, B + k + 1]
-(t + 1); those of the odd site t = 2k + 1 are W[i, 1 + k] and W[i, 2 + k]. Cells standing for
-t = -1 or t = T are ghosts: 0 for open time (no bond), copies of the wrapped spin for periodic
-time (refreshed by :func:`_refresh_ghosts` after every update of a neuron's class). For T == 1
-the ghosts stay 0 (no temporal bond); for T == 2 periodic both ghosts copy the other tick, so
-the pair is coupled twice (2 K_i), as in the energy convention.
+The temporal neighbours of the even site t = 2k are W[r, i, B + k] (t - 1) and
+W[r, i, B + k + 1] (t + 1); those of the odd site t = 2k + 1 are W[r, i, 1 + k] and
+W[r, i, 2 + k]. Cells standing for t = -1 or t = T are ghosts: 0 for open time (no bond), copies
+of the wrapped spin for periodic time (refreshed by :func:`_refresh_ghosts` after every update
+class). For T == 1 the ghosts stay 0 (no temporal bond); for T == 2 periodic both ghosts copy the
+other tick, so the pair is coupled twice (2 K_i), as in the energy convention.
 
 Per-tick arrays (fields h[i, :], slice sums S, cached fields phi) use the permuted tick order
 [0, 2, 4, ..., 1, 3, 5, ...]: even tick 2k at position k, odd tick 2k + 1 at ne + k.
 
-Update classes (sites of one class and one neuron are conditionally independent):
+Update classes (the sites of one class at one tick are updated neuron after neuron; different
+ticks of one class are conditionally independent, because no bond joins two of them):
 
 - class 0: even ticks, except t = T-1 when time is periodic and T is odd (T >= 3);
 - class 1: odd ticks;
 - class 2 (periodic, odd T >= 3 only): the single tick t = T-1, which touches both t = T-2
   (odd) and t = 0 (even).
 
-Each class is a row ``(parity, k0, n)``: sites k = k0 .. k0 + n - 1 of the parity's block.
+Each class is a row ``(parity, k0, n)``: sites k0 .. k0 + n - 1 of the parity's block; inside a
+class a site is named by its class index k = 0 .. n-1 (random numbers are keyed by it).
 """
 
 import numpy as np
@@ -43,10 +45,10 @@ def time_classes(T, periodic):
 
 @njit(cache=True, nogil=True)
 def _offsets(par, k0, ne):
-    """(t_off, nb_off, f_off) of the class starting at site k0 of parity ``par``.
+    """(t_off, nb_off, f_off) of a class starting at site k0 of parity ``par``.
 
-    Spins of the class start at W[i, t_off], their t - 1 neighbours at W[i, nb_off] (t + 1 at
-    nb_off + 1), and per-tick arrays at position f_off.
+    Class site k has its spin at W[r, i, t_off + k], its t - 1 neighbour at W[r, i, nb_off + k]
+    (t + 1 at nb_off + k + 1), and its per-tick entries at position f_off + k.
     """
     base_odd = ne + 2
     if par == 0:
@@ -55,42 +57,48 @@ def _offsets(par, k0, ne):
 
 
 @njit(cache=True, nogil=True)
-def _refresh_ghosts(W, i, T, periodic):
-    """Copy the wrapped spins of neuron i into its ghost cells (periodic time, T >= 2)."""
+def _refresh_ghosts(W, T, periodic):
+    """Copy the wrapped spins into the ghost cells of every replica and neuron (periodic time)."""
     if not periodic or T < 2:
         return
     ne, no = (T + 1) // 2, T // 2
     base_odd = ne + 2
-    if T % 2 == 0:
-        W[i, base_odd] = W[i, base_odd + no]   # t = -1  is  t = T-1 (odd)
-        W[i, ne + 1] = W[i, 1]                 # t = T   is  t = 0
-    else:
-        W[i, base_odd] = W[i, ne]              # t = -1  is  t = T-1 (even)
-        W[i, base_odd + no + 1] = W[i, 1]      # t = T   is  t = 0
+    for r in range(W.shape[0]):
+        for i in range(W.shape[1]):
+            if T % 2 == 0:
+                W[r, i, base_odd] = W[r, i, base_odd + no]   # t = -1  is  t = T-1 (odd)
+                W[r, i, ne + 1] = W[r, i, 1]                 # t = T   is  t = 0
+            else:
+                W[r, i, base_odd] = W[r, i, ne]              # t = -1  is  t = T-1 (even)
+                W[r, i, base_odd + no + 1] = W[r, i, 1]      # t = T   is  t = 0
 
 
 @njit(cache=True, nogil=True)
-def _split(s, T, periodic):
-    """The working array W (N, L) of one replica from its spins s (N, T)."""
-    n = s.shape[0]
+def _split(spins, periodic):
+    """The working array W (R, N, L) of spins (R, N, T)."""
+    R, n, T = spins.shape
     ne, no = (T + 1) // 2, T // 2
-    W = np.zeros((n, ne + no + 4), dtype=np.int8)
-    for i in range(n):
-        for t in range(T):
-            W[i, 1 + t // 2 + (ne + 2) * (t % 2)] = s[i, t]
-        _refresh_ghosts(W, i, T, periodic)
+    W = np.zeros((R, n, ne + no + 4), dtype=np.int8)
+    for r in range(R):
+        for i in range(n):
+            for t in range(T):
+                W[r, i, 1 + t // 2 + (ne + 2) * (t % 2)] = spins[r, i, t]
+    _refresh_ghosts(W, T, periodic)
     return W
 
 
 @njit(cache=True, nogil=True)
-def _merge(W, s, T):
-    """Write the working array of one replica back into s (N, T)."""
+def _merge(W, spins):
+    """Write the working array W (R, N, L) into spins (R, N, T)."""
+    R, n, T = spins.shape
     ne = (T + 1) // 2
-    for i in range(s.shape[0]):
-        for t in range(T):
-            s[i, t] = W[i, 1 + t // 2 + (ne + 2) * (t % 2)]
+    for r in range(R):
+        for i in range(n):
+            for t in range(T):
+                spins[r, i, t] = W[r, i, 1 + t // 2 + (ne + 2) * (t % 2)]
 
 
-def permute_ticks(fields):
-    """Per-site array (N, T) -> the permuted tick order [even ticks | odd ticks], C order."""
-    return np.ascontiguousarray(np.concatenate([fields[:, 0::2], fields[:, 1::2]], axis=1))
+def permute_ticks(per_site):
+    """Per-site array (..., T) -> the permuted tick order [even ticks | odd ticks], C order."""
+    return np.ascontiguousarray(np.concatenate([per_site[..., 0::2], per_site[..., 1::2]],
+                                               axis=-1))

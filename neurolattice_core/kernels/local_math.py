@@ -1,26 +1,24 @@
 """Branch-free scalar building blocks of the local-update kernels (they vectorise under LLVM).
 
-Acceptance decisions are *exact* (to double rounding) although the fast path uses a cheap exp
-and 32 random bits per site. The trick is lazy evaluation of the comparison ``U < p``:
+Everything here works on 32-bit lanes, so that one AVX-512 register holds 16 sites:
 
-- ``U = (r + V) / 2**32`` is a uniform variate whose first 32 bits ``r`` come from the fast
-  stream; the remaining bits ``V`` (a 53-bit uniform from a second stream) are drawn only if
-  needed.
-- ``p`` is first bracketed with :func:`_exp_approx` (relative error < ``EXP_APPROX_ERR``) and a
-  safety factor ``1 +- MARGIN``: if the whole interval [r, r + 1) / 2**32 lies below the
-  bracket the answer is "yes", if above "no". Otherwise (probability about 2**-32 + 2 MARGIN
-  per site) the site is marked ambiguous and decided afterwards with libm's exp and ``V``.
+- :func:`_uniform32`: the per-site random number, ``hash32(segment key, site index)`` as a
+  float32 in [0, 2**32]. The segment key (64 bits, one SplitMix64 draw per segment, see
+  :mod:`.local_segment`) is split into k1 (low) and k2 (high 32 bits) and the site index k goes
+  through a keyed variant of Wellons' "triple32" integer hash (bias 0.02, three multiply-xorshift
+  rounds): x = k * 0x9E3779B9 + k1; x ^= x >> 17; x *= 0xED5AD4BB; x ^= x >> 11; x ^= k2;
+  x *= 0xAC4C1B51; x ^= x >> 15; x *= 0x31848BAB; x ^= x >> 14. The map k -> x is a bijection
+  of 32-bit words for a fixed key. The word r is converted to float32 (rounded to nearest).
+- :func:`_exp32`: exp(x) in float32 for -80 <= x <= 0 (Cody-Waite reduction x = n ln2 + r,
+  |r| <= ln2/2, a degree-5 polynomial fitted for relative error, exact scaling by 2**n through
+  the exponent bits); relative error < ``EXP32_ERR``.
 
-The result has the law of an exact comparison with an 85-bit uniform, so nothing is biased
-beyond the rounding of p itself.
-
-Functions:
-
-- :func:`_exp_approx`: exp(x) for |x| <= 700 by Cody-Waite range reduction x = n ln2 + r,
-  |r| <= ln2 / 2, a degree-6 Taylor polynomial and an exact scaling by 2**n through the exponent
-  bits. Truncation error <= e^|r| |r|^7 / 7! < 1.7e-7 relative; with rounding < 2e-7.
-- :func:`_u32_to_f64`: an int64 in [0, 2**32) to float64 exactly, without the int64 -> double
-  conversion that AVX2 lacks.
+Resolution of the acceptance tests built on them: a site is updated with probability
+P(round(r) < round(p 2**32)), r uniform on 32-bit words, p computed in float32. Both roundings
+are float32 (relative 2**-24 each), so the realised probability differs from the exact p by a
+relative error below ``PROB_ERR`` (plus exp's and the field's float32 rounding), and
+probabilities below 2**-32 are realised as 0. This is far below the statistical resolution of any
+run (it would take ~1e14 samples to see a 1e-7 relative bias).
 """
 
 import numpy as np
@@ -28,86 +26,126 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-EXP_CLAMP = 700.0
-"""exp arguments are clamped to [-700, 700]: e^-700 < 1e-304 is far below any resolution here."""
-EXP_APPROX_ERR = 2e-7
-"""Bound on the relative error of :func:`_exp_approx`."""
-MARGIN = 1e-6
-"""Safety factor of the fast comparison (> EXP_APPROX_ERR plus rounding, with room to spare)."""
-TWO_32 = 4294967296.0
+EXP32_MIN = -80.0
+"""Smallest argument of :func:`_exp32` (e^-80 ~ 1.8e-35, far below the 2**-32 resolution)."""
+EXP32_ERR = 4e-7
+"""Bound on the relative error of :func:`_exp32` (fit error 1.8e-7 plus float32 rounding)."""
+PROB_ERR = 1e-6
+"""Bound on the relative error of a realised acceptance probability (exp, field, 2 roundings)."""
 
-_SHIFTER = 6755399441055744.0  # 1.5 * 2**52: x + SHIFTER rounds x to an integer (|x| < 2**51)
-_TWO_52_BITS = np.int64(0x4330000000000000)  # bits of 2**52
-_TWO_52 = 4503599627370496.0
-_LOG2E = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01  # fdlibm split of ln 2: n * LN2_HI is exact for |n| < 2**11
-_LN2_LO = 1.90821492927058770002e-10
-_C6 = 1.0 / 720.0
-_C5 = 1.0 / 120.0
-_C4 = 1.0 / 24.0
-_C3 = 1.0 / 6.0
+F32 = np.float32
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+_GOLDEN32 = 0x9E3779B9
+_M1, _M2, _M3 = 0xED5AD4BB, 0xAC4C1B51, 0x31848BAB
+
+_LOG2E = F32(1.4426950408889634)
+_SHIFTER = F32(12582912.0)        # 1.5 * 2**23: y + SHIFTER rounds y to an integer (|y| < 2**22)
+_LN2_HI = F32(0.693359375)        # Cephes' split of ln 2: n * LN2_HI is exact for |n| < 2**9
+_LN2_LO = F32(-2.12194440e-4)
+# degree-5 polynomial, relative-error fit of exp on [-ln2/2, ln2/2] (error 1.8e-7; + rounding)
+_C1, _C2, _C3 = F32(0.9999996919897242), F32(0.49998894849759323), F32(0.16667574733720403)
+_C4, _C5 = F32(0.041915382161642735), F32(0.008297654819805609)
+_ONE = F32(1.0)
+_MIN = F32(EXP32_MIN)
+
+
+def _c32(value):
+    return ir.Constant(_I32, value)
+
+
+def _xorshift(builder, x, shift):
+    return builder.xor(x, builder.lshr(x, _c32(shift)))
 
 
 @intrinsic
-def _f64_bits(typingctx, x):
-    """Reinterpret a float64 as int64 (LLVM bitcast)."""
-    if x != types.float64:
+def _uniform32(typingctx, key, k):
+    """float32(hash32(key, k)) in [0, 2**32]; ``key`` uint64 segment key, ``k`` int64 index."""
+    if key != types.uint64 or k not in (types.int64, types.uint64):
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
+        key_v, k_v = args
+        k1 = builder.trunc(key_v, _I32)
+        k2 = builder.trunc(builder.lshr(key_v, ir.Constant(_I64, 32)), _I32)
+        x = builder.add(builder.mul(builder.trunc(k_v, _I32), _c32(_GOLDEN32)), k1)
+        x = builder.mul(_xorshift(builder, x, 17), _c32(_M1))
+        x = builder.xor(_xorshift(builder, x, 11), k2)
+        x = builder.mul(x, _c32(_M2))
+        x = builder.mul(_xorshift(builder, x, 15), _c32(_M3))
+        x = _xorshift(builder, x, 14)
+        return builder.uitofp(x, ir.FloatType())
 
-    return types.int64(types.float64), codegen
+    return types.float32(key, k), codegen
 
 
 @intrinsic
-def _bits_f64(typingctx, x):
-    """Reinterpret an int64 as float64 (LLVM bitcast)."""
-    if x != types.int64:
+def _f32_bits(typingctx, x):
+    """Reinterpret a float32 as int32 (LLVM bitcast)."""
+    if x != types.float32:
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        return builder.bitcast(args[0], _I32)
 
-    return types.float64(types.int64), codegen
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _u32_to_f64(r):
-    """Exact float64 of an int64 0 <= r < 2**32: bits of 2**52 + r, minus 2**52."""
-    return _bits_f64(r | _TWO_52_BITS) - _TWO_52
+    return types.int32(types.float32), codegen
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _exp_approx(x):
-    """exp(x) for -700 <= x <= 700 within relative error EXP_APPROX_ERR; branch-free."""
+@intrinsic
+def _bits_f32(typingctx, x):
+    """Reinterpret an int32 as float32 (LLVM bitcast)."""
+    if x != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _shl23_add(typingctx, bits, y_bits):
+    """int32 ``bits + ((y_bits - bits(SHIFTER)) << 23)``: 2**n scaling of exp's result."""
+    if bits != types.int32 or y_bits != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        shifter_bits = int(np.array(_SHIFTER).view(np.int32))
+        n = builder.sub(args[1], _c32(shifter_bits))
+        return builder.add(args[0], builder.shl(n, _c32(23)))
+
+    return types.int32(types.int32, types.int32), codegen
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
+def _exp32(x):
+    """exp(x) for float32 x <= 0, clamped below at EXP32_MIN; relative error < EXP32_ERR."""
+    x = max(x, _MIN)
     y = x * _LOG2E + _SHIFTER
     n = y - _SHIFTER
-    ni = _f64_bits(y) - _f64_bits(_SHIFTER)
     r = (x - n * _LN2_HI) - n * _LN2_LO
-    p = _C6
-    p = p * r + _C5
+    p = _C5
     p = p * r + _C4
     p = p * r + _C3
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    return _bits_f64(_f64_bits(p) + (ni << 52))
+    p = p * r + _C2
+    p = p * r + _C1
+    p = p * r + _ONE
+    return _bits_f32(_shl23_add(_f32_bits(p), _f32_bits(y)))
 
 
-@njit(cache=True, nogil=True)
-def _exp_approx_array(x):
-    """:func:`_exp_approx` over a float64 array (tests, benchmarks)."""
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _exp32_array(x):
+    """:func:`_exp32` over a float32 array (tests)."""
     out = np.empty_like(x)
     for k in range(x.size):
-        out[k] = _exp_approx(x[k])
+        out[k] = _exp32(x[k])
     return out
 
 
 @njit(cache=True, nogil=True)
-def _u32_to_f64_array(r):
-    """:func:`_u32_to_f64` over an int64 array (tests)."""
-    out = np.empty(r.size)
-    for k in range(r.size):
-        out[k] = _u32_to_f64(r[k])
+def _uniform32_array(key, n):
+    """:func:`_uniform32` of indices 0..n-1 as float32 (tests)."""
+    out = np.empty(n, dtype=np.float32)
+    for k in range(n):
+        out[k] = _uniform32(key, k)
     return out

@@ -1,6 +1,6 @@
-"""Numba sweep kernels of the general path: heat bath / Metropolis for any couplings.
+"""Numba sweep drivers of the general path: heat bath / Metropolis for any couplings.
 
-Model (MODEL.md section 2), one replica = an (N, T) lattice of int8 spins s_it = +-1:
+Model (MODEL.md section 2), one replica = an (N, T) lattice of spins s_it = +-1:
 
     E[s] = - sum_t sum_{i<j} J_ij s_it s_jt - sum_t sum_i K_i s_it s_i,t+1 - sum_t sum_i h_it s_it
 
@@ -10,175 +10,153 @@ temporal neighbour at an open end, none for T == 1, and the other tick twice for
 One sweep = one update attempt per site, in the order
 
     for each time class c (even ticks, odd ticks, [t = T-1 for periodic odd T]):
-        for each neuron i (``order``: by colour of the neuron graph, then index):
-            update the sites (i, t), t in class c        (one vectorised segment)
+        for each tick t of class c (all ticks of a class are independent):
+            for each neuron i in ``order`` (by colour of the neuron graph for sparse J):
+                update site (i, t)
 
-Sites of one neuron and one class are conditionally independent (no equal-time bond, no
-temporal bond between them), and so are the segments of neurons of one colour, so the result
-does not depend on the order inside a block. The equal-time part of H is obtained per kind:
+Different ticks of one class share no bond, so the result is the same for any grouping of the
+ticks: the drivers cut each class into blocks of ``block`` consecutive ticks and run one *task*
+per (replica, block), each task visiting its neurons in order and, for each neuron, its ticks as
+one vectorised segment (:mod:`.local_segment`). :func:`_sweeps_parallel` runs the tasks of a
+class in parallel (``prange``, one parallel region per class and sweep), :func:`_sweeps_serial`
+one after the other; results are bit-identical whatever the block size and thread count, and
+calls of n and m sweeps with consecutive offsets equal one call of n + m sweeps (the state is
+exact: spins, integer slice sums, integer fixed-point dense fields).
 
-- ``KIND_ALL`` (J_ij = J_all, i != j): from cached slice sums S_t = sum_j s_jt (float64), O(1) per
-  site: sum_j J_ij s_jt = J_all (S_t - s_it);
-- ``KIND_SPARSE`` (CSR): summed over the neighbours of i, O(degree) per site;
-- ``KIND_DENSE`` (dense J): cached phi_t,i = sum_j J_ij s_jt (float64 (T, N), tick-major in
-  the permuted tick order), refreshed after each accepted flip by phi_t,: += 2 s_new J_i,:,
-  O(N) per flip.
-
-Shared read-only inputs that the inner loops touch are copied per replica first: views or calls
-on arrays shared between threads would bounce their reference counts between cores.
-
-Random numbers, counters and acceptance rules: see :mod:`.local_segment`; the refinement
-stream of replica r is ``derive_key(keys[r], FINE_STREAM)``.
+Equal-time field per kind: all-to-all from int32 slice sums S[r, t] = sum_j s_jt; sparse from
+the CSR neighbours; dense from cached fields phi[r, t, i] = sum_j Jq_ij s_jt (int32), Jq the
+couplings in fixed point (``local.quantise_couplings``), refreshed on every flip.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from .local_layout import _merge, _offsets, _refresh_ghosts, _split
-from .local_segment import _update_segment
-from .rng import derive_key
+from .local_layout import _offsets, _refresh_ghosts
+from .local_segment import _all_pass, _field_pass, _post_dense, _prep_dense, _prep_sparse
+from .rng import random_u64
 
 KIND_ALL = 0
 KIND_SPARSE = 1
 KIND_DENSE = 2
-FINE_STREAM = np.uint64(0x6C6F63616C)  # label of the refinement stream: derive_key(key, ...)
 
 
 @njit(cache=True, nogil=True)
-def _position_column(f, ne):
-    """Column of W holding the tick at permuted position f."""
-    return 1 + f if f < ne else f + 3
-
-
-@njit(cache=True, nogil=True)
-def _init_dense_fields(W, J, T):
-    """Phi (T, N): phi[f, i] = sum_j J_ji s_j(t_f), accumulated over j in order."""
-    n = W.shape[0]
-    ne = (T + 1) // 2
-    phi = np.zeros((T, n))
-    for f in range(T):
-        col = _position_column(f, ne)
-        for j in range(n):
-            sj = np.float64(W[j, col])
-            for i in range(n):
-                phi[f, i] += sj * J[j, i]
-    return phi
-
-
-@njit(cache=True, nogil=True)
-def _slice_sums(W, T):
-    """S[f] = sum_i s_i(t_f) in the permuted tick order (float64: exact small integers)."""
-    ne = (T + 1) // 2
-    S = np.zeros(T)
-    for i in range(W.shape[0]):
-        for f in range(T):
-            S[f] += np.float64(W[i, _position_column(f, ne)])
-    return S
-
-
-@njit(cache=True, nogil=True)
-def _sparse_fields(W, A, D, hp, i, t_off, f_off, n, indptr, indices, weights):
-    """A[0, m] = h_i(t_m) + sum_j J_ij s_j(t_m) over the CSR neighbours j of i; D[:n] = 0.
-
-    Column indices are unsigned so that numba emits no wraparound code (the loops vectorise).
-    """
-    if i < 0 or t_off < 0 or f_off < 0:
-        return
-    for m in range(n):
-        A[0, m] = hp[i, np.uint64(f_off + m)]
-        D[m] = 0.0
-    for p in range(indptr[i], indptr[i + 1]):
-        j = indices[p]
-        wp = weights[p]
-        if j < 0:
-            return
-        for m in range(n):
-            A[0, m] += wp * np.float64(W[j, np.uint64(t_off + m)])
-
-
-@njit(cache=True, nogil=True)
-def _dense_fields(A, D, hp, phi, i, f_off, n):
-    """A[0, m] = h_i(t_m) + phi[t_m, i]; D[:n] = 0."""
-    if i < 0 or f_off < 0:
-        return
-    for m in range(n):
-        A[0, m] = hp[i, np.uint64(f_off + m)] + phi[np.uint64(f_off + m), i]
-        D[m] = 0.0
-
-
-@njit(cache=True, nogil=True)
-def _dense_refresh(phi, J, D, i, f_off, n):
-    """phi[t_m, :] += D[m] J[i, :] for every site m whose spin changed (D[m] = 2 s_new)."""
-    if i < 0 or f_off < 0:
-        return
-    n_neur = phi.shape[1]
-    for m in range(n):
-        d = D[m]
-        if d != 0.0:
-            row = f_off + m
-            for j in range(n_neur):
-                phi[row, j] += d * J[i, j]
-
-
-@njit(cache=True, nogil=True)
-def _local_replica(s, kind, J_all, J, indptr, indices, weights, order, K, hp_shared, beta,
-                   periodic, metropolis, n_sweeps, key, sweep_offset, cls):
-    """Run ``n_sweeps`` sweeps on one replica ``s`` (int8 (N, T), in place); return flips."""
-    n, T = s.shape
-    ne = (T + 1) // 2
-    hp = hp_shared.copy()
-    indptr = indptr.copy()
-    indices = indices.copy()
-    weights = weights.copy()
-    W = _split(s, T, periodic)
-    S = _slice_sums(W, T)
-    phi = _init_dense_fields(W, J, T) if kind == KIND_DENSE else np.zeros((0, n))
-    A = np.zeros((1, ne))
-    D = np.zeros(ne)                       # change of the spins (sparse, dense)
-    amb = np.zeros(ne, dtype=np.bool_)
-    key_fine = derive_key(key, FINE_STREAM)
+def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weights, order, K,
+          hp, m2b, metropolis, key, cls, block):
+    """Update block b of class c of replica r in sweep w, neuron after neuron; return flips."""
+    n_neur = W.shape[1]
+    ne = (hp.shape[1] + 1) // 2
+    t_off, nb_off, f_off = _offsets(cls[c, 0], cls[c, 1], ne)
+    k_lo = b * block
+    n = min(block, cls[c, 2] - k_lo)
+    A = np.empty(n, dtype=np.float32)
+    D = np.empty(n, dtype=np.int32)
     flips = 0
-    n_u = np.uint64(n)
-    t_u = np.uint64(T)
-    for w in range(n_sweeps):
-        w_u = np.uint64(sweep_offset) + np.uint64(w)
+    base = np.uint64(w) * np.uint64(n_neur)
+    for q in range(n_neur):
+        i = order[q]
+        seg = random_u64(key, (base + np.uint64(i)) * np.uint64(3) + np.uint64(c))
+        if kind == KIND_ALL:
+            flips += _all_pass(W, S, r, i, t_off, nb_off, f_off, k_lo, n, hp, J_all, K[i], m2b,
+                               metropolis, seg)
+            continue
+        if kind == KIND_SPARSE:
+            _prep_sparse(W, r, i, t_off, f_off, k_lo, n, hp, indptr, indices, weights, A)
+        else:
+            _prep_dense(r, i, f_off, k_lo, n, hp, phi, scale, A)
+        flips += _field_pass(W, r, i, t_off, nb_off, k_lo, n, A, D, K[i], m2b, metropolis, seg)
+        if kind == KIND_DENSE:
+            _post_dense(phi, Jq, r, i, f_off, k_lo, n, D)
+    return flips
+
+
+@njit(cache=True, nogil=True)
+def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
+                   m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
+    """``n_sweeps`` sweeps of every replica, one task after the other; flips per replica (R,).
+
+    Arguments: see :func:`_sweeps_parallel`.
+    """
+    n_rep = W.shape[0]
+    flips = np.zeros(n_rep, dtype=np.int64)
+    for w in range(sweep_offset, sweep_offset + n_sweeps):
         for c in range(cls.shape[0]):
-            par, k0, m_len = cls[c, 0], cls[c, 1], cls[c, 2]
-            t_off, nb_off, f_off = _offsets(par, k0, ne)
-            for q in range(n):
-                i = order[q]
-                c0 = (w_u * n_u + np.uint64(i)) * t_u + np.uint64(2 * k0 + par)
-                if kind == KIND_ALL:
-                    flips += _update_segment(W, i, t_off, nb_off, m_len, hp, i, f_off, S,
-                                             f_off, amb, J_all, K[i], beta, metropolis, key,
-                                             key_fine, c0)
-                else:
-                    if kind == KIND_SPARSE:
-                        _sparse_fields(W, A, D, hp, i, t_off, f_off, m_len, indptr, indices,
-                                       weights)
-                    else:
-                        _dense_fields(A, D, hp, phi, i, f_off, m_len)
-                    flips += _update_segment(W, i, t_off, nb_off, m_len, A, 0, 0, D, 0, amb,
-                                             0.0, K[i], beta, metropolis, key, key_fine, c0)
-                    if kind == KIND_DENSE:
-                        _dense_refresh(phi, J, D, i, f_off, m_len)
-                _refresh_ghosts(W, i, T, periodic)
-    _merge(W, s, T)
+            n_blocks = (cls[c, 2] + block - 1) // block
+            for r in range(n_rep):
+                for b in range(n_blocks):
+                    flips[r] += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
+                                      indices, weights, order, K, hp, m2b[r], metropolis,
+                                      keys[r], cls, block)
+            _refresh_ghosts(W, hp.shape[1], periodic)
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _local_sweeps(spins, kind, J_all, J, indptr, indices, weights, order, K, hp, betas,
-                  periodic, metropolis, n_sweeps, keys, sweep_offset, cls):
-    """All replicas in parallel (``prange``); returns flips per replica, int64 (R,).
+def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
+                     m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
+    """``n_sweeps`` sweeps of every replica, the tasks of each class in parallel.
 
-    ``hp`` float64 (N, T): fields in the permuted tick order. Replica r uses stream ``keys[r]``
-    and inverse temperature ``betas[r]``.
+    Parameters
+    ----------
+    W : int8 (R, N, L)
+        Working spins (:mod:`.local_layout`), updated in place.
+    S : int32 (R, T)
+        Slice sums in permuted tick order (all-to-all; else any shape), updated in place.
+    phi : int32 (R, T, N)
+        Cached fixed-point dense fields (dense; else any shape), updated in place.
+    kind : int
+        KIND_ALL, KIND_SPARSE or KIND_DENSE.
+    J_all : float32
+        Per-pair coupling (all-to-all).
+    Jq : int32 (N, N); scale : float32
+        Fixed-point couplings and their unit: J_ij ~ Jq_ij * scale (dense).
+    indptr, indices : int64; weights : float32
+        CSR couplings (sparse).
+    order : int64 (N,)
+        Neuron visiting order.
+    K : float32 (N,); hp : float32 (N, T)
+        Temporal couplings; fields in permuted tick order.
+    m2b : float32 (R,)
+        -2 beta of each replica.
+    periodic, metropolis : bool
+    n_sweeps, sweep_offset : int
+        Sweeps to run and the index of the first one (random stream position).
+    keys : uint64 (R,)
+        Random stream of each replica.
+    cls : int64 (n_classes, 3)
+        Time classes (:func:`.local_layout.time_classes`).
+    block : int
+        Ticks per task (any value >= 1 gives the same result).
+
+    Returns
+    -------
+    int64 (R,)
+        Flips per replica.
     """
-    n_rep = spins.shape[0]
+    n_rep = W.shape[0]
     flips = np.zeros(n_rep, dtype=np.int64)
-    for r in prange(n_rep):
-        flips[r] = _local_replica(spins[r], kind, J_all, J, indptr, indices, weights, order,
-                                  K.copy(), hp, betas[r], periodic, metropolis, n_sweeps,
-                                  keys[r], sweep_offset, cls.copy())
+    for w in range(sweep_offset, sweep_offset + n_sweeps):
+        for c in range(cls.shape[0]):
+            n_blocks = (cls[c, 2] + block - 1) // block
+            task_flips = np.zeros(n_rep * n_blocks, dtype=np.int64)
+            for task in prange(n_rep * n_blocks):
+                r = task // n_blocks
+                task_flips[task] = _task(W, S, phi, r, c, task - r * n_blocks, w, kind, J_all,
+                                         Jq, scale, indptr, indices, weights, order, K, hp,
+                                         m2b[r], metropolis, keys[r], cls, block)
+            for task in range(n_rep * n_blocks):
+                flips[task // n_blocks] += task_flips[task]
+            _refresh_ghosts(W, hp.shape[1], periodic)
     return flips
+
+
+@njit(cache=True, nogil=True)
+def _slice_sums(W, T):
+    """S[r, f] = sum_i s_i(t_f) in the permuted tick order, int32 (R, T)."""
+    ne = (T + 1) // 2
+    S = np.zeros((W.shape[0], T), dtype=np.int32)
+    for r in range(W.shape[0]):
+        for i in range(W.shape[1]):
+            for f in range(T):
+                S[r, f] += W[r, i, 1 + f if f < ne else f + 3]
+    return S
