@@ -15,6 +15,7 @@ from neurolattice_core.sampler import Sampler
 from neurolattice_core.simulation import live_observables
 
 from .fit_state import FitState
+from .phases_state import PhasesState
 from .outbox import Outbox
 from .presets import PRESETS
 from .recording_state import RecordingState
@@ -58,6 +59,7 @@ class SessionStore(param.Parameterized):
         self.outbox = Outbox(self)
         self.recording = RecordingState()
         self.fit = FitState()
+        self.phases = PhasesState(fit_state=self.fit)
         self.simulating_fit = False
         self.controls = LatticeModel(name="controls")
         self.controls.param.update(**PRESETS[self.preset][1])
@@ -189,7 +191,9 @@ class SessionStore(param.Parameterized):
         self.outbox.deliver()
         self.recording.outbox.deliver()
         self.fit.outbox.deliver()
+        self.phases.outbox.deliver()
 
     def shutdown(self):
         """Stop every background thread of this session (tab closed); True when all stopped."""
+        self.phases.shutdown()
         return self.sampler.stop(timeout=2.0)

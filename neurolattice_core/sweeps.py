@@ -280,7 +280,8 @@ def run_sweep(connectivity, neurons, ticks, J_values, K_values, sweeps=1000, bur
 
 def _compute(points, keys, todo, records, client, owned, retries, cache_dir, progress,
              cancel, done, total, on_record):
-    from distributed import as_completed
+    from distributed import TimeoutError as DaskTimeout
+    from distributed import wait
 
     try:
         futures = {}
@@ -290,25 +291,31 @@ def _compute(points, keys, todo, records, client, owned, retries, cache_dir, pro
             future = client.submit(compute_point, points[i], key=f"nl-point-{keys[i]}",
                                    retries=int(retries), pure=True)
             futures[future] = i
-        for future in as_completed(list(futures)):
-            i = futures[future]
-            if future.status == "finished":
-                record = {**future.result(), "key": keys[i], "cached": False}
-                _store(cache_dir, keys[i], record)
-            elif future.status == "error":
-                record = {**points[i], "key": keys[i], "cached": False, "status": "failed",
-                          "error": repr(future.exception())}
-            else:
-                continue  # cancelled below
-            records[i] = record
-            done += 1
-            if on_record is not None:
-                on_record(i, record)
-            if progress is not None:
-                progress(done, total)
-            if cancel is not None and cancel.is_set():
-                client.cancel([f for f in futures if not f.done()])
+        pending = set(futures)
+        while pending:
+            if cancel is not None and cancel.is_set():  # checked 4 times a second
+                client.cancel(list(pending))
                 break
+            try:
+                finished, pending = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+            except (DaskTimeout, TimeoutError):
+                continue
+            for future in sorted(finished, key=futures.get):
+                i = futures[future]
+                if future.status == "finished":
+                    record = {**future.result(), "key": keys[i], "cached": False}
+                    _store(cache_dir, keys[i], record)
+                elif future.status == "error":
+                    record = {**points[i], "key": keys[i], "cached": False, "status": "failed",
+                              "error": repr(future.exception())}
+                else:
+                    continue  # cancelled: reported by run_sweep
+                records[i] = record
+                done += 1
+                if on_record is not None:
+                    on_record(i, record)
+                if progress is not None:
+                    progress(done, total)
     finally:
         if owned:
             cluster = getattr(client, "cluster", None)

@@ -1,0 +1,113 @@
+"""The "Renormalise & phases" state and view without a browser (real LocalCluster, real fits)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import app.main  # noqa: F401  (loads the bokeh plotting extension)
+from app.phases_state import PhasesState
+from app.recording_state import RecordingState
+from app.views.phases import phase_diagram, time_flow_plots
+from neurolattice_core import phases
+from tests.conftest import wait_until
+
+pytest.importorskip("distributed")
+
+
+def _deliver_until(state, predicate, timeout):
+    return wait_until(lambda: (state.outbox.deliver(), predicate())[1], timeout=timeout,
+                      interval=0.05)
+
+
+@pytest.fixture
+def state():
+    state = PhasesState()
+    state.sweep.param.update(neurons=6, ticks=6, J_points=2, K_points=2, sweeps=60, burn_in=10,
+                             workers=1)
+    yield state
+    state.shutdown()
+
+
+def test_sweep_runs_with_progress_and_fills_the_grid(state):
+    seen = []
+    state.param.watch(lambda e: seen.append(e.new), "sweep_done")
+    thread = state.start_sweep()
+    assert state.sweep_status == "running" and state.sweep_total == 4
+    assert state.start_sweep() is None  # one sweep at a time
+    thread.join(300)
+    state.outbox.deliver()
+    assert state.sweep_status == "done" and state.error == ""
+    assert state.sweep_done == 4 and seen and seen[-1] == 4
+    J, K, values, errors = state.grid()
+    assert J.tolist() == [0.1, 1.0] and K.tolist() == [0.1, 1.0]
+    assert np.all(np.isfinite(values)) and np.all((values >= 0) & (values <= 1))
+    assert np.all(errors > 0)
+    # strongly coupled corner more ordered than the weak one (8 error bars apart at least)
+    assert values[1, 1] - values[0, 0] > 8 * math.hypot(errors[1, 1], errors[0, 0])
+    state.observable = "binder"
+    assert not np.allclose(state.grid()[2], values)
+
+
+def test_cancel_keeps_finished_points(state):
+    state.sweep.param.update(J_points=6, K_points=2, sweeps=3000)
+    thread = state.start_sweep()
+    assert _deliver_until(state, lambda: state.sweep_done >= 1, timeout=300)
+    state.cancel_sweep()
+    thread.join(120)
+    state.outbox.deliver()
+    assert state.sweep_status == "cancelled"
+    statuses = [r["status"] for r in state.records]
+    assert "cancelled" in statuses and "ok" in statuses and len(statuses) == 12
+    J, K, values, _ = state.grid()
+    assert np.isnan(values).any() and np.isfinite(values).any()
+
+
+def test_bad_settings_and_missing_recording_are_reported(state):
+    state.sweep.J_max = 0.05
+    assert state.start_sweep() is None
+    assert state.sweep_status == "error" and "J max" in state.error
+    assert state.start_flow(RecordingState()) is None
+    assert state.flow_status == "error" and "Load a recording" in state.error
+    point, note = state.recording_point("ring")
+    assert point is None and "lft" in note
+
+
+def test_flows_and_the_recording_point():
+    recording = RecordingState()
+    recording.load_sample(wait=True)
+    assert recording.status == "ready"
+    state = PhasesState()
+    state.flow.param.update(factors=[1, 2, 4], subset_sizes=2, draws=2)
+    state.wait(state.start_flow(recording), timeout=300)
+    assert state.flow_status == "done", state.error
+    bins = [e["bin_ms"] for e in state.time_flow]
+    assert bins == pytest.approx([20.0, 40.0, 80.0])
+    n = len(recording.kept_units())
+    assert [e["n"] for e in state.neuron_flow] == [round(n / 2), n]
+    point, note = state.recording_point("all-to-all")
+    assert note == "" and point["source"].startswith("flow fit (20 ms")
+    first = state.time_flow[0]
+    assert point["J"] == pytest.approx(n * first["mean_J"])
+    assert point["K_err"] == pytest.approx(first["mean_K_err"]) and point["K_err"] > 0
+    assert len(state.trajectory("ring")) == 3
+    # the plots draw what the state holds
+    couplings, field = time_flow_plots(state.time_flow)
+    chain = [layer for layer in couplings if layer.label.startswith("exact chain")]
+    assert len(chain) == 1 and np.allclose(chain[0].dimension_values(1),
+                                           [e["K_chain"] for e in state.time_flow])
+    settings = {k: v for k, v in state.sweep.param.values().items() if k != "name"}
+    empty = phase_diagram(None, settings, "abs_magnetization", point, state.trajectory("ring"))
+    labels = [layer.label for layer in empty]
+    assert any(label.startswith("critical line (E2)") for label in labels)
+    assert any(label.startswith("recording") for label in labels)
+
+
+def test_diagram_line_is_the_core_line():
+    settings = dict(connectivity="all-to-all", neurons=8, ticks=12, J_min=0.1, J_max=1.0,
+                    J_points=3, K_min=0.0, K_max=1.0, K_points=3)
+    overlay = phase_diagram(None, settings, "binder", None, [])
+    line = [layer for layer in overlay if layer.label.startswith("critical line")][0]
+    J, K = line.dimension_values(0), line.dimension_values(1)
+    assert len(J) > 50
+    assert np.allclose(J, phases.all_to_all_critical_J(K, ticks=12))
