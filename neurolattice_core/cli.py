@@ -180,7 +180,7 @@ def build_parser():
                      help="unit position to leave out (repeatable)")
     fit.add_argument("--seed", type=_positive_int, default=0)
     fit.add_argument("--drive", choices=["auto", "on", "off"], default="auto",
-                     help="time-locked drive u_t (auto: lft on >= 4 aligned trials, pl/bm)")
+                     help="time-locked drive u_t (auto: lft by pl/bm on stimulus-locked trials)")
     fit.add_argument("--out", help="save the fit (JSON) for 'simulate --model-file'")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.set_defaults(handler=_fit)

@@ -4,8 +4,10 @@ Modules: :mod:`.data` (FitData, split, merged design rows), :mod:`.newton` (per-
 kernels), :mod:`.pseudolikelihood` (pl for maxent, lft, kinetic), :mod:`.meanfield` (naive and
 TAP inversions), :mod:`.exact` (enumeration, N <= 20), :mod:`.boltzmann` (moment matching with
 the engine), :mod:`.sampling` (drawing from fitted models), :mod:`.statistics` and
-:mod:`.validation` (held-out comparison), :mod:`.io` (fit files, LatticeModel export),
-:mod:`.api` (:func:`fit`).
+:mod:`.validation` (held-out comparison and generative check), :mod:`.sandwich` (clustered
+sandwich standard errors), :mod:`.uncertainty` (jackknife), :mod:`.drive` (time-locked drive
+u_t), :mod:`.synthetic` (known models for tests and benchmarks), :mod:`.io` (fit files,
+LatticeModel export), :mod:`.api` (:func:`fit`).
 """
 
 from .api import METHODS, MODELS, FitResult, fit

@@ -9,6 +9,12 @@ fit), ``exact`` (enumeration, maxent with N <= 20; for kinetic the pl fit *is* t
 conditional maximum likelihood). Conventions: spins +-1, theta = 1 absorbed in the parameters,
 so (h, J, K) plug into :class:`~neurolattice_core.model.LatticeModel` with temperature 1
 (:func:`.io.to_lattice_model`).
+
+Which method: ``pl`` is fast and consistent for data of the model's family, but on real
+populations (synchrony beyond pairs, stimulus locking) its sampled model can miss the data;
+validation then says so (``validation["reproduces"]`` False, ``success`` False, a warning) and
+``bm``, started from the pl fit, is the refinement (example50 maxent: 6 s; Onken lft with the
+drive: about 25 s; both reproduce the held-out rates and correlations within the split noise).
 """
 
 import time
@@ -65,7 +71,7 @@ class FitResult:
         :func:`.validation.validate` output (None with holdout=0).
     provenance : dict
     J_se, K_se : numpy.ndarray or None
-        Standard errors (pseudo-likelihood).
+        Clustered sandwich standard errors (pseudo-likelihood, :mod:`.sandwich`).
     """
 
     model: str

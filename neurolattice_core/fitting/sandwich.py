@@ -19,6 +19,12 @@ Groups (clusters) must be nearly independent: whole trials when there are at lea
 blocks of equal length within each trial (correlations across a block boundary are neglected;
 they are small when the blocks are much longer than the correlation time). With a drive u_t
 the errors are conditional on the fitted drive.
+
+Calibration (tests/core/test_fit_uncertainty.py, 100 independent synthetic datasets of 2,000
+samples): spread^2 / se^2 = 0.94 and 0.98 for K (lft; 40 trials, one long trial), 1.03 for
+J (lft) and 1.00 for J (maxent), against 1.63-1.74 for the inverse Hessian of K. The errors
+are asymptotic: a coupling of a pair co-active only a handful of times has a skewed estimate
+whose spread exceeds its se.
 """
 
 import numpy as np

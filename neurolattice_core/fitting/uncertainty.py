@@ -6,8 +6,10 @@ out, and the jackknife standard error of any fitted array x is
 
     se(x) = sqrt((G - 1) / G * sum_g (x_(g) - mean_g x_(g))^2).
 
-This accounts for every correlation the Hessian-based errors ignore (neighbouring ticks in lft,
-the two estimates behind a symmetrised J_ij, temporal correlations of the data).
+Like the clustered sandwich errors that pseudo-likelihood fits report (:mod:`.sandwich`), it
+accounts for the correlations the inverse Hessian ignores (neighbouring ticks in lft, the two
+estimates behind a symmetrised J_ij, temporal correlations of the data); it costs G refits and
+serves as an independent check, and for methods without sandwich errors.
 """
 
 import numpy as np

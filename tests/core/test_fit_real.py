@@ -34,35 +34,57 @@ def test_onken_maxent_pl_beats_independent(onken):
     assert any("near duplicates" in w for w in res.warnings)
 
 
-def test_onken_lft_pl_beats_independent_and_maxent_on_held_out_likelihood(onken):
+def test_onken_lft_pl_uses_the_drive_and_beats_independent_and_maxent(onken):
     res = fit(onken, model="lft", method="pl", bin_ms=20, seed=1)
     v = res.validation
     assert res.converged
+    # 30 repeats of one movie: the population is time-locked, so the drive u_t is fitted
+    assert res.diagnostics["drive"] and res.u.shape == (onken.shape[2],)
+    assert res.diagnostics["time_locking"] > 10
     assert v["heldout_pll"] > v["independent"]["heldout_pll"]
     assert v["heldout_pll"] > v["maxent"]["heldout_pll"]
-    # the temporal couplings predict lagged correlations that maxent cannot
+    # the temporal couplings predict lagged correlations that maxent cannot, and the drive
+    # the stimulus-locked kernel
     assert v["model"]["lag1_rmse"] < v["maxent"]["lag1_rmse"]
     assert v["lag1_corr"] > 0.3
+    assert v["model"]["kernel_w1_ticks"] < v["maxent"]["kernel_w1_ticks"] / 2
     assert np.all(np.asarray(fit_to_json(res)["K"]) > -1)
-
-
-def test_example50_maxent_pl_is_flagged_as_a_poor_generative_model():
-    # pl conditionals predict held-out spins better than the independent model, but the fitted
-    # static model of these 50 units sits in a spurious ordered phase: sampled, its units fire
-    # far too often. Validation must say so rather than report a success.
-    res = fit(example50_raster(), model="maxent", method="pl", seed=2)
-    v = res.validation
-    assert v["heldout_pll"] > v["independent"]["heldout_pll"]
-    assert v["model"]["rate_rmse"] > 10 * v["train_vs_heldout"]["rate_rmse"]
-    assert not res.success or any("drifting" in w or "does not beat" in w for w in res.warnings)
-    assert any("does not beat the independent model" in w for w in res.warnings)
+    # pl matches conditionals; sampled, its K and J overshoot: flagged, bm recommended
+    assert not v["reproduces"] and not res.success
+    assert any("method='bm'" in w for w in res.warnings)
 
 
 @pytest.mark.slow
-def test_example50_maxent_bm_beats_independent():
+def test_onken_lft_bm_with_drive_reproduces_the_held_out_data(onken):
+    res = fit(onken, model="lft", method="bm", bin_ms=20, seed=1)
+    v = res.validation
+    assert res.diagnostics["drive"] and res.converged, res.warnings
+    assert v["reproduces"] and res.success, v["noise_ratio"]
+    for key in ("lag1_rmse", "pk_w1", "kernel_w1_ticks"):
+        assert v["model"][key] < v["maxent"][key], key
+        assert v["model"][key] < v["independent"][key], key
+    assert v["corr_corr"] > 0.9
+
+
+def test_example50_maxent_pl_is_flagged_as_a_poor_generative_model():
+    # pl conditionals predict held-out spins better than the independent model, but these
+    # real data are not exactly pairwise and the pl couplings come out too positive (mean
+    # lattice-gas coupling 0.17 vs 0.14 by bm): sampled, the fitted model runs away to rates
+    # near 0.7. A pl fit of pairwise data of the same size and sparsity reproduces them
+    # (test_fit_generative.py); validation must say so rather than report a success.
+    res = fit(example50_raster(), model="maxent", method="pl", seed=2)
+    v = res.validation
+    assert v["heldout_pll"] > v["independent"]["heldout_pll"]
+    assert v["noise_ratio"]["rate"] > 10 and not v["reproduces"] and not res.success
+    assert any("method='bm'" in w for w in res.warnings)
+
+
+@pytest.mark.slow
+def test_example50_maxent_bm_reproduces_the_held_out_data():
     res = fit(example50_raster(), model="maxent", method="bm", seed=2)
     v = res.validation
     assert res.converged, res.warnings
+    assert v["reproduces"] and res.success, v["noise_ratio"]
     beats = _beats(v, ("heldout_pll", "corr_rmse", "corr_corr", "pk_w1",
                        "pattern_log10_error"))
     assert all(beats.values()), beats
