@@ -32,8 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from .local_layout import _offsets, _refresh_ghosts
-from .local_segment import _all_pass, _field_pass, _post_dense, _prep_dense, _prep_sparse
-from .rng import random_u64
+from .local_segment import _block_all, _block_field
 
 KIND_ALL = 0
 KIND_SPARSE = 1
@@ -43,31 +42,23 @@ KIND_DENSE = 2
 @njit(cache=True, nogil=True)
 def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weights, order, K,
           hp, m2b, metropolis, key, cls, block):
-    """Update block b of class c of replica r in sweep w, neuron after neuron; return flips."""
-    n_neur = W.shape[1]
+    """Update block b of class c of replica r in sweep w, neuron after neuron; return flips.
+
+    Segment keys: ``random_u64(key, (w N + i) * 3 + c)``.
+    """
     ne = (hp.shape[1] + 1) // 2
     t_off, nb_off, f_off = _offsets(cls[c, 0], cls[c, 1], ne)
     k_lo = b * block
     n = min(block, cls[c, 2] - k_lo)
+    counter0 = np.uint64(w) * np.uint64(3 * W.shape[1]) + np.uint64(c)
+    if kind == KIND_ALL:
+        return _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
+                          metropolis, key, counter0)
     A = np.empty(n, dtype=np.float32)
     D = np.empty(n, dtype=np.int32)
-    flips = 0
-    base = np.uint64(w) * np.uint64(n_neur)
-    for q in range(n_neur):
-        i = order[q]
-        seg = random_u64(key, (base + np.uint64(i)) * np.uint64(3) + np.uint64(c))
-        if kind == KIND_ALL:
-            flips += _all_pass(W, S, r, i, t_off, nb_off, f_off, k_lo, n, hp, J_all, K[i], m2b,
-                               metropolis, seg)
-            continue
-        if kind == KIND_SPARSE:
-            _prep_sparse(W, r, i, t_off, f_off, k_lo, n, hp, indptr, indices, weights, A)
-        else:
-            _prep_dense(r, i, f_off, k_lo, n, hp, phi, scale, A)
-        flips += _field_pass(W, r, i, t_off, nb_off, k_lo, n, A, D, K[i], m2b, metropolis, seg)
-        if kind == KIND_DENSE:
-            _post_dense(phi, Jq, r, i, f_off, k_lo, n, D)
-    return flips
+    return _block_field(kind == KIND_DENSE, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo,
+                        n, hp, indptr, indices, weights, K, order, m2b, metropolis, key,
+                        counter0, A, D)
 
 
 @njit(cache=True, nogil=True)

@@ -31,8 +31,8 @@ from neurolattice_core.kernels.local_math import (
     _exp32_array,
     _uniform32_array,
 )
-from neurolattice_core.kernels.local_segment import _field_pass
-from neurolattice_core.kernels.rng import stream_key
+from neurolattice_core.kernels.local_segment import _block_field
+from neurolattice_core.kernels.rng import random_u64, stream_key
 
 Z_MAX = 5.0
 
@@ -370,12 +370,19 @@ def _segment_case(metropolis, n=20001):
     s0 = random_spins(rng, n)
     nb = rng.choice(np.array([-1, 0, 1], dtype=np.int8), n + 1)
     A = rng.normal(0, 1.5, n).astype(np.float32)
-    Ki, m2b, seg = np.float32(0.4), np.float32(-1.6), stream_key(12, 34)
+    m2b, key, counter0 = np.float32(-1.6), stream_key(12, 34), np.uint64(77)
+    seg = random_u64(key, counter0 + np.uint64(3))       # neuron 1's segment key
     W = np.zeros((1, 2, 2 * n + 2), dtype=np.int8)   # neuron 1: spins at 0.., neighbours at n..
     W[0, 1, :n] = s0
     W[0, 1, n:2 * n + 1] = nb
+    hp = np.zeros((2, n), dtype=np.float32)
+    hp[1] = A                                         # no equal-time neighbours: fields = A
     D = np.zeros(n, dtype=np.int32)
-    flips = _field_pass(W, 0, 1, 0, n, 0, n, A, D, Ki, m2b, metropolis, seg)
+    flips = _block_field(False, W, np.zeros((1, 1, 1), np.int32), np.zeros((1, 1), np.int32),
+                         np.float32(0), 0, 0, n, 0, 0, n, hp, np.zeros(3, np.int64),
+                         np.zeros(0, np.int64), np.zeros(0, np.float32),
+                         np.array([0.0, 0.4], np.float32), np.array([1], np.int64), m2b,
+                         metropolis, key, counter0, np.zeros(n, np.float32), D)
     s = s0.astype(np.float64)
     H = A.astype(np.float64) + 0.4 * (nb[:-1].astype(np.float64) + nb[1:].astype(np.float64))
     u = _hash32(seg, np.arange(n)).astype(np.float64) / 2.0**32
