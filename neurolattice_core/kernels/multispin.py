@@ -27,8 +27,9 @@ import numpy as np
 from numba import njit, prange
 
 from ..errors import ParameterError
-from .multispin_prep import _from_work, _layout, _tables, _to_work
-from .multispin_update import _sweeps, popcount64
+from .multispin_prep import PAD, _from_work, _layout, _tables, _to_work
+from .multispin_tasks import sweeps
+from .multispin_update import popcount64
 
 METHODS = ("metropolis", "heatbath")
 _ALL = 0xFFFFFFFFFFFFFFFF
@@ -160,6 +161,67 @@ def _real(value, name, positive=False):
     return value
 
 
+class WorkingLattice:
+    """Packed configurations held in the sweep kernel's working layout between calls.
+
+    Sweeping works on a neuron-permuted, word-major copy of the packed words (see
+    :mod:`.multispin_update`); keeping it resident saves two transpositions per call.  Convert
+    back with :meth:`words` only when the spins are read.
+
+    Parameters
+    ----------
+    words : numpy.ndarray
+        uint64 (R, N, L), C-contiguous, layout of :func:`pack` (copied, not modified).
+    neighbours : numpy.ndarray
+        int64 (N, z), z <= 4: equal-time neighbours (-1 = absent), symmetric and bipartite,
+        e.g. from :func:`neighbour_table`.
+    """
+
+    def __init__(self, words, neighbours):
+        _check_words(words)
+        n_rep, n, n_words = words.shape
+        if (not isinstance(neighbours, np.ndarray) or neighbours.dtype != np.int64
+                or neighbours.ndim != 2 or neighbours.shape[0] != n
+                or neighbours.shape[1] > 4):
+            raise ParameterError(f"neighbours must be an int64 array of shape "
+                                 f"(N = {n}, z <= 4).")
+        self.shape = words.shape
+        self._z_present, self._perm, self._segs = _layout(neighbours.tobytes(), neighbours.shape)
+        self._pbase = np.zeros(n + PAD, dtype=np.uint64)
+        self._pbase[:n] = self._perm * (64 * n_words)
+        self._work = np.zeros((n_rep, n_words, n + PAD), dtype=np.uint64)
+        _to_work(words, self._perm, self._work)
+
+    def words(self):
+        """The configurations as packed words, uint64 (R, N, L) (a new array)."""
+        words = np.empty(self.shape, dtype=np.uint64)
+        _from_work(self._work, self._perm, words)
+        return words
+
+    def sweep(self, J, K, h, beta, time_periodic, method, n_sweeps, keys, sweep_offset):
+        """Advance by ``n_sweeps`` sweeps; the arguments are those of :func:`multispin_sweeps`.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 (R,): spins flipped per replica.
+        """
+        n_rep = self.shape[0]
+        if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (n_rep,):
+            raise ParameterError(f"keys must be a uint64 array of shape (R = {n_rep},).")
+        if method not in METHODS:
+            raise ParameterError(f"method must be one of {METHODS}, got {method!r}.")
+        for name, value in (("n_sweeps", n_sweeps), ("sweep_offset", sweep_offset)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ParameterError(f"{name} must be an integer >= 0, got {value!r}.")
+        J, K, h = _real(J, "J"), _real(K, "K"), _real(h, "h")
+        beta = _real(beta, "beta", positive=True)
+        cl_n, cl_e = _tables(J, K, h, beta, method, self._z_present, bool(time_periodic))
+        return sweeps(self._work, self._segs, cl_n, cl_e, J == K, bool(time_periodic),
+                      np.ascontiguousarray(keys), self._pbase, int(sweep_offset), int(n_sweeps),
+                      numba.get_num_threads())
+
+
 def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_sweeps, keys,
                      sweep_offset):
     """Advance packed configurations by ``n_sweeps`` checkerboard sweeps, in place.
@@ -195,31 +257,13 @@ def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_
     -----
     Every acceptance is exact: a lane flips with probability floor(p 2**64) / 2**64 (p = 1
     exactly when p rounds to 1.0), decided by a lazy bitwise comparison with counter-based random
-    words (see :mod:`.multispin_update`).  Results are bit-identical for any thread count.
+    words (see :mod:`.multispin_update`).  Results are bit-identical for any thread count
+    (:mod:`.multispin_tasks`).  Repeated calls on one lattice are cheaper through
+    :class:`WorkingLattice`, which keeps the working layout between calls.
     """
-    _check_words(words)
-    n_rep, n = words.shape[:2]
-    if (not isinstance(neighbours, np.ndarray) or neighbours.dtype != np.int64
-            or neighbours.ndim != 2 or neighbours.shape[0] != n or neighbours.shape[1] > 4):
-        raise ParameterError(f"neighbours must be an int64 array of shape (N = {n}, z <= 4).")
-    if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (n_rep,):
-        raise ParameterError(f"keys must be a uint64 array of shape (R = {n_rep},).")
-    if method not in METHODS:
-        raise ParameterError(f"method must be one of {METHODS}, got {method!r}.")
-    for name, value in (("n_sweeps", n_sweeps), ("sweep_offset", sweep_offset)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ParameterError(f"{name} must be an integer >= 0, got {value!r}.")
-    J, K, h = _real(J, "J"), _real(K, "K"), _real(h, "h")
-    beta = _real(beta, "beta", positive=True)
-    z_present, perm, segs = _layout(neighbours.tobytes(), neighbours.shape)
-    cl_n, cl_e = _tables(J, K, h, beta, method, z_present, bool(time_periodic))
-    n_words = words.shape[2]
-    work = np.empty((n_rep, n_words, n), dtype=np.uint64)
-    _to_work(words, perm, work)
-    flips = _sweeps(work, segs, cl_n, cl_e, J == K, bool(time_periodic),
-                    np.ascontiguousarray(keys), (perm * (64 * n_words)).astype(np.uint64),
-                    int(sweep_offset), int(n_sweeps), n_rep >= numba.get_num_threads())
-    _from_work(work, perm, words)
+    lattice = WorkingLattice(words, neighbours)
+    flips = lattice.sweep(J, K, h, beta, time_periodic, method, n_sweeps, keys, sweep_offset)
+    words[...] = lattice.words()
     return flips
 
 

@@ -15,6 +15,7 @@ from ..errors import ParameterError
 from .multispin_update import NCOL, NFIX
 
 _ALL = 0xFFFFFFFFFFFFFFFF
+PAD = 32        # words of padding after each working row (see .multispin_tasks._padded)
 _TABLE_SIZES = (2, 4, 8) + tuple(range(12, 257, 4))    # row counts the kernel handles
 
 

@@ -33,7 +33,7 @@ Random counters: ``counter = (((2 sweep + colour) N + i) L + w) 64`` (+ ``j``), 
 """
 
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
@@ -264,25 +264,26 @@ def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key,
 
 @njit(cache=True, nogil=True)
 def _flip(xrow, px, n, out):
-    """Flip the accepted lanes of the fully decided words of a segment; returns the count."""
+    """Flip the accepted lanes out[1, q] of the words of a segment; returns the count."""
     flips = _ZERO
     for q in range(n):
-        p = px + np.uint64(q)
-        done = out[1, q] if out[0, q] == _ZERO else _ZERO
-        xrow[p] ^= done
-        flips += popcount64(done)
+        a = out[1, q]
+        xrow[px + np.uint64(q)] ^= a
+        flips += popcount64(a)
     return int(flips)
 
 
 @njit(cache=True, nogil=True)
 def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-            pbase, out):
-    """Steps NFIX..63 for the words of a segment left undecided by :func:`_segment`; flips them.
+            pbase, out, cm):
+    """Steps NFIX..63 for the words of a segment left undecided by :func:`_segment`.
 
-    Lane by lane: the lane's class gives its P, and its bits of r_NFIX, r_NFIX+1, ... are
-    compared with P's until they differ (the same decisions as bit-parallel steps would make).
+    Bit-parallel over the undecided lanes of a word: the class masks (restricted to those
+    lanes) are kept in ``cm`` and step j compares bit 63 - j of each lane's P with the lane's
+    bit of r_j, as the branch-free steps do.  Lanes still undecided after step 63 have U == P
+    and are rejected.  Leaves out[0, q] = 0 and the final accepted lanes in out[1, q].
     """
-    flips = 0
+    n_rows = CL.shape[0]
     for q in range(n):
         u = out[0, q]
         if u == _ZERO:
@@ -292,125 +293,21 @@ def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
+        for c in range(n_rows):
+            cm[c] = u & ((b0 ^ CL[c, 0]) & (b1 ^ CL[c, 1]) & (b2 ^ CL[c, 2])
+                         & (((e0 ^ CL[c, 3]) & (e1 ^ CL[c, 4])) | CL[c, 5])
+                         & ((x ^ CL[c, 7]) | CL[c, 6]) & CL[c, 8])
         a = out[1, q]
         ctr = ctr_base + pbase[p]
-        while u != _ZERO:
-            lane = u & (_ZERO - u)          # lowest undecided lane
-            u ^= lane
-            big_p = _ZERO
-            for c in range(CL.shape[0]):
-                mk = ((b0 ^ CL[c, 0]) & (b1 ^ CL[c, 1]) & (b2 ^ CL[c, 2])
-                      & (((e0 ^ CL[c, 3]) & (e1 ^ CL[c, 4])) | CL[c, 5])
-                      & ((x ^ CL[c, 7]) | CL[c, 6]) & CL[c, 8])
-                if mk & lane:
-                    big_p = CL[c, 9 + NFIX]
-            for step in range(NFIX, 64):
-                bit_p = (big_p >> np.uint64(63 - step)) & _ONE
-                if ((random_u64(key, ctr + np.uint64(step)) & lane) != _ZERO) != (bit_p != _ZERO):
-                    if bit_p != _ZERO:
-                        a |= lane
-                    break
-        xrow[p] = x ^ a
-        flips += int(popcount64(a))
-    return flips
-
-
-@njit(cache=True, nogil=True)
-def _row(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, max_len):
-    """Update the words of block ``blk`` of working row (r, w), segment by segment; flips."""
-    n_words, n = work.shape[1], work.shape[2]
-    xrow = work[r, w]
-    if w == n_words - 1:                 # t + 1 of word L-1 is word 0 shifted by one bit
-        nrow = np.empty(n, dtype=np.uint64)
-        src = work[r, 0]
-        for p in range(n):
-            nrow[p] = (src[p] >> _ONE) | (src[p] << _S63)
-    else:
-        nrow = work[r, w + 1]
-    if w == 0:                           # t - 1 of word 0 is word L-1 shifted by one bit
-        prow = np.empty(n, dtype=np.uint64)
-        src = work[r, n_words - 1]
-        for p in range(n):
-            prow[p] = (src[p] << _ONE) | (src[p] >> _S63)
-    else:
-        prow = work[r, w - 1]
-    edge = -1
-    nmask = _ALL
-    pmask = _ALL
-    if not periodic:
-        if w == 0:
-            edge = 0
-            pmask = ~_ONE                # t = 0 has no t - 1
-        if w == n_words - 1:
-            edge = 1
-            nmask = ~(_ONE << _S63)      # t = T - 1 has no t + 1
-    ctr_base = ctr_hs + np.uint64(w * 64)
-    out = np.empty((2, max_len), dtype=np.uint64)
-    AC = np.empty(16 * max_len, dtype=np.uint64)
-    total = 0
-    for sg in range(segs.shape[0]):
-        if segs[sg, 0] != blk:
-            continue
-        px = np.uint64(segs[sg, 1])
-        m = segs[sg, 2]
-        q0 = px + np.uint64(segs[sg, 3])
-        q1 = px + np.uint64(segs[sg, 4])
-        q2 = px + np.uint64(segs[sg, 5])
-        q3 = px + np.uint64(segs[sg, 6])
-        CL = CLn[segs[sg, 7]] if edge < 0 else CLe[segs[sg, 7], edge]
-        _segment(xrow, nrow, prow, px, q0, q1, q2, q3, m, nmask, pmask, kc, CL, key, ctr_base,
-                 pbase, out, AC)
-        # finish first: it reads the unflipped neighbourhood of its own words only
-        total += _finish(xrow, nrow, prow, px, q0, q1, q2, q3, m, nmask, pmask, kc, CL, key,
-                         ctr_base, pbase, out)
-        total += _flip(xrow, px, m, out)
-    return total
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, n_sweeps,
-            by_replica):
-    """``n_sweeps`` checkerboard sweeps of the working layout in place; flips per replica.
-
-    Work items (replica, row w) of one half-sweep are independent: each updates the words of
-    colour ``col`` of row w (block (col + w) mod 2 of the positions), segment by segment.
-    ``by_replica``: one parallel loop over replicas runs all their sweeps (one launch per call,
-    for R >= threads); otherwise every half-sweep is a parallel loop over the items.  Each
-    item's result depends only on its own random counters, so the outcome is the same either
-    way and for any number of threads.
-    segs (S, 8) int64 rows: block, first position, length, the 4 neighbour offsets (position of
-    the neighbour minus position; 0 = absent), class-table index.  CLn[k] are the class tables
-    of inner rows (and of all rows for periodic time), CLe[k, 0] / CLe[k, 1] those of the rows
-    w = 0 / w = L-1 of open time (2, 4, 8 or a multiple of 4 rows, padded).
-    pbase[p] = perm[p] L 64.
-    """
-    n_rep, n_words, n = work.shape
-    n_items = n_rep * n_words
-    max_len = 1
-    for sg in range(segs.shape[0]):
-        max_len = max(max_len, segs[sg, 2])
-    kc = _ALL if combined else _ZERO
-    flips = np.zeros(n_items, dtype=np.int64)
-    stride = np.uint64(n * n_words * 64)
-    if by_replica:
-        for r in prange(n_rep):
-            for s in range(n_sweeps):
-                for col in range(2):
-                    ctr_hs = np.uint64(2 * (sweep_offset + s) + col) * stride
-                    for w in range(n_words):
-                        flips[r * n_words + w] += _row(work, r, w, (col + w) & 1, segs, CLn, CLe,
-                                                       kc, periodic, keys[r], ctr_hs, pbase,
-                                                       max_len)
-    else:
-        for s in range(n_sweeps):
-            for col in range(2):
-                ctr_hs = np.uint64(2 * (sweep_offset + s) + col) * stride
-                for it in prange(n_items):
-                    r = it // n_words
-                    w = it % n_words
-                    flips[it] += _row(work, r, w, (col + w) & 1, segs, CLn, CLe, kc, periodic,
-                                      keys[r], ctr_hs, pbase, max_len)
-    out = np.zeros(n_rep, dtype=np.int64)
-    for it in range(n_items):
-        out[it // n_words] += flips[it]
-    return out
+        for step in range(NFIX, 64):
+            shift = np.uint64(63 - step)
+            t = _ZERO
+            for c in range(n_rows):
+                t |= cm[c] & (_ZERO - ((CL[c, 9 + NFIX] >> shift) & _ONE))
+            d = random_u64(key, ctr + np.uint64(step)) ^ t
+            a |= u & d & t
+            u &= ~d
+            if u == _ZERO:
+                break
+        out[0, q] = _ZERO
+        out[1, q] = a

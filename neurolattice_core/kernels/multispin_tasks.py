@@ -1,0 +1,214 @@
+"""Task-parallel driver of the multi-spin sweeps (private to :mod:`.multispin`).
+
+A parallel region costs tens of microseconds to start on a virtual machine (the sleeping worker
+thread has to be woken), about as long as a half-sweep of a 1024 x 1024 lattice takes.  All the
+sweeps of one call therefore run in a single region: its workers take *tasks* from a shared
+atomic counter and wait, through per-row progress counters, for the tasks they depend on.
+
+Task ``g`` is the half-sweep ``hs = g // (R L)`` (sweep ``hs // 2``, colour ``hs % 2``) of the
+working row ``(r, w)`` (``g % (R L) = r L + w``): it updates the words of that colour in row
+``w`` of replica ``r`` (see :mod:`.multispin_update` for the layout).  It reads the other colour
+of rows ``w - 1``, ``w``, ``w + 1`` (cyclically: the time neighbours of row 0 and L - 1 are each
+other, rotated by one bit) and writes its own colour of row ``w``, so it may start once those
+three rows have finished half-sweep ``hs - 1``; every task that reads or writes what it writes
+is ordered with it through these counters.  A task depends only on tasks with smaller indices,
+which have all been claimed, so the lowest unfinished task can always run: no deadlock, whatever
+the number of threads that actually execute the workers.  Each task draws its random numbers from
+its own counters, so the result is bit-identical for any number of workers and threads.
+"""
+
+import numpy as np
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .multispin_prep import PAD
+from .multispin_update import _finish, _flip, _segment
+
+_ONE = np.uint64(1)
+_S63 = np.uint64(63)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_ZERO = np.uint64(0)
+
+_SPINS_BEFORE_YIELD = 2000
+_sched_yield = types.ExternalFunction("sched_yield", types.int32())
+
+
+def _is_counter_array(ary):
+    return isinstance(ary, types.Array) and ary.dtype == types.int64 and ary.ndim == 1
+
+
+def _pointer(context, builder, aryty, ary, index):
+    array = context.make_array(aryty)(context, builder, ary)
+    return cgutils.get_item_pointer(context, builder, aryty, array, [index], wraparound=False)
+
+
+@intrinsic
+def fetch_add(typingctx, ary, index, value):
+    """``old = ary[index]; ary[index] += value; return old`` atomically (int64 1-D array)."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+
+    return types.int64(ary, types.intp, types.int64), codegen
+
+
+@intrinsic
+def load_acquire(typingctx, ary, index):
+    """``ary[index]`` read with acquire ordering (later reads see writes released before it)."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        return builder.load_atomic(ptr, "acquire", 8)
+
+    return types.int64(ary, types.intp), codegen
+
+
+@intrinsic
+def store_release(typingctx, ary, index, value):
+    """``ary[index] = value`` with release ordering (earlier writes become visible first)."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        builder.store_atomic(args[2], ptr, "release", 8)
+        return context.get_dummy_value()
+
+    return types.void(ary, types.intp, types.int64), codegen
+
+
+@njit(cache=True, nogil=True)
+def wait_at_least(ary, index, target):
+    """Spin until ``ary[index] >= target``; after a short spin, yield the core while waiting."""
+    spins = 0
+    while load_acquire(ary, index) < target:
+        spins += 1
+        if spins > _SPINS_BEFORE_YIELD:
+            _sched_yield()
+
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _padded(length):
+    """Words computed for a segment of ``length`` words: a multiple of the vector loop's stride.
+
+    The vectorised loop of :func:`.multispin_update._segment` would finish a remainder word by
+    word at several times the cost; the extra words (up to PAD - 1, in the row padding or in the
+    other block) are computed but never flipped.
+    """
+    if length < 8:
+        return length
+    return (length + PAD - 1) // PAD * PAD
+
+
+@njit(cache=True, nogil=True)
+def _rotated(src, shift_right, dst):
+    """Fill dst with src rotated by one bit: right (t + 1 of word L-1) or left (t - 1 of word 0)."""
+    for p in range(src.shape[0]):
+        v = src[p]
+        if shift_right:
+            dst[p] = (v >> _ONE) | (v << _S63)
+        else:
+            dst[p] = (v << _ONE) | (v >> _S63)
+    return dst
+
+
+@njit(cache=True, nogil=True)
+def _task(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out, AC, cm, rot):
+    """Update the words of block ``blk`` of working row (r, w), segment by segment; flips.
+
+    ``out``, ``AC``, ``cm`` and ``rot`` (uint64 (2, N)) are the worker's scratch arrays.
+    """
+    n_words = work.shape[1]
+    xrow = work[r, w]
+    if w == n_words - 1:                 # t + 1 of word L-1 is word 0 shifted by one bit
+        nrow = _rotated(work[r, 0], True, rot[0])
+    else:
+        nrow = work[r, w + 1]
+    if w == 0:                           # t - 1 of word 0 is word L-1 shifted by one bit
+        prow = _rotated(work[r, n_words - 1], False, rot[1])
+    else:
+        prow = work[r, w - 1]
+    edge = -1
+    nmask = _ALL
+    pmask = _ALL
+    if not periodic:
+        if w == 0:
+            edge = 0
+            pmask = ~_ONE                # t = 0 has no t - 1
+        if w == n_words - 1:
+            edge = 1
+            nmask = ~(_ONE << _S63)      # t = T - 1 has no t + 1
+    ctr_base = ctr_hs + np.uint64(w * 64)
+    total = 0
+    for sg in range(segs.shape[0]):
+        if segs[sg, 0] != blk:
+            continue
+        px = np.uint64(segs[sg, 1])
+        m = segs[sg, 2]
+        q0 = px + np.uint64(segs[sg, 3])
+        q1 = px + np.uint64(segs[sg, 4])
+        q2 = px + np.uint64(segs[sg, 5])
+        q3 = px + np.uint64(segs[sg, 6])
+        CL = CLn[segs[sg, 7]] if edge < 0 else CLe[segs[sg, 7], edge]
+        _segment(xrow, nrow, prow, px, q0, q1, q2, q3, _padded(m), nmask, pmask, kc, CL, key,
+                 ctr_base, pbase, out, AC)
+        _finish(xrow, nrow, prow, px, q0, q1, q2, q3, m, nmask, pmask, kc, CL, key, ctr_base,
+                pbase, out, cm)
+        total += _flip(xrow, px, m, out)
+    return total
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, n_sweeps,
+           n_workers):
+    """``n_sweeps`` checkerboard sweeps of the working layout in place; flips per replica.
+
+    work : uint64 (R, L, N + PAD), the working layout of :mod:`.multispin_update`, each row
+        followed by PAD words of padding.
+    segs : int64 (S, 8) rows: block, first position, length, the 4 neighbour offsets (position
+        of the neighbour minus position; 0 = absent), class-table index.
+    CLn, CLe : class tables of inner rows (and of all rows for periodic time) and of the rows
+        w = 0 / w = L-1 of open time (:func:`.multispin_prep._tables`).
+    pbase : uint64 (N + PAD,), ``perm[p] L 64`` (then padding); keys : uint64 (R,).
+    n_workers : int, workers of the parallel region (normally the numba thread count).
+    """
+    n_rep, n_words = work.shape[:2]
+    n = pbase.shape[0] - PAD
+    max_len = 1
+    for sg in range(segs.shape[0]):
+        max_len = max(max_len, _padded(segs[sg, 2]))
+    kc = _ALL if combined else _ZERO
+    stride = np.uint64(n * n_words * 64)
+    rows = n_rep * n_words
+    n_tasks = 2 * n_sweeps * rows
+    out = np.empty((n_workers, 2, max_len), dtype=np.uint64)
+    AC = np.empty((n_workers, 16 * max_len), dtype=np.uint64)
+    cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2])), dtype=np.uint64)
+    rot = np.empty((n_workers, 2, n + PAD), dtype=np.uint64)
+    flips = np.zeros((n_workers, n_rep), dtype=np.int64)
+    claimed = np.zeros(1, dtype=np.int64)
+    progress = np.zeros(rows, dtype=np.int64)   # half-sweeps finished by row (r, w)
+    for k in prange(n_workers):
+        while True:
+            g = fetch_add(claimed, 0, 1)
+            if g >= n_tasks:
+                break
+            hs = g // rows
+            r = (g % rows) // n_words
+            w = g % n_words
+            base = r * n_words
+            wait_at_least(progress, base + (w + n_words - 1) % n_words, hs)
+            wait_at_least(progress, base + w, hs)
+            wait_at_least(progress, base + (w + 1) % n_words, hs)
+            ctr_hs = np.uint64(2 * sweep_offset + hs) * stride
+            flips[k, r] += _task(work, r, w, (hs + w) & 1, segs, CLn, CLe, kc, periodic,
+                                 keys[r], ctr_hs, pbase, out[k], AC[k], cm[k], rot[k])
+            store_release(progress, base + w, hs + 1)
+    return flips.sum(axis=0)
