@@ -267,7 +267,7 @@ def test_any_block_size_and_driver_give_identical_results(kind, periodic):
             for method in ("heatbath", "metropolis"):
                 flips = state.sweep(betas=np.array([0.4, 0.9, 1.3]), method=method,
                                     n_sweeps=4, keys=keys_for(2, 3), sweep_offset=0,
-                                    block=block)
+                                    block=block, parallel=threads > 1)
                 results.append((state.spins(), flips))
     finally:
         numba.set_num_threads(default)
