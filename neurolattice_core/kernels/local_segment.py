@@ -47,10 +47,13 @@ _FAST = {"contract"}   # fused multiply-add only: no reassociation, no change be
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_FAST, error_model="numpy")
 def _heatbath(s, H, m2b, u):
-    """New spin by heat bath (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's 32-bit uniform)."""
+    """New spin by heat bath (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's 32-bit uniform).
+
+    U < e / (1 + e) is tested as u (1 + e) < e 2**32 (no division).
+    """
     sigma = _ONE if H >= _ZERO else -_ONE
     e = _exp32(m2b * abs(H))
-    return -sigma if u < e / (_ONE + e) * _TWO_32 else sigma
+    return -sigma if u * (_ONE + e) < e * _TWO_32 else sigma
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_FAST)
