@@ -22,6 +22,7 @@ into calls.
 """
 
 import numbers
+import time
 
 import numba
 import numpy as np
@@ -41,10 +42,12 @@ from .local_sweep import (
 KINDS = {"all-to-all": KIND_ALL, "sparse": KIND_SPARSE, "dense": KIND_DENSE}
 METHODS = ("heatbath", "metropolis")
 _CACHE_BYTES = 1 << 18   # dense: cached-field rows of one task should stay in L2
-PARALLEL_MIN_SITES = 1 << 16
-"""Sites per time class (all replicas) below which the serial driver is used even with several
-threads: one parallel region costs about 10-40 us (OpenMP threads wake from a passive wait),
-about the time of 2**15 site updates. Speed only: both drivers give identical results."""
+PARALLEL_MIN_SITES = 1 << 13
+"""Sites per time class (all replicas) below which the serial driver is always used: one
+parallel region costs about 10-40 us (OpenMP threads wake from a passive wait), the time of
+10**4 site updates or more. Above it the faster driver is chosen by timing (see
+:meth:`LocalState.sweep`). Speed only: both drivers give identical results."""
+_EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slower
 
 
 # ----------------------------------------------------------------------------- colouring
@@ -292,6 +295,9 @@ class LocalState:
         elif kind == "dense":
             Jq, scale = quantise_couplings(p["J_dense"])
             self._Jq, self._scale = Jq, np.float32(scale)
+        self._seconds_per_site = {False: None, True: None}   # by driver (parallel?), smoothed
+        self._warm = {False: False, True: False}   # first call of a driver (loading) untimed
+        self._calls = 0
         self.set_spins(spins)
 
     def set_spins(self, spins):
@@ -344,8 +350,11 @@ class LocalState:
             speed only: every value gives bit-identical results.
         parallel : bool, optional
             Run the tasks of each time class on numba's threads (True) or one after the other
-            (False). Default: in parallel when there are several threads and at least
-            ``PARALLEL_MIN_SITES`` sites per class. Speed only: results are bit-identical.
+            (False). Default: serial with one thread or fewer than ``PARALLEL_MIN_SITES`` sites
+            per class; otherwise the driver with the lower measured time per site (each call is
+            timed, except the first call of each driver; the other driver is timed again every
+            16th call, so the choice follows the load of the machine). Speed only: results are
+            bit-identical either way.
 
         Returns
         -------
@@ -356,18 +365,37 @@ class LocalState:
         betas, metropolis, n_sweeps, keys, offset = _validate_run(R, betas, method, n_sweeps,
                                                                   keys, sweep_offset)
         threads = numba.get_num_threads()
-        if parallel is None:
-            parallel = R * n * T // 2 >= PARALLEL_MIN_SITES
+        timed = parallel is None and threads > 1 and R * n * T // 2 >= PARALLEL_MIN_SITES
+        if timed:
+            parallel = self._choose_driver()
         if not parallel:
             threads = 1
         if block is None:
             block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, threads)
         block = _int_scalar(block, "block", 1)
         driver = _sweeps_serial if threads == 1 else _sweeps_parallel
-        return driver(self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
-                      self._scale, self._indptr, self._indices, self._weights, self._order,
-                      self._K, self._hp, (-2.0 * betas).astype(np.float32), self.periodic,
-                      metropolis, n_sweeps, keys, offset, self._cls, block)
+        start = time.perf_counter()
+        flips = driver(self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
+                       self._scale, self._indptr, self._indices, self._weights, self._order,
+                       self._K, self._hp, (-2.0 * betas).astype(np.float32), self.periodic,
+                       metropolis, n_sweeps, keys, offset, self._cls, block)
+        if timed and n_sweeps > 0:
+            rate = (time.perf_counter() - start) / (n_sweeps * R * n * T)
+            used = threads > 1
+            old = self._seconds_per_site[used]
+            if self._warm[used]:
+                self._seconds_per_site[used] = rate if old is None else 0.5 * (old + rate)
+            self._warm[used] = True
+        return flips
+
+    def _choose_driver(self):
+        """Parallel (True) or serial (False): untimed drivers first, then the faster one."""
+        self._calls += 1
+        rates = self._seconds_per_site
+        if rates[True] is None or rates[False] is None:
+            return rates[True] is None
+        faster = rates[True] < rates[False]
+        return (not faster) if self._calls % _EXPLORE_EVERY == 0 else faster
 
 
 def local_sweeps(spins, *, kind, K, fields, betas, time_periodic, method, n_sweeps, keys,

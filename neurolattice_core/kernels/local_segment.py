@@ -84,9 +84,8 @@ def _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
-                si = np.int32(W[r, i, tb + mu])
-                s = F32(si)
-                H = (hp[i, fb + mu] + J_all * F32(S[r, fb + mu] - si)
+                s = F32(W[r, i, tb + mu])
+                H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
                 sn = _metropolis(s, H, m2b, _uniform32(seg, k_lo + m))
                 W[r, i, tb + mu] = np.int8(sn)
@@ -95,9 +94,8 @@ def _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
         else:
             for m in range(n):
                 mu = np.uint64(m)
-                si = np.int32(W[r, i, tb + mu])
-                s = F32(si)
-                H = (hp[i, fb + mu] + J_all * F32(S[r, fb + mu] - si)
+                s = F32(W[r, i, tb + mu])
+                H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
                 sn = _heatbath(s, H, m2b, _uniform32(seg, k_lo + m))
                 W[r, i, tb + mu] = np.int8(sn)

@@ -276,6 +276,26 @@ def test_any_block_size_and_driver_give_identical_results(kind, periodic):
         assert np.array_equal(spins, reference_spins) and np.array_equal(flips, reference_flips)
 
 
+def test_timed_driver_choice_does_not_change_results():
+    """Above PARALLEL_MIN_SITES the driver is picked by timing: the results are the same."""
+    default = numba.get_num_threads()
+    try:
+        out = []
+        for threads, parallel in ((min(2, numba.config.NUMBA_NUM_THREADS), None), (1, False)):
+            numba.set_num_threads(threads)
+            spins, args = _state("sparse", R=2, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
+            state = LocalState(spins, **args)
+            flips = [state.sweep(betas=np.array([0.6, 1.1]), method="heatbath", n_sweeps=1,
+                                 keys=keys_for(3, 2), sweep_offset=w, parallel=parallel)
+                     for w in range(2 * local._EXPLORE_EVERY + 2)]
+            out.append((state.spins(), np.array(flips)))
+            if parallel is None and threads > 1:
+                assert all(v is not None for v in state._seconds_per_site.values())
+    finally:
+        numba.set_num_threads(default)
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+
+
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
 def test_resident_state_matches_fresh_calls_and_caches_stay_exact(kind):
     """LocalState over several calls == local_sweeps per call; caches equal a rebuild."""
