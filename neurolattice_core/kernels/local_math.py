@@ -60,15 +60,20 @@ def _xorshift(builder, x, shift):
 
 @intrinsic
 def _uniform32(typingctx, key, k):
-    """float32(hash32(key, k)) in [0, 2**32]; ``key`` uint64 segment key, ``k`` int64 index."""
-    if key != types.uint64 or k not in (types.int64, types.uint64):
+    """float32(hash32(key, k)) in [0, 2**32]; ``key`` uint64 segment key, ``k`` int32 index.
+
+    (Also accepts an int64 or uint64 k, of which the low 32 bits count.)
+    """
+    if key != types.uint64 or k not in (types.int32, types.int64, types.uint64):
         return None
 
     def codegen(context, builder, signature, args):
         key_v, k_v = args
         k1 = builder.trunc(key_v, _I32)
         k2 = builder.trunc(builder.lshr(key_v, ir.Constant(_I64, 32)), _I32)
-        x = builder.add(builder.mul(builder.trunc(k_v, _I32), _c32(_GOLDEN32)), k1)
+        if k_v.type != _I32:
+            k_v = builder.trunc(k_v, _I32)
+        x = builder.add(builder.mul(k_v, _c32(_GOLDEN32)), k1)
         x = builder.mul(_xorshift(builder, x, 17), _c32(_M1))
         x = builder.xor(_xorshift(builder, x, 11), k2)
         x = builder.mul(x, _c32(_M2))
@@ -77,6 +82,21 @@ def _uniform32(typingctx, key, k):
         return builder.uitofp(x, ir.FloatType())
 
     return types.float32(key, k), codegen
+
+
+@intrinsic
+def _inc32(typingctx, acc, flag):
+    """int32 ``acc + flag`` (flag a bool), in 32-bit arithmetic.
+
+    Numba widens int32 sums to int64; counters kept in 32 bits vectorise twice as wide.
+    """
+    if acc != types.int32 or flag != types.boolean:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.add(args[0], builder.zext(args[1], _I32))
+
+    return types.int32(types.int32, types.boolean), codegen
 
 
 @intrinsic

@@ -36,7 +36,7 @@ i, class c) and site k of the class draws ``_uniform32(segment key, k)``: a pure
 import numpy as np
 from numba import njit
 
-from .local_math import F32, _exp32, _uniform32
+from .local_math import F32, _exp32, _inc32, _uniform32
 from .rng import random_u64
 
 _ONE = F32(1.0)
@@ -81,26 +81,30 @@ def _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
         i = np.uint64(order[q])
         seg = random_u64(key, counter0 + np.uint64(3) * i)
         Ki = K[i]
+        k, n_flips = np.int32(k_lo), np.int32(0)   # 32-bit site index and flip count
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
                 s = F32(W[r, i, tb + mu])
                 H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
-                sn = _metropolis(s, H, m2b, _uniform32(seg, k_lo + m))
+                sn = _metropolis(s, H, m2b, _uniform32(seg, k))
+                k = _inc32(k, True)
                 W[r, i, tb + mu] = np.int8(sn)
                 S[r, fb + mu] += np.int32(sn - s)
-                flips += sn != s
+                n_flips = _inc32(n_flips, sn != s)
         else:
             for m in range(n):
                 mu = np.uint64(m)
                 s = F32(W[r, i, tb + mu])
                 H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
-                sn = _heatbath(s, H, m2b, _uniform32(seg, k_lo + m))
+                sn = _heatbath(s, H, m2b, _uniform32(seg, k))
+                k = _inc32(k, True)
                 W[r, i, tb + mu] = np.int8(sn)
                 S[r, fb + mu] += np.int32(sn - s)
-                flips += sn != s
+                n_flips = _inc32(n_flips, sn != s)
+        flips += n_flips
     return flips
 
 
@@ -138,24 +142,28 @@ def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp,
                     mu = np.uint64(m)
                     A[mu] += wp * F32(W[r, j, tb + mu])
         # 2. decisions
+        k, n_flips = np.int32(k_lo), np.int32(0)   # 32-bit site index and flip count
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
                 s = F32(W[r, i, tb + mu])
                 H = A[mu] + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one]))
-                sn = _metropolis(s, H, m2b, _uniform32(seg, k_lo + m))
+                sn = _metropolis(s, H, m2b, _uniform32(seg, k))
+                k = _inc32(k, True)
                 W[r, i, tb + mu] = np.int8(sn)
                 D[mu] = np.int32(sn - s)
-                flips += sn != s
+                n_flips = _inc32(n_flips, sn != s)
         else:
             for m in range(n):
                 mu = np.uint64(m)
                 s = F32(W[r, i, tb + mu])
                 H = A[mu] + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one]))
-                sn = _heatbath(s, H, m2b, _uniform32(seg, k_lo + m))
+                sn = _heatbath(s, H, m2b, _uniform32(seg, k))
+                k = _inc32(k, True)
                 W[r, i, tb + mu] = np.int8(sn)
                 D[mu] = np.int32(sn - s)
-                flips += sn != s
+                n_flips = _inc32(n_flips, sn != s)
+        flips += n_flips
         # 3. cached dense fields of the flipped sites
         if dense:
             for m in range(n):
