@@ -70,6 +70,16 @@ def _parse_parameter(name, text):
     return value
 
 
+def _format(name, value):
+    """A parameter value as it appears in the URL (floats always the same way: 6 -> '6.0')."""
+    if value is None:
+        return ""
+    parameter = LatticeModel.param[name]
+    if isinstance(parameter, param.Number) and not isinstance(parameter, param.Integer):
+        return repr(float(value))
+    return str(value)
+
+
 def _short_error(error):
     text = re.sub(r"^\w+ parameter '[^']+' ", "", str(error)).split(". ")[0].rstrip(".")
     return text if len(text) < 160 else text[:157] + "..."
@@ -181,7 +191,7 @@ class LinkState:
         for name in CONTROL_PARAMETERS:
             value = getattr(store.controls, name)
             if name == "seed" or value != base[name]:
-                query[name] = "" if value is None else str(value)
+                query[name] = _format(name, value)
         if self.page.tab != self.tabs[0]:
             query["tab"] = self.page.tab
         if self.page.mode == "present":

@@ -5,8 +5,9 @@ import numpy as np
 import panel as pn
 import param
 
+from .. import export
 from ..recording_state import MAX_UPLOAD_MB
-from .simulate import SPIKE_COLOURS
+from .simulate import SPIKE_COLOURS, download
 
 def _filepond_css():
     """FilePond's stylesheet from Panel's bundle, applied inside the widget's shadow root.
@@ -191,7 +192,12 @@ class RecordingView(pn.viewable.Viewer):
                              f"at most {MAX_UPLOAD_MB} MB):"),
             self.uploader, self._status,
             pn.pane.Markdown("#### Binning"), binning,
-            pn.pane.Markdown("#### Units"), self.exclusions, width=330)
+            pn.pane.Markdown("#### Units"), self.exclusions,
+            pn.pane.Markdown("#### Export"),
+            download("Binned raster (NPZ)", "neurolattice-recording.npz",
+                     lambda: export.recording_npz(state) or b""),
+            download("Rates per unit (CSV)", "neurolattice-units.csv",
+                     lambda: export.recording_units_csv(state) or ""), width=330)
 
     def __panel__(self):
         return pn.Row(

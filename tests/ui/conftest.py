@@ -93,14 +93,15 @@ def browser():
 class Page:
     """A page of the app with its console errors collected."""
 
-    def __init__(self, browser, url):
-        self.context = browser.new_context(viewport={"width": 1500, "height": 1200})
+    def __init__(self, browser, url, ready="flips/ns"):
+        self.context = browser.new_context(viewport={"width": 1500, "height": 1200},
+                                           accept_downloads=True)
         self.page = self.context.new_page()
         self.errors = []
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
         self.page.goto(url, timeout=180_000)
-        self.page.get_by_text("flips/ns").first.wait_for(timeout=60_000)
+        self.page.get_by_text(ready).first.wait_for(timeout=60_000)
 
     def _on_console(self, message):
         if message.type == "error" and not BENIGN_CONSOLE.search(message.text):
