@@ -66,8 +66,8 @@ class FlowSettings(param.Parameterized):
     """Refits of the loaded recording at coarser bins and on subsets of units (lft model)."""
 
     factors = param.ListSelector(default=[1, 2, 4], objects=[1, 2, 3, 4, 6, 8, 12, 16],
-                                 doc="Decimation factors b: bin width Δ -> bΔ (Δ is the "
-                                     "Recording tab's bin width).")
+                                 label="Decimation factors b",
+                                 doc="Bin width Δ -> bΔ, Δ being the Recording tab's bin width.")
     rule = param.Selector(objects=["any", "keep"], default="any",
                           doc="any: a spike in any of the b bins (rebinning); keep: every b-th "
                               "bin (the rule of the exact chain identity).")
@@ -81,7 +81,9 @@ class FlowSettings(param.Parameterized):
 class PhasesState(param.Parameterized):
     """Sweep and flow jobs of one session, their progress and results."""
 
-    observable = param.Selector(objects=list(phases.OBSERVABLES), default="abs_magnetization",
+    observable = param.Selector(objects={"⟨|m|⟩": "abs_magnetization", "Binder U": "binder",
+                                         "susceptibility χ": "susceptibility",
+                                         "q_EA": "q_ea"}, default="abs_magnetization",
                                 doc="Observable coloured on the phase diagram.")
     sweep_status = param.Selector(objects=["idle", "running", "done", "cancelled", "error"],
                                   default="idle", constant=True, doc="State of the sweep job.")

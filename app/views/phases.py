@@ -13,7 +13,8 @@ from neurolattice_core import phases
 
 _TOOLS = ["save", "pan", "wheel_zoom", "reset"]
 _OPTS = dict(responsive=True, height=260, show_grid=True, toolbar="above", framewise=True,
-             default_tools=_TOOLS, legend_position="top_left")
+             default_tools=_TOOLS, legend_position="top_left",
+             legend_opts={"background_fill_alpha": 0.6})
 OBSERVABLE_LABELS = {"abs_magnetization": "⟨|m|⟩ (mean |magnetisation|)",
                      "binder": "Binder cumulant U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)",
                      "susceptibility": "susceptibility χ",
@@ -56,10 +57,11 @@ def phase_diagram(grid, settings, observable, point, trajectory):
     x_range = _bounds(J, [(p["J"], p["J_err"]) for p in marks])
     y_range = _bounds(K, [(p["K"], p["K_err"]) for p in marks])
     vdim = hv.Dimension(observable, label=OBSERVABLE_LABELS[observable])
-    if grid is None:
-        base = hv.Text(np.mean(x_range), np.mean(y_range),
-                       "No sweep yet: press ‘Run sweep’ to colour the diagram", fontsize=12,
-                       kdims=[X, Y])
+    if grid is None:  # the grid to be swept, in grey, with a hint
+        base = hv.Image((J, K, np.zeros((len(K), len(J)))), kdims=[X, Y],
+                        vdims=[vdim]).opts(cmap=["#eeeeee"], colorbar=False) * hv.Text(
+            np.mean(x_range), np.mean(y_range),
+            "No sweep yet: press ‘Run sweep’ to colour the grid", fontsize=12, kdims=[X, Y])
     else:
         base = hv.Image((J, K, grid[2]), kdims=[X, Y], vdims=[vdim]).opts(
             cmap="viridis", colorbar=True, clabel=OBSERVABLE_LABELS[observable],
@@ -88,8 +90,8 @@ def phase_diagram(grid, settings, observable, point, trajectory):
     title = (f"Phase diagram: {connectivity} x time, N = {settings['neurons']}, "
              f"T = {settings['ticks']}, h = 0")
     return hv.Overlay(layers).opts(
-        hv.opts.Overlay(title=title, xlim=x_range, ylim=y_range, responsive=True, height=460,
-                        legend_position="bottom_left", toolbar="above"))
+        hv.opts.Overlay(title=title, xlim=x_range, ylim=y_range, responsive=True, height=520,
+                        legend_position="bottom", toolbar="above"))
 
 
 def _with_errors(x, y, err, xdim, ydim, label, colour, dash="solid"):
@@ -226,7 +228,7 @@ class PhasesView(pn.viewable.Viewer):
         flows = pn.widgets.Button(name="Compute flows", button_type="primary", width=140)
         flows.on_click(lambda _: state.start_flow(self.store.recording))
         flow_settings = pn.Param(state.flow, show_name=False,
-                                 widgets={"factors": pn.widgets.CheckButtonGroup})
+                                 widgets={"factors": pn.widgets.MultiChoice})
         return pn.Column(
             pn.pane.Markdown("#### Phase diagram sweep (h = 0)"), sweep,
             pn.Row(run, cancel), self.progress, self.sweep_note,
