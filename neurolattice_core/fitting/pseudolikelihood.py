@@ -238,7 +238,7 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
     flip = rows.flip.astype(np.float64)
     h, J_rows, K = _theta_to_spin(theta, flip)
     var_rows = var[:, 1:n + 1] / 4.0                # var(J_ia) = var(b_a) / 4
-    qJ, qK = influences(data, model, theta, flip, u, lam_b, lam_k)
+    qJ, qK = influences(data, model, theta, flip, u, lam_b, lam_k, _block_size(n))
     K_se = standard_errors(qK) if use_k else None
     asym = 0.0
     if exclude_self:

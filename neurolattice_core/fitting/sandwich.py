@@ -53,46 +53,87 @@ def sample_groups(n_trials, n_ticks, min_groups=MIN_GROUPS):
     return np.arange(n_trials)[:, None] * blocks + within[None, :]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _scores(act_ptr, act_idx, y, nb, counts, offsets, group, n_groups, theta, exclude_self,
-            use_k, lam_b, lam_k):
-    """Per-neuron matrix A (N, P, P) and group score sums S (N, G, P) at theta (N, P)."""
-    n, P = theta.shape
+@njit(cache=True, nogil=True)
+def _scores_block(act_ptr, act_idx, y, nb, counts, offsets, group, n_groups, theta, i0, nblk,
+                  exclude_self, use_k, lam_b, lam_k, A, S):
+    """A and S (see :func:`_scores`) of neurons i0 .. i0 + nblk - 1, sharing row passes."""
+    P = theta.shape[1]
     kk = P - 1
+    n = P - 2
     M = counts.size
-    A = np.zeros((n, P, P))
-    S = np.zeros((n, n_groups, P))
-    for i in prange(n):
-        H = np.empty(M)
-        r = np.empty(M)
-        w = np.empty(M)
-        g = np.empty(P)
-        newton._fields(act_ptr, act_idx, nb, offsets, theta[i], i, use_k, H)
-        newton._row_terms(H, y, counts, i, r, w)
-        newton._accumulate(act_ptr, act_idx, nb, r, w, i, use_k, g, A[i])
-        Si = S[i]
-        for m in range(M):
-            row = Si[group[m]]
-            row[0] += r[m]
-            for p in range(act_ptr[m], act_ptr[m + 1]):
-                row[1 + act_idx[p]] += r[m]
-            if use_k:
-                row[kk] += r[m] * nb[m, i]
-        for a in range(n):
-            A[i, 1 + a, 1 + a] += lam_b
+    rT = np.empty((M, nblk))
+    wT = np.empty((M, nblk))
+    H = np.empty(M)
+    r = np.empty(M)
+    w = np.empty(M)
+    for b in range(nblk):
+        newton._fields(act_ptr, act_idx, nb, offsets, theta[i0 + b], i0 + b, use_k, H)
+        newton._row_terms(H, y, counts, i0 + b, r, w)
+        rT[:, b] = r
+        wT[:, b] = w
+    G = np.empty((P, nblk))
+    A2 = np.empty((P * P, nblk))
+    newton._accumulate_block(act_ptr, act_idx, nb, rT, wT, i0, use_k, G, A2)
+    Sb = np.zeros((n_groups, P, nblk))
+    for m in range(M):
+        Sg = Sb[group[m]]
+        for b in range(nblk):
+            Sg[0, b] += rT[m, b]
+        for p in range(act_ptr[m], act_ptr[m + 1]):
+            row = Sg[1 + act_idx[p]]
+            for b in range(nblk):
+                row[b] += rT[m, b]
         if use_k:
-            A[i, kk, kk] += lam_k
+            for b in range(nblk):
+                Sg[kk, b] += rT[m, b] * nb[m, i0 + b]
+    for b in range(nblk):
+        i = i0 + b
+        Ai = A[i]
+        for u_ in range(P):
+            for v_ in range(u_, P):
+                Ai[u_, v_] = A2[u_ * P + v_, b]
+        for a in range(n):                   # bias-unit block: sum_m w x_a = A[a, a]
+            Ai[0, 1 + a] = Ai[1 + a, 1 + a]
+        for u_ in range(P):
+            for v_ in range(u_ + 1, P):
+                Ai[v_, u_] = Ai[u_, v_]
+        for a in range(n):
+            Ai[1 + a, 1 + a] += lam_b
+        if use_k:
+            Ai[kk, kk] += lam_k
+        for c in range(n_groups):
+            for f in range(P):
+                S[i, c, f] = Sb[c, f, b]
         for f in range(P):
             if (exclude_self and f == 1 + i) or (f == kk and not use_k):
-                A[i, f, :] = 0.0
-                A[i, :, f] = 0.0
-                A[i, f, f] = 1.0
+                Ai[f, :] = 0.0
+                Ai[:, f] = 0.0
+                Ai[f, f] = 1.0
                 for c in range(n_groups):
-                    Si[c, f] = 0.0
+                    S[i, c, f] = 0.0
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _scores(act_ptr, act_idx, y, nb, counts, offsets, group, n_groups, theta, exclude_self,
+            use_k, lam_b, lam_k, block):
+    """Per-neuron matrix A (N, P, P) and group score sums S (N, G, P) at theta (N, P).
+
+    A is minus the Hessian of each neuron's penalised objective (the excluded own unit and an
+    unused K are fixed: unit row and column, zero scores). Blocks of ``block`` neurons share
+    their passes over the rows (as in :mod:`.newton`) and run in parallel.
+    """
+    n, P = theta.shape
+    A = np.zeros((n, P, P))
+    S = np.zeros((n, n_groups, P))
+    n_blocks = (n + block - 1) // block
+    for k in prange(n_blocks):
+        i0 = k * block
+        _scores_block(act_ptr, act_idx, y, nb, counts, offsets, group, n_groups, theta, i0,
+                      min(block, n - i0), exclude_self, use_k, lam_b, lam_k, A, S)
     return A, S
 
 
-def influences(data, model, theta, flip, offsets_u, lam_b, lam_k):
+def influences(data, model, theta, flip, offsets_u, lam_b, lam_k, block=8):
     """Group influences on the per-neuron pseudo-likelihood estimates, in spin parameters.
 
     Parameters
@@ -109,6 +150,8 @@ def influences(data, model, theta, flip, offsets_u, lam_b, lam_k):
         Fitted drive u_t (held fixed), if any.
     lam_b, lam_k : float
         Penalty strengths of the kernel's parameters (as passed to :mod:`.newton`).
+    block : int
+        Neurons per parallel block (results do not depend on it).
 
     Returns
     -------
@@ -130,7 +173,7 @@ def influences(data, model, theta, flip, offsets_u, lam_b, lam_k):
         raise FitError("internal: the rows' flips differ from the fit's")
     A, S = _scores(rows.act_ptr, rows.act_idx, rows.response, rows.neighbours, rows.counts,
                    offsets, rows.group, n_groups, theta, model != "kinetic", model == "lft",
-                   lam_b, lam_k)
+                   lam_b, lam_k, int(block))
     q = np.linalg.solve(A, S.transpose(0, 2, 1))          # (N, P, G)
     qJ = 0.5 * q[:, 1:n + 1, :] * flip[None, :, None]
     return qJ.transpose(2, 0, 1), q[:, n + 1, :].T
