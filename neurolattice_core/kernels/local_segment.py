@@ -131,13 +131,27 @@ def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp,
             for m in range(n):
                 mu = np.uint64(m)
                 A[mu] = hp[i, fb + mu] + F32(phi[r, fb + mu, i]) * scale
-        else:
-            for m in range(n):
-                mu = np.uint64(m)
-                A[mu] = hp[i, fb + mu]
-            for p in range(indptr[i], indptr[i + 1]):
-                j = np.uint64(indices[p])
-                wp = weights[p]
+        else:   # neighbours two at a time (in CSR order: the float32 sum is reproducible)
+            p, p_end = indptr[i], indptr[i + 1]
+            if p < p_end:
+                j, wp = np.uint64(indices[p]), weights[p]
+                for m in range(n):
+                    mu = np.uint64(m)
+                    A[mu] = hp[i, fb + mu] + wp * F32(W[r, j, tb + mu])
+                p += 1
+            else:
+                for m in range(n):
+                    mu = np.uint64(m)
+                    A[mu] = hp[i, fb + mu]
+            while p + 1 < p_end:
+                j, wp = np.uint64(indices[p]), weights[p]
+                j2, wp2 = np.uint64(indices[p + 1]), weights[p + 1]
+                for m in range(n):
+                    mu = np.uint64(m)
+                    A[mu] = (A[mu] + wp * F32(W[r, j, tb + mu])) + wp2 * F32(W[r, j2, tb + mu])
+                p += 2
+            if p < p_end:
+                j, wp = np.uint64(indices[p]), weights[p]
                 for m in range(n):
                     mu = np.uint64(m)
                     A[mu] += wp * F32(W[r, j, tb + mu])
