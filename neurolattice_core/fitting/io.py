@@ -12,7 +12,6 @@ Non-finite numbers never reach the file (they become null).
 
 import json
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -165,8 +164,8 @@ def to_lattice_model(result, *, ticks=None, replicas=1):
 
     ``connectivity="custom"`` with ``custom_J = J``, ``K_per_neuron = K`` (zeros for maxent),
     ``h = 0``, ``h_per_neuron = h``, ``temperature = 1`` (fits absorb beta) and open time, so the
-    engine samples exactly the fitted action. A fitted drive u_t has no LatticeModel parameter:
-    it is left out with a warning (use :func:`lattice_fields` for the full h_it).
+    engine samples exactly the fitted action. A fitted drive u_t becomes ``drive="custom"`` with
+    ``custom_drive`` = u_t repeated periodically over ``ticks`` (as in :func:`lattice_fields`).
 
     Parameters
     ----------
@@ -185,16 +184,18 @@ def to_lattice_model(result, *, ticks=None, replicas=1):
     if result.model == "kinetic":
         raise FitError("a kinetic fit has asymmetric couplings and no energy function; it is "
                        "not a LatticeModel (simulate it with fitting.sampling.sample_kinetic)")
-    if result.u is not None:
-        warnings.warn("the fitted drive u_t is not a LatticeModel parameter and was left out",
-                      UserWarning, stacklevel=2)
     n = result.n_units
+    T = int(ticks or result.n_ticks)
+    drive = {"drive": "constant", "drive_amplitude": 0.0}
+    if result.u is not None:
+        u = np.asarray(result.u, dtype=np.float64)
+        drive = {"drive": "custom", "custom_drive": u[np.arange(T) % u.size]}
     J = np.array(result.J, dtype=np.float64)
     J = 0.5 * (J + J.T)
     np.fill_diagonal(J, 0.0)
     K = np.zeros(n) if result.K is None else np.asarray(result.K, dtype=np.float64)
     return LatticeModel.create(
-        neurons=n, ticks=int(ticks or result.n_ticks), replicas=int(replicas),
+        neurons=n, ticks=T, replicas=int(replicas),
         connectivity="custom", custom_J=J, K=0.0, K_per_neuron=K, h=0.0,
         h_per_neuron=np.asarray(result.h, dtype=np.float64), temperature=1.0,
-        time_boundary="open", drive="constant", drive_amplitude=0.0)
+        time_boundary="open", **drive)

@@ -167,3 +167,21 @@ def test_kinetic_fit_is_not_a_lattice_model():
     res = fit(_raster(), model="kinetic", validate_fit=False)
     with pytest.raises(FitError, match="asymmetric"):
         to_lattice_model(res)
+
+
+def test_drive_is_fitted_on_time_locked_trials_only_and_exported(small_fit):
+    assert small_fit.u is None and not small_fit.diagnostics["drive"]   # stationary trials
+    assert small_fit.diagnostics["time_locking"] < 2
+    rng = np.random.default_rng(3)
+    p = np.where(np.arange(100) % 20 < 5, 0.4, 0.05)                  # stimulus-locked rates
+    raster = (rng.random((20, 6, 100)) < p[None, None, :]).astype(np.uint8)
+    res = fit(raster, model="lft", bin_ms=20, validate_fit=False)
+    assert res.diagnostics["drive"] and res.u.shape == (100,)
+    assert res.u[np.arange(100) % 20 < 5].mean() > res.u[np.arange(100) % 20 >= 5].mean() + 1
+    model = to_lattice_model(res, ticks=150)                            # u repeats periodically
+    assert model.drive == "custom"
+    assert np.allclose(model.fields(), lattice_fields(res, 150))
+    off = fit(raster, model="lft", bin_ms=20, validate_fit=False, drive=False)
+    assert off.u is None and not off.diagnostics["drive"]
+    with pytest.raises(FitError, match="drive"):
+        fit(raster, model="lft", drive="sometimes", validate_fit=False)
