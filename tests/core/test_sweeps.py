@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from neurolattice_core import phases  # noqa: E402
 from neurolattice_core import sweeps as sw  # noqa: E402
 
 THETA_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -54,6 +55,46 @@ def test_binder_crossing_isotropic_torus(client):
     assert 4.0 * theta_err < 0.02 * THETA_C, theta_err
     # ... and the crossing lies within 2 % of Onsager's temperature
     assert abs(theta - THETA_C) < 0.02 * THETA_C, (theta, theta_err)
+
+
+def _crossing_near(records, sizes, exact):
+    crossing = sw.binder_crossing(records, sizes, x="J")
+    assert crossing["failed_draws"] == 0
+    assert 4.0 * crossing["x_err"] < 0.05 * exact, crossing  # an error bar that means something
+    assert abs(crossing["x"] - exact) < 4.0 * crossing["x_err"], (crossing, exact)
+    return crossing
+
+
+def test_anisotropic_ring_crosses_on_the_e2_line(client):
+    """Ring x periodic time at K/theta = 0.6: Binder crossing of 8 x 8 and 16 x 16 at E2's J_c."""
+    K = 0.6
+    exact = phases.ring_critical_J(K)  # 0.3108
+    couplings = list(exact * np.array([0.9, 0.95, 1.0, 1.05, 1.1]))
+    records = []
+    for size in (8, 16):
+        records += sw.run_sweep("ring", size, size, couplings, [K], sweeps=2000, burn_in=200,
+                                seed=1, scheduler=client, algorithm="cluster")
+    crossing = _crossing_near(records, (8, 16), exact)
+    assert abs(crossing["x"] - exact) < 0.02 * exact
+
+
+def test_all_to_all_with_temporal_coupling_crosses_on_the_e5_line(client):
+    """All-to-all, K/theta = 0.3, periodic T = 8: Binder crossing of N = 16 and 64 at E5's J_c.
+
+    Along the neuron axis the model is mean field, exact as N grows at fixed T, so the
+    crossing converges to (J/theta) chi_T(K/theta) = 1.
+    """
+    K, T = 0.3, 8
+    exact = phases.all_to_all_critical_J(K, ticks=T)  # 0.5489
+    couplings = list(exact * np.array([0.9, 0.95, 1.0, 1.05, 1.1]))
+    records = []
+    for size in (16, 64):
+        records += sw.run_sweep("all-to-all", size, T, couplings, [K], sweeps=3000,
+                                burn_in=300, seed=2, scheduler=client)
+    _crossing_near(records, (16, 64), exact)
+    # away from the line the two phases are told apart: ordered side larger for larger N
+    ordered = {r["neurons"]: r["binder"] for r in records if r["J"] == couplings[-1]}
+    assert ordered[64] > ordered[16]
 
 
 def test_results_do_not_depend_on_worker_count(client):
