@@ -26,10 +26,9 @@ import time
 
 import numba
 import numpy as np
-from numba import njit
 
 from ..errors import ParameterError
-from .local_layout import _merge, _split, permute_ticks, time_classes
+from .local_layout import _greedy_colours, _merge, _split, permute_ticks, time_classes
 from .local_sweep import (
     KIND_ALL,
     KIND_DENSE,
@@ -37,6 +36,7 @@ from .local_sweep import (
     _slice_sums,
     _sweeps_parallel,
     _sweeps_serial,
+    quantise_couplings,
 )
 
 KINDS = {"all-to-all": KIND_ALL, "sparse": KIND_SPARSE, "dense": KIND_DENSE}
@@ -51,24 +51,6 @@ _EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slow
 
 
 # ----------------------------------------------------------------------------- colouring
-@njit(cache=True, nogil=True)
-def _greedy_colours(indptr, indices):
-    """Colour neurons 0..N-1 in order with the smallest colour unused by coloured neighbours."""
-    n = indptr.size - 1
-    colours = np.full(n, -1, dtype=np.int64)
-    seen = np.full(n + 1, -1, dtype=np.int64)   # seen[c] == i: colour c is taken near i
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            cj = colours[indices[p]]
-            if cj >= 0:
-                seen[cj] = i
-        c = 0
-        while seen[c] == i:
-            c += 1
-        colours[i] = c
-    return colours
-
-
 def _check_csr(indptr, indices, n=None, weights=None):
     """Validate a CSR neighbour list; return (indptr, indices, weights) as int64/float64."""
     for name, arr in (("indptr", indptr), ("indices", indices)):
@@ -200,29 +182,6 @@ def _validate_run(R, betas, method, n_sweeps, keys, sweep_offset):
         raise ParameterError(f"keys must be a uint64 numpy array of shape ({R},)")
     return (betas, method == "metropolis", _int_scalar(n_sweeps, "n_sweeps", 0),
             np.ascontiguousarray(keys), _int_scalar(sweep_offset, "sweep_offset", 0))
-
-
-def quantise_couplings(J):
-    """Dense couplings in 32-bit fixed point: J ~ Jq * 2**-q, with every row sum of |Jq| < 2**31.
-
-    q is the largest integer (at most 60) with max_i sum_j |J_ij| 2**q + N < 2**31, so that the
-    cached fields sum_j Jq_ij s_j never overflow. Each coupling moves by at most 2**-(q+1).
-
-    Parameters
-    ----------
-    J : numpy.ndarray, float64, shape (N, N)
-
-    Returns
-    -------
-    Jq : numpy.ndarray, int32, shape (N, N)
-        Symmetric if J is.
-    scale : float
-        2**-q.
-    """
-    n = J.shape[0]
-    row_sum = float(np.max(np.sum(np.abs(J), axis=1))) if n else 0.0
-    q = 60 if row_sum == 0.0 else min(60, int(np.floor(np.log2((2.0**31 - 1 - n) / row_sum))))
-    return np.rint(np.ldexp(J, q)).astype(np.int32), float(np.ldexp(1.0, -q))
 
 
 def _block_size(kind, n_class, n_neurons, n_rep, threads):

@@ -25,6 +25,10 @@ ticks of one class are conditionally independent, because no bond joins two of t
 - class 2 (periodic, odd T >= 3 only): the single tick t = T-1, which touches both t = T-2
   (odd) and t = 0 (even).
 
+Neurons are visited in index order, or for sparse couplings in the order of a greedy proper
+colouring of the neuron graph (:func:`_greedy_colours`), so that neurons of one colour, which
+share no bond, come together.
+
 Each class is a row ``(parity, k0, n)``: sites k0 .. k0 + n - 1 of the parity's block; inside a
 class a site is named by its class index k = 0 .. n-1 (random numbers are keyed by it).
 """
@@ -102,3 +106,21 @@ def permute_ticks(per_site):
     """Per-site array (..., T) -> the permuted tick order [even ticks | odd ticks], C order."""
     return np.ascontiguousarray(np.concatenate([per_site[..., 0::2], per_site[..., 1::2]],
                                                axis=-1))
+
+
+@njit(cache=True, nogil=True)
+def _greedy_colours(indptr, indices):
+    """Colour neurons 0..N-1 in order with the smallest colour unused by coloured neighbours."""
+    n = indptr.size - 1
+    colours = np.full(n, -1, dtype=np.int64)
+    seen = np.full(n + 1, -1, dtype=np.int64)   # seen[c] == i: colour c is taken near i
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            cj = colours[indices[p]]
+            if cj >= 0:
+                seen[cj] = i
+        c = 0
+        while seen[c] == i:
+            c += 1
+        colours[i] = c
+    return colours

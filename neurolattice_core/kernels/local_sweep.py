@@ -25,7 +25,7 @@ exact: spins, integer slice sums, integer fixed-point dense fields).
 
 Equal-time field per kind: all-to-all from int32 slice sums S[r, t] = sum_j s_jt; sparse from
 the CSR neighbours; dense from cached fields phi[r, t, i] = sum_j Jq_ij s_jt (int32), Jq the
-couplings in fixed point (``local.quantise_couplings``), refreshed on every flip.
+couplings in fixed point (:func:`quantise_couplings`), refreshed on every flip.
 """
 
 import numpy as np
@@ -151,3 +151,26 @@ def _slice_sums(W, T):
             for f in range(T):
                 S[r, f] += W[r, i, 1 + f if f < ne else f + 3]
     return S
+
+
+def quantise_couplings(J):
+    """Dense couplings in 32-bit fixed point: J ~ Jq * 2**-q, with every row sum of |Jq| < 2**31.
+
+    q is the largest integer (at most 60) with max_i sum_j |J_ij| 2**q + N < 2**31, so that the
+    cached fields sum_j Jq_ij s_j never overflow. Each coupling moves by at most 2**-(q+1).
+
+    Parameters
+    ----------
+    J : numpy.ndarray, float64, shape (N, N)
+
+    Returns
+    -------
+    Jq : numpy.ndarray, int32, shape (N, N)
+        Symmetric if J is.
+    scale : float
+        2**-q.
+    """
+    n = J.shape[0]
+    row_sum = float(np.max(np.sum(np.abs(J), axis=1))) if n else 0.0
+    q = 60 if row_sum == 0.0 else min(60, int(np.floor(np.log2((2.0**31 - 1 - n) / row_sum))))
+    return np.rint(np.ldexp(J, q)).astype(np.int32), float(np.ldexp(1.0, -q))
