@@ -182,7 +182,8 @@ def fit_pseudolikelihood(data, model="lft", *, regularization=None, drive=False,
     dict
         ``h`` (N,), ``J`` (N, N) (symmetric, zero diagonal for maxent/lft; asymmetric with
         diagonal for kinetic), ``K`` (N,) or None, ``u`` (T,) or None, ``J_se`` (N, N) and
-        ``K_se`` (N,) or None (standard errors), ``regularization``
+        ``K_se`` (N,) or None (clustered sandwich standard errors, :mod:`.sandwich`),
+        ``K_se_hessian`` (N,) or None (the inverse-Hessian value, too small), ``regularization``
         (dict: rule, lam), ``diagnostics`` (dict: converged, iterations, seconds, n_rows,
         asymmetry, warnings).
     """

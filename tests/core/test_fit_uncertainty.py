@@ -14,9 +14,14 @@ import pytest
 
 from neurolattice_core.fitting.data import FitData
 from neurolattice_core.fitting.pseudolikelihood import fit_pseudolikelihood
-from neurolattice_core.fitting.sampling import sample_lattice
+from neurolattice_core.fitting.sampling import sample_kinetic, sample_lattice
 from neurolattice_core.fitting.sandwich import sample_groups
-from neurolattice_core.fitting.synthetic import exact_maxent_samples, lft_model, maxent_model
+from neurolattice_core.fitting.synthetic import (
+    exact_maxent_samples,
+    kinetic_model,
+    lft_model,
+    maxent_model,
+)
 
 N_DATASETS = 100
 BOUND = 3.0 * np.sqrt(2.0 / (N_DATASETS - 1))
@@ -61,6 +66,17 @@ def test_sandwich_J_se_of_maxent_is_calibrated():
     fits = [fit_pseudolikelihood(FitData.from_raster(np.ascontiguousarray(d.T)), "maxent")
             for d in x]
     ratio = _ratios(fits, "J", "J_se")
+    assert abs(ratio - 1.0) < BOUND, ratio
+
+
+def test_sandwich_J_se_of_kinetic_is_calibrated():
+    h, J = kinetic_model(6, seed=2, density=0.5)
+    s = sample_kinetic(h, J, n_ticks=1000, n_trials=N_DATASETS * 20, seed=1)
+    fits = [fit_pseudolikelihood(FitData.from_raster(s[k * 20:(k + 1) * 20]), "kinetic")
+            for k in range(N_DATASETS)]
+    est = np.array([f["J"] for f in fits]).reshape(N_DATASETS, -1)
+    se = np.array([f["J_se"] for f in fits]).reshape(N_DATASETS, -1)
+    ratio = float(np.mean(est.var(axis=0, ddof=1) / np.mean(se**2, axis=0)))
     assert abs(ratio - 1.0) < BOUND, ratio
 
 
