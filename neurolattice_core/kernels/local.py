@@ -35,6 +35,7 @@ from .local_sweep import (
     KIND_SPARSE,
     _slice_sums,
     _sweeps_parallel,
+    _sweeps_replicas,
     _sweeps_serial,
     quantise_couplings,
 )
@@ -307,13 +308,15 @@ class LocalState:
         block : int, optional
             Ticks per parallel task (default: from the thread count and cache size). Affects
             speed only: every value gives bit-identical results.
-        parallel : bool, optional
-            Run the tasks of each time class on numba's threads (True) or one after the other
-            (False). Default: serial with one thread or fewer than ``PARALLEL_MIN_SITES`` sites
-            per class; otherwise the driver with the lower measured time per site (each call is
-            timed, except the first call of each driver; the other driver is timed again every
-            16th call, so the choice follows the load of the machine). Speed only: results are
-            bit-identical either way.
+        parallel : {None, False, "ticks", "replicas"}
+            Driver: ``False`` serial; ``"ticks"`` the blocks of ticks of each time class on
+            numba's threads (one parallel region per class and sweep); ``"replicas"`` the
+            replicas on numba's threads (one region per call). Default (None): serial with one
+            thread; by replicas when there are at least as many replicas as threads; serial
+            below ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or by ticks,
+            whichever has the lower measured time per site (each call is timed, except the
+            first call of each driver; the other one is timed again every 16th call, so the
+            choice follows the load of the machine). Speed only: results are bit-identical.
 
         Returns
         -------
@@ -324,15 +327,24 @@ class LocalState:
         betas, metropolis, n_sweeps, keys, offset = _validate_run(R, betas, method, n_sweeps,
                                                                   keys, sweep_offset)
         threads = numba.get_num_threads()
-        timed = parallel is None and threads > 1 and R * n * T // 2 >= PARALLEL_MIN_SITES
-        if timed:
-            parallel = self._choose_driver()
-        if not parallel:
-            threads = 1
+        if parallel not in (None, False, "ticks", "replicas"):
+            raise ParameterError(f"parallel must be None, False, 'ticks' or 'replicas', got "
+                                 f"{parallel!r}")
+        timed = False
+        if parallel is None and threads > 1:
+            if R >= threads:
+                parallel = "replicas"
+            elif R * n * T // 2 >= PARALLEL_MIN_SITES:
+                timed = True
+                parallel = "ticks" if self._choose_driver() else False
+        if not parallel or threads == 1:
+            parallel, threads = False, 1
         if block is None:
-            block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, threads)
+            per_task = threads if parallel == "ticks" else 1
+            block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, per_task)
         block = _int_scalar(block, "block", 1)
-        driver = _sweeps_serial if threads == 1 else _sweeps_parallel
+        driver = {False: _sweeps_serial, "ticks": _sweeps_parallel,
+                  "replicas": _sweeps_replicas}[parallel]
         start = time.perf_counter()
         flips = driver(self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
                        self._scale, self._indptr, self._indices, self._weights, self._order,

@@ -61,13 +61,13 @@ def _offsets(par, k0, ne):
 
 
 @njit(cache=True, nogil=True)
-def _refresh_ghosts(W, T, periodic):
-    """Copy the wrapped spins into the ghost cells of every replica and neuron (periodic time)."""
+def _refresh_ghosts(W, r0, r1, T, periodic):
+    """Copy the wrapped spins into the ghost cells of replicas r0..r1-1 (periodic time)."""
     if not periodic or T < 2:
         return
     ne, no = (T + 1) // 2, T // 2
     base_odd = ne + 2
-    for r in range(W.shape[0]):
+    for r in range(r0, r1):
         for i in range(W.shape[1]):
             if T % 2 == 0:
                 W[r, i, base_odd] = W[r, i, base_odd + no]   # t = -1  is  t = T-1 (odd)
@@ -87,7 +87,7 @@ def _split(spins, periodic):
         for i in range(n):
             for t in range(T):
                 W[r, i, 1 + t // 2 + (ne + 2) * (t % 2)] = spins[r, i, t]
-    _refresh_ghosts(W, T, periodic)
+    _refresh_ghosts(W, 0, R, T, periodic)
     return W
 
 

@@ -18,10 +18,11 @@ Different ticks of one class share no bond, so the result is the same for any gr
 ticks: the drivers cut each class into blocks of ``block`` consecutive ticks and run one *task*
 per (replica, block), each task visiting its neurons in order and, for each neuron, its ticks as
 one vectorised segment (:mod:`.local_segment`). :func:`_sweeps_parallel` runs the tasks of a
-class in parallel (``prange``, one parallel region per class and sweep), :func:`_sweeps_serial`
-one after the other; results are bit-identical whatever the block size and thread count, and
-calls of n and m sweeps with consecutive offsets equal one call of n + m sweeps (the state is
-exact: spins, integer slice sums, integer fixed-point dense fields).
+class in parallel (``prange``, one parallel region per class and sweep),
+:func:`_sweeps_replicas` the replicas in parallel (one region per call), :func:`_sweeps_serial`
+everything one after the other; results are bit-identical whatever the driver, block size and
+thread count, and calls of n and m sweeps with consecutive offsets equal one call of n + m
+sweeps (the state is exact: spins, integer slice sums, integer fixed-point dense fields).
 
 Equal-time field per kind: all-to-all from int32 slice sums S[r, t] = sum_j s_jt; sparse from
 the CSR neighbours; dense from cached fields phi[r, t, i] = sum_j Jq_ij s_jt (int32), Jq the
@@ -78,7 +79,30 @@ def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                     flips[r] += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
                                       indices, weights, order, K, hp, m2b[r], metropolis,
                                       keys[r], cls, block)
-            _refresh_ghosts(W, hp.shape[1], periodic)
+            _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic)
+    return flips
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K,
+                     hp, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
+    """``n_sweeps`` sweeps, the replicas in parallel (one parallel region for the whole call).
+
+    Replicas are independent, so each runs all its sweeps without waiting for the others.
+    Arguments: see :func:`_sweeps_parallel`.
+    """
+    n_rep = W.shape[0]
+    flips = np.zeros(n_rep, dtype=np.int64)
+    for r in prange(n_rep):
+        count = 0
+        for w in range(sweep_offset, sweep_offset + n_sweeps):
+            for c in range(cls.shape[0]):
+                for b in range((cls[c, 2] + block - 1) // block):
+                    count += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
+                                   indices, weights, order, K, hp, m2b[r], metropolis, keys[r],
+                                   cls, block)
+                _refresh_ghosts(W, r, r + 1, hp.shape[1], periodic)
+        flips[r] = count
     return flips
 
 
@@ -137,7 +161,7 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
                                          m2b[r], metropolis, keys[r], cls, block)
             for task in range(n_rep * n_blocks):
                 flips[task // n_blocks] += task_flips[task]
-            _refresh_ghosts(W, hp.shape[1], periodic)
+            _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic)
     return flips
 
 

@@ -256,18 +256,20 @@ def _state(kind, R=3, n=11, T=15, periodic=True, seed=8):
 @pytest.mark.parametrize("periodic", [True, False])
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
 def test_any_block_size_and_driver_give_identical_results(kind, periodic):
-    """Blocks of ticks are only a work partition: every block size, serial or parallel."""
+    """Blocks and drivers are only a work partition: every block size, every driver."""
     default = numba.get_num_threads()
     results = []
     try:
-        for threads, block in ((1, None), (1, 1), (1, 3), (2, 2), (2, 5), (2, 64)):
+        for threads, block, driver in ((1, None, False), (1, 1, False), (1, 3, False),
+                                       (2, 2, "ticks"), (2, 5, "ticks"), (2, 64, "ticks"),
+                                       (2, None, "replicas"), (2, 4, "replicas")):
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             spins, args = _state(kind, periodic=periodic)
             state = LocalState(spins, **args)
             for method in ("heatbath", "metropolis"):
                 flips = state.sweep(betas=np.array([0.4, 0.9, 1.3]), method=method,
                                     n_sweeps=4, keys=keys_for(2, 3), sweep_offset=0,
-                                    block=block, parallel=threads > 1)
+                                    block=block, parallel=driver)
                 results.append((state.spins(), flips))
     finally:
         numba.set_num_threads(default)
@@ -277,16 +279,16 @@ def test_any_block_size_and_driver_give_identical_results(kind, periodic):
 
 
 def test_timed_driver_choice_does_not_change_results():
-    """Above PARALLEL_MIN_SITES the driver is picked by timing: the results are the same."""
+    """One replica above PARALLEL_MIN_SITES: the driver is picked by timing, same results."""
     default = numba.get_num_threads()
     try:
         out = []
         for threads, parallel in ((min(2, numba.config.NUMBA_NUM_THREADS), None), (1, False)):
             numba.set_num_threads(threads)
-            spins, args = _state("sparse", R=2, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
+            spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
             state = LocalState(spins, **args)
-            flips = [state.sweep(betas=np.array([0.6, 1.1]), method="heatbath", n_sweeps=1,
-                                 keys=keys_for(3, 2), sweep_offset=w, parallel=parallel)
+            flips = [state.sweep(betas=np.array([0.6]), method="heatbath", n_sweeps=1,
+                                 keys=keys_for(3, 1), sweep_offset=w, parallel=parallel)
                      for w in range(2 * local._EXPLORE_EVERY + 2)]
             out.append((state.spins(), np.array(flips)))
             if parallel is None and threads > 1:
@@ -529,3 +531,16 @@ def test_read_only_spins_are_refused():
 def test_module_exports():
     assert set(local.KINDS) == {"all-to-all", "sparse", "dense"}
     assert local.METHODS == ("heatbath", "metropolis")
+
+
+def test_bad_driver_and_block_are_refused():
+    spins, args = _state("all-to-all")
+    state = LocalState(spins, **args)
+    run = dict(betas=np.ones(3), method="heatbath", n_sweeps=1, keys=keys_for(0, 3),
+               sweep_offset=0)
+    with pytest.raises(ParameterError, match="parallel"):
+        state.sweep(parallel="threads", **run)
+    with pytest.raises(ParameterError, match="block"):
+        state.sweep(block=0, **run)
+    with pytest.raises(ParameterError, match="shape"):
+        state.set_spins(np.ones((3, 11, 14), dtype=np.int8))
