@@ -42,7 +42,7 @@ from .local_sweep import (
 
 KINDS = {"all-to-all": KIND_ALL, "sparse": KIND_SPARSE, "dense": KIND_DENSE}
 METHODS = ("heatbath", "metropolis")
-_CACHE_BYTES = 1 << 18   # dense: cached-field rows of one task should stay in L2
+_CACHE_BYTES = 1 << 21   # dense: cached-field rows of one task should stay in L2 (2 MiB)
 PARALLEL_MIN_SITES = 1 << 13
 """Sites per time class (all replicas) below which the serial driver is always used: one
 parallel region costs about 10-40 us (OpenMP threads wake from a passive wait), the time of
