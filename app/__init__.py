@@ -1,1 +1,4 @@
-"""The neurolattice dashboard (Panel + HoloViews + Bokeh). The only package importing the UI stack."""
+"""The neurolattice dashboard (Panel + HoloViews + Bokeh).
+
+The only package that imports the UI stack.
+"""

@@ -1,5 +1,8 @@
-"""Named starting points for the Simulate view: a one-line explanation, the model parameters
-and the initial configuration ("random" hot start, "up" cold start, "pattern" Hopfield cue)."""
+"""Named starting points for the Simulate view.
+
+Each preset is a one-line explanation, the model parameters and the initial configuration
+("random" hot start, "up" cold start, "pattern" Hopfield cue).
+"""
 
 THETA_C = 2.269185314213022
 

@@ -12,11 +12,11 @@ import param
 from neurolattice_core.errors import NeurolatticeError
 from neurolattice_core.model import LatticeModel
 from neurolattice_core.sampler import Sampler
-from neurolattice_core.simulation import live_observables
 
+from .analysis import ThrottledAnalyser
 from .fit_state import FitState
-from .phases_state import PhasesState
 from .outbox import Outbox
+from .phases_state import PhasesState
 from .presets import PRESETS
 from .recording_state import RecordingState
 
@@ -73,7 +73,7 @@ class SessionStore(param.Parameterized):
         sampler = Sampler(LatticeModel.create(**values), algorithm=self.algorithm,
                           seed=self.controls.seed, history=2000,
                           initial=PRESETS[self.preset][2])
-        sampler.frame_analyser = lambda spins: live_observables(sampler.model, spins)
+        sampler.frame_analyser = ThrottledAnalyser(sampler)  # a few analyses per second
         sampler.on_error(lambda error: self.outbox.post(  # from the worker thread
             message=f"The engine stopped: {error}", message_level="error"))
         sampler.step(1)

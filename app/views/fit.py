@@ -9,12 +9,14 @@ import numpy as np
 import panel as pn
 import param
 
-from .simulate import SPIKE_COLOURS
+from .raster import SPIKE_COLOURS
 
 _OPTS = dict(responsive=True, height=280, show_grid=True, toolbar="above", framewise=True,
              default_tools=["save", "pan", "wheel_zoom", "reset"])
-_METRICS = (("rate_corr", "firing rates: correlation"), ("corr_corr", "equal-time c_ij: correlation"),
-            ("lag1_corr", "lag-1 D_ij: correlation"), ("pk_w1", "P(k): W1 distance (lower is better)"),
+_METRICS = (("rate_corr", "firing rates: correlation"),
+            ("corr_corr", "equal-time c_ij: correlation"),
+            ("lag1_corr", "lag-1 D_ij: correlation"),
+            ("pk_w1", "P(k): W1 distance (lower is better)"),
             ("heldout_pll", "held-out pseudo-log-likelihood per sample"))
 
 

@@ -12,7 +12,8 @@ import param
 
 from neurolattice_core.renormalization import decimate_time
 
-from .simulate import FRAME_PERIOD_MS, SPIKE_COLOURS, save_as
+from .raster import LiveRaster
+from .simulate import FRAME_PERIOD_MS, STATS_EVERY, save_as
 
 FONTS = {"title": 24, "labels": 22, "xticks": 18, "yticks": 18}
 BIG = [":host { font-size: 22px; }", "select { font-size: 22px !important; height: 52px; }"]
@@ -29,11 +30,14 @@ class PresentView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._raster_pipe = hv.streams.Pipe(data=self._raster_data())
+        self.raster = LiveRaster("Field snapshot (dark = spike)", "neurolattice-present-snapshot",
+                                 height=560, font_scale=1.8)
+        self.raster.figure.xaxis.axis_label = "time t (ticks of width Δ)"
         self._trace_buffer = hv.streams.Buffer({"sweep": np.zeros(0), "m": np.zeros(0)},
                                                length=2000, index=False)
         self._last_sweep_drawn = -1
         self._last_trace_sweep = 0
+        self._frames = 0
         self._callback = None
         self.readout = pn.pane.HTML("", sizing_mode="stretch_width",
                                     css_classes=["nl-present-readout"])
@@ -42,27 +46,18 @@ class PresentView(pn.viewable.Viewer):
         self.experiments.param.watch(self._on_step, ["experiment", "step"])
         self._on_step()
 
-    # ------------------------------------------------------------------ data
-    def _raster_data(self):
+    # ------------------------------------------------------------------ plots
+    def _draw_raster(self):
+        """The snapshot, decimated in time by the core when b > 1 (same time axis, wider bins)."""
         spins = self.store.sampler.snapshot()
         b = self.experiments.decimation
         if b > 1 and spins.shape[1] >= b:
             spins = decimate_time(spins, b, rule="keep")
-        return spins.astype(np.float32)
-
-    def _raster(self, data):
-        n, t = data.shape
-        b = self.experiments.decimation
-        title = ("Field snapshot (dark = spike)" if b == 1 else
-                 f"Decimated in time: b = {b}, bins of {b}Δ")
-        # a decimated tick spans b original ticks: same time axis, coarser pixels
-        image = hv.Image(data[::-1], bounds=(0, 0, t * b, n), kdims=["tick", "neuron"],
-                         vdims=[hv.Dimension("spin", range=(-1, 1))])
-        return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=560,
-                          xlabel="time t (ticks of width Δ)", ylabel="neuron i", title=title,
-                          fontsize=FONTS, framewise=True, toolbar="above",
-                          default_tools=["save", "reset"],
-                          hooks=[save_as("neurolattice-present-snapshot")])
+        else:
+            b = 1
+        self.raster.set_title("Field snapshot (dark = spike)" if b == 1 else
+                              f"Decimated in time: b = {b}, every {b}th tick (bins of {b}Δ)")
+        self.raster.update(spins, tick_width=b)
 
     def _magnetization(self, data):
         return hv.Curve(data, "sweep", ("m", "magnetisation m")).opts(
@@ -77,7 +72,13 @@ class PresentView(pn.viewable.Viewer):
         frame = sampler.latest_frame()
         if frame["sweep"] != self._last_sweep_drawn:
             self._last_sweep_drawn = frame["sweep"]
-            self._raster_pipe.send(self._raster_data())
+            self._draw_raster()
+        self._frames += 1
+        if self._frames % STATS_EVERY == 1:
+            self._draw_trace(sampler)
+        self._update_readout(frame)
+
+    def _draw_trace(self, sampler):
         history = sampler.history()
         new = history["sweep"] > self._last_trace_sweep
         if new.any():
@@ -87,7 +88,6 @@ class PresentView(pn.viewable.Viewer):
         elif history["sweep"].size and history["sweep"][-1] < self._last_trace_sweep:
             self._trace_buffer.clear()
             self._last_trace_sweep = 0
-        self._update_readout(frame)
 
     def _update_readout(self, frame):
         sampler = self.store.sampler
@@ -99,7 +99,8 @@ class PresentView(pn.viewable.Viewer):
         parts = [f"θ = {model.temperature:.3f}", ratio, f"J = {model.J:g}", f"K = {model.K:g}",
                  f"|m| = {abs_m:.2f}"]
         self.readout.object = ("&nbsp;&nbsp;·&nbsp;&nbsp;".join(p for p in parts if p)
-                               + f"&nbsp;&nbsp;·&nbsp;&nbsp;<span style='color:#555;font-size:20px'>sweep "
+                               + "&nbsp;&nbsp;·&nbsp;&nbsp;<span style='color:#555;font-size:20px'>"
+                                 f"sweep "
                                  f"{sampler.sweeps_done:,} · {state}</span>")
 
     def _on_step(self, *events):
@@ -163,7 +164,7 @@ class PresentView(pn.viewable.Viewer):
                                      sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(
             self.header(exit_button), self.step_text,
-            pn.Row(pn.Column(pane(self._raster, self._raster_pipe), sizing_mode="stretch_width",
+            pn.Row(pn.Column(self.raster.pane, sizing_mode="stretch_width",
                              styles={"flex": "2.6"}),
                    pn.Column(pane(self._magnetization, self._trace_buffer),
                              sizing_mode="stretch_width", styles={"flex": "1.2"}),

@@ -1,4 +1,4 @@
-"""The Recording view: load a sample or an upload, bin it, read its quality report and observables."""
+"""The Recording view: load a sample or an upload, bin it, read its quality and observables."""
 
 import holoviews as hv
 import numpy as np
@@ -7,7 +7,9 @@ import param
 
 from .. import export
 from ..recording_state import MAX_UPLOAD_MB
-from .simulate import SPIKE_COLOURS, download
+from .raster import SPIKE_COLOURS
+from .simulate import download
+
 
 def _filepond_css():
     """FilePond's stylesheet from Panel's bundle, applied inside the widget's shadow root.
@@ -65,7 +67,8 @@ class RecordingView(pn.viewable.Viewer):
     def _on_state(self, *events):
         state = self.state
         if state.status == "error":
-            self.message.object = (f"**Could not load or bin the recording.** {state.error.rstrip('.')}. "
+            self.message.object = ("**Could not load or bin the recording.** "
+                                   f"{state.error.rstrip('.')}. "
                                    "The previous recording, if any, is kept.")
             self.message.visible = True
             return

@@ -11,9 +11,12 @@ import param
 from .. import export
 from ..presets import PRESETS
 from ..store import visible_controls
+from .raster import LiveRaster
 
 FRAME_PERIOD_MS = 50  # 20 frames per second at most
-SPIKE_COLOURS = ["#f7f7f7", "#111111"]  # silent (-1) light, spike (+1) dark: reads like a raster
+#: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
+#: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
+STATS_EVERY = 4
 
 _WIDGETS = {
     # Editable sliders: drag for exploration, or type an exact value (e.g. 2.269).
@@ -62,13 +65,16 @@ class SimulateView(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         store = self.store
-        self._raster_pipe = hv.streams.Pipe(data=self._raster_data())
+        self.raster = LiveRaster("Field snapshot: dark = spike (s = +1)", "neurolattice-snapshot")
+        self.raster.update(store.sampler.snapshot())
         self._trace_buffer = hv.streams.Buffer(
             {"sweep": np.zeros(0), "energy": np.zeros(0), "magnetization": np.zeros(0)},
             length=2000, index=False)
         self._correlation_pipe = hv.streams.Pipe(data=None)
         self._kernel_pipe = hv.streams.Pipe(data=None)
         self._last_sweep_drawn = -1
+        self._drawn_products = {}
+        self._frames = 0
         self._last_trace_sweep = 0
         self._frame_times = []
         self.readout = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["nl-readout"])
@@ -78,21 +84,7 @@ class SimulateView(pn.viewable.Viewer):
         store.param.watch(self._on_preset, "preset")
         self._callback = None
 
-    # ------------------------------------------------------------------ data for plots
-    def _raster_data(self):
-        spins = self.store.sampler.snapshot()
-        return spins.astype(np.float32)
-
-    def _raster(self, data):
-        n, t = data.shape
-        image = hv.Image(data[::-1], bounds=(0, 0, t, n), kdims=["tick", "neuron"],
-                         vdims=[hv.Dimension("spin", range=(-1, 1))])
-        return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=360,
-                          xlabel="time t (ticks)", ylabel="neuron i", toolbar="above",
-                          title="Field snapshot: dark = spike (s = +1)", tools=["hover"],
-                          default_tools=["save", "pan", "wheel_zoom", "reset"],
-                          hooks=[save_as("neurolattice-snapshot")])
-
+    # ------------------------------------------------------------------ plots
     _PLOT_OPTS = dict(responsive=True, height=250, show_grid=True, toolbar="above", framewise=True,
                       default_tools=["save", "pan", "wheel_zoom", "reset"])
 
@@ -149,16 +141,31 @@ class SimulateView(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ frames
     def _on_frame(self):
+        """Draw the latest snapshot; the statistics plots every STATS_EVERY-th frame."""
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         if frame["sweep"] != self._last_sweep_drawn:
             self._last_sweep_drawn = frame["sweep"]
-            self._raster_pipe.send(sampler.snapshot().astype(np.float32))
-            if frame["products"]:
-                self._correlation_pipe.send(frame["products"])
-                self._kernel_pipe.send(frame["products"])
+            self.raster.update(sampler.snapshot())
             now = time.perf_counter()
             self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]
+        if self._frames % STATS_EVERY == 0:
+            group = (self._frames // STATS_EVERY) % 3
+            if group == 0:
+                self._draw_traces(sampler)
+            else:
+                self._draw_products(frame["products"], group)
+        self._frames += 1
+        self._update_readout(frame)
+
+    def _draw_products(self, products, group):
+        """Group 1: the correlation functions; group 2: the kernel spectra (new analyses only)."""
+        if not products or products is self._drawn_products.get(group):
+            return
+        self._drawn_products[group] = products
+        (self._correlation_pipe if group == 1 else self._kernel_pipe).send(products)
+
+    def _draw_traces(self, sampler):
         history = sampler.history()
         new = history["sweep"] > self._last_trace_sweep
         if new.any():
@@ -169,7 +176,6 @@ class SimulateView(pn.viewable.Viewer):
         elif history["sweep"].size and history["sweep"][-1] < self._last_trace_sweep:
             self._trace_buffer.clear()  # the engine was reset
             self._last_trace_sweep = 0
-        self._update_readout(frame)
 
     def _update_readout(self, frame):
         sampler = self.store.sampler
@@ -179,12 +185,14 @@ class SimulateView(pn.viewable.Viewer):
         theta_c = model.critical_temperature()
         where = (f"θ/θ<sub>c</sub> = {model.temperature / theta_c:.3f}" if theta_c
                  else "θ<sub>c</sub>: no exact result for these couplings")
-        state = "paused" if progress["paused"] else ("running" if progress["running"] else "stopped")
+        state = ("paused" if progress["paused"] else
+                 "running" if progress["running"] else "stopped")
         abs_m = frame["products"].get("abs_magnetization", float("nan"))
         self.readout.object = (
             f"<b>{state}</b> · path: {progress['path']} · sweeps {progress['sweeps']:,} · "
-            f"{progress['sweeps_per_second']:.1f} sweeps/s · {progress['flips_per_ns']:.2f} flips/ns"
-            f" · {fps:.0f} frames/s · acceptance {progress['acceptance']:.2f} · |m| {abs_m:.3f}"
+            f"{progress['sweeps_per_second']:.1f} sweeps/s · "
+            f"{progress['flips_per_ns']:.2f} flips/ns · {fps:.0f} frames/s · "
+            f"acceptance {progress['acceptance']:.2f} · |m| {abs_m:.3f}"
             f" · {where}<br><span class='nl-muted'>{model.describe()}</span>")
 
     def _on_message(self, event):
@@ -263,8 +271,7 @@ class SimulateView(pn.viewable.Viewer):
             return pn.pane.HoloViews(hv.DynamicMap(callback, streams=[stream]),
                                      sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(
-            self.alert, self.readout, self.exports(),
-            pane(self._raster, self._raster_pipe),
+            self.alert, self.readout, self.exports(), self.raster.pane,
             pn.Row(pane(self._energy_trace, self._trace_buffer),
                    pane(self._magnetization_trace, self._trace_buffer),
                    sizing_mode="stretch_width"),

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from app.store import SessionStore
-from app.views.simulate import SimulateView
+from app.views.simulate import STATS_EVERY, SimulateView
 from tests.conftest import wait_until
 
 
@@ -57,8 +57,11 @@ def test_shutdown_stops_the_thread_quickly(store):
 def test_frames_flow_into_the_streams(store):
     view = SimulateView(store=store)
     store.step()
-    view._on_frame()
-    assert view._raster_pipe.data.shape == (128, 512)
+    for _ in range(3 * STATS_EVERY):  # the statistics plots are redrawn in turn
+        view._on_frame()
+    image = view.raster.source.data["image"][0]
+    assert image.shape == (128, 512) and image.dtype == np.uint8
+    np.testing.assert_array_equal(image, store.sampler.snapshot() > 0)
     assert np.isfinite(view._correlation_pipe.data["temporal_correlation"]).all()
     assert len(view._trace_buffer.data["sweep"]) >= 1
     assert "flips/ns" in view.readout.object

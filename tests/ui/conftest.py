@@ -1,4 +1,4 @@
-"""Real-browser fixtures: the real server in a subprocess, Debian's Chromium driven by Playwright."""
+"""Real-browser fixtures: the real server in a subprocess, Chromium driven by Playwright."""
 
 import os
 import re
