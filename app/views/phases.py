@@ -216,7 +216,7 @@ class PhasesView(pn.viewable.Viewer):
         state = self.store.phases
         run = pn.widgets.Button(name="Run sweep", button_type="primary", width=110)
         cancel = pn.widgets.Button(name="Cancel sweep", width=110)
-        run.on_click(lambda _: (state.start_sweep(), self._redraw()))
+        run.on_click(lambda _: state.start_sweep())
         cancel.on_click(lambda _: state.cancel_sweep())
         integer = {"type": pn.widgets.IntInput}
         sweep = pn.Param(state.sweep, show_name=False, widgets={
