@@ -50,7 +50,7 @@ class SweepSettings(param.Parameterized):
                            doc="Measured Monte Carlo sweeps per grid point.")
     burn_in = param.Integer(50, bounds=(0, 1_000_000), softbounds=(0, 1000),
                             doc="Discarded sweeps per grid point before measuring.")
-    workers = param.Integer(min(2, CORES), bounds=(1, CORES),
+    workers = param.Integer(min(2, CORES), bounds=(1, CORES), softbounds=(1, CORES),
                             doc="Workers of the local Dask cluster (ignored when "
                                 f"{SCHEDULER_ENV} names a scheduler).")
     seed = param.Integer(0, bounds=(0, 2**31 - 1), softbounds=(0, 100),
@@ -71,7 +71,7 @@ class FlowSettings(param.Parameterized):
     rule = param.Selector(objects=["any", "keep"], default="any",
                           doc="any: a spike in any of the b bins (rebinning); keep: every b-th "
                               "bin (the rule of the exact chain identity).")
-    subset_sizes = param.Integer(3, bounds=(2, 8),
+    subset_sizes = param.Integer(3, bounds=(2, 8), softbounds=(2, 6),
                                  doc="Subset sizes n of the flow over neurons (evenly spaced "
                                      "up to all kept units).")
     draws = param.Integer(2, bounds=(1, 20), softbounds=(1, 8),

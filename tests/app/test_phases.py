@@ -3,10 +3,11 @@
 import math
 
 import numpy as np
+import param
 import pytest
 
 import app.main  # noqa: F401  (loads the bokeh plotting extension)
-from app.phases_state import PhasesState
+from app.phases_state import FlowSettings, PhasesState, SweepSettings
 from app.recording_state import RecordingState
 from app.views.phases import phase_diagram, time_flow_plots
 from neurolattice_core import phases
@@ -111,3 +112,13 @@ def test_diagram_line_is_the_core_line():
     J, K = line.dimension_values(0), line.dimension_values(1)
     assert len(J) > 50
     assert np.allclose(J, phases.all_to_all_critical_J(K, ticks=12))
+
+
+@pytest.mark.parametrize("owner", [SweepSettings, FlowSettings, PhasesState])
+def test_every_tunable_has_a_doc_and_bounds(owner):
+    for name, parameter in owner.param.objects().items():
+        if name == "name":
+            continue
+        assert parameter.doc, f"{owner.__name__}.{name} has no doc"
+        if isinstance(parameter, param.Number) and not parameter.constant:
+            assert parameter.bounds is not None and parameter.softbounds is not None, name

@@ -1,6 +1,8 @@
 """Critical lines (MODEL.md E1, E2, E4, E5) and a fitted recording's place on the diagram."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -99,3 +101,11 @@ def test_recording_point_needs_an_lft_fit(all_to_all_fit):
         phases.recording_point(replace(all_to_all_fit, model="maxent", K=None), "all-to-all")
     with pytest.raises(ParameterError):
         phases.recording_point(all_to_all_fit, "grid")
+
+
+def test_the_phase_and_sweep_modules_do_not_import_the_ui_stack():
+    code = ("import sys, neurolattice_core.phases, neurolattice_core.sweeps, "
+            "neurolattice_core.cli_sweeps, neurolattice_core.renormalization\n"
+            "bad = [m for m in ('panel', 'holoviews', 'bokeh') if m in sys.modules]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
