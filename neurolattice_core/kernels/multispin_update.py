@@ -39,13 +39,13 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .rng import random_u64
 
-NFIX = 10                 # branch-free comparison steps (the code spells out 10)
+NFIX = 12                 # branch-free comparison steps
 NCOL = 10 + NFIX          # columns of a class-table row
+ACC = 16                  # accumulator stride of the tables of more than 8 rows (> NFIX)
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _S63 = np.uint64(63)
-_Z11 = (_ZERO,) * 11      # empty accumulators (live, t_0 .. t_9)
 
 
 @intrinsic
@@ -92,36 +92,45 @@ def _mt(row, b0, b1, b2, e0, e1, x):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _two(r0, r1, b0, b1, b2, e0, e1, x):
-    """Accumulators (live lanes, thresholds t_0 .. t_9) of two classes."""
-    m0 = _mt(r0, b0, b1, b2, e0, e1, x)
-    m1 = _mt(r1, b0, b1, b2, e0, e1, x)
-    return (m0 | m1, (m0 & r0[9]) | (m1 & r1[9]), (m0 & r0[10]) | (m1 & r1[10]),
-            (m0 & r0[11]) | (m1 & r1[11]), (m0 & r0[12]) | (m1 & r1[12]),
-            (m0 & r0[13]) | (m1 & r1[13]), (m0 & r0[14]) | (m1 & r1[14]),
-            (m0 & r0[15]) | (m1 & r1[15]), (m0 & r0[16]) | (m1 & r1[16]),
-            (m0 & r0[17]) | (m1 & r1[17]), (m0 & r0[18]) | (m1 & r1[18]))
+def _threshold(m, r, j):
+    """Lanes of the class masks ``m`` (tuple) whose P has a 1 at bit 63 - j (rows ``r``)."""
+    t = _ZERO
+    for c in range(len(m)):
+        t |= m[c] & r[c][9 + j]
+    return t
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x):
-    """Accumulators of four classes."""
-    A = _two(r0, r1, b0, b1, b2, e0, e1, x)
-    B = _two(r2, r3, b0, b1, b2, e0, e1, x)
-    return (A[0] | B[0], A[1] | B[1], A[2] | B[2], A[3] | B[3], A[4] | B[4], A[5] | B[5],
-            A[6] | B[6], A[7] | B[7], A[8] | B[8], A[9] | B[9], A[10] | B[10])
+def _step(u, a, m, r, key, ctr, j):
+    """Lazy-comparison step j: decide the lanes whose bit of r_j differs from bit 63 - j of P."""
+    t = _threshold(m, r, j)
+    d = random_u64(key, ctr + np.uint64(j)) ^ t
+    return u & ~d, a | (u & d & t)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _steps(A, key, ctr):
-    """The NFIX branch-free lazy-comparison steps: (undecided lanes, accepted lanes)."""
-    u = A[0]
+def _steps(m, r, key, ctr):
+    """The NFIX branch-free lazy-comparison steps for the class masks ``m`` of rows ``r``.
+
+    Returns (undecided lanes, accepted lanes); lanes in no listed class are accepted.  The
+    steps are spelled out so that the loop over words stays innermost (and vectorised).
+    """
+    u = _ZERO
+    for c in range(len(m)):
+        u |= m[c]
     a = ~u
-    for j in range(NFIX):
-        t = A[1 + j]
-        d = random_u64(key, ctr + np.uint64(j)) ^ t
-        a |= u & d & t
-        u &= ~d
+    u, a = _step(u, a, m, r, key, ctr, 0)
+    u, a = _step(u, a, m, r, key, ctr, 1)
+    u, a = _step(u, a, m, r, key, ctr, 2)
+    u, a = _step(u, a, m, r, key, ctr, 3)
+    u, a = _step(u, a, m, r, key, ctr, 4)
+    u, a = _step(u, a, m, r, key, ctr, 5)
+    u, a = _step(u, a, m, r, key, ctr, 6)
+    u, a = _step(u, a, m, r, key, ctr, 7)
+    u, a = _step(u, a, m, r, key, ctr, 8)
+    u, a = _step(u, a, m, r, key, ctr, 9)
+    u, a = _step(u, a, m, r, key, ctr, 10)
+    u, a = _step(u, a, m, r, key, ctr, 11)
     return u, a
 
 
@@ -138,15 +147,15 @@ def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
     undecided) and out[1, q] (lanes accepted so far); lanes of unlisted classes (p = 1) are
     accepted.
     """
-    r0 = to_fixed_tuple(CL[0], NCOL)
-    r1 = to_fixed_tuple(CL[1], NCOL)
+    r = (to_fixed_tuple(CL[0], NCOL), to_fixed_tuple(CL[1], NCOL))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        u, a = _steps(_two(r0, r1, b0, b1, b2, e0, e1, x), key, ctr_base + pbase[p])
+        m = (_mt(r[0], b0, b1, b2, e0, e1, x), _mt(r[1], b0, b1, b2, e0, e1, x))
+        u, a = _steps(m, r, key, ctr_base + pbase[p])
         out[0, q] = u
         out[1, q] = a
 
@@ -155,17 +164,17 @@ def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
 def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
     """As :func:`_fused2` for a 4-row class table."""
-    r0 = to_fixed_tuple(CL[0], NCOL)
-    r1 = to_fixed_tuple(CL[1], NCOL)
-    r2 = to_fixed_tuple(CL[2], NCOL)
-    r3 = to_fixed_tuple(CL[3], NCOL)
+    r = (to_fixed_tuple(CL[0], NCOL), to_fixed_tuple(CL[1], NCOL),
+         to_fixed_tuple(CL[2], NCOL), to_fixed_tuple(CL[3], NCOL))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        u, a = _steps(_four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x), key, ctr_base + pbase[p])
+        m = (_mt(r[0], b0, b1, b2, e0, e1, x), _mt(r[1], b0, b1, b2, e0, e1, x),
+             _mt(r[2], b0, b1, b2, e0, e1, x), _mt(r[3], b0, b1, b2, e0, e1, x))
+        u, a = _steps(m, r, key, ctr_base + pbase[p])
         out[0, q] = u
         out[1, q] = a
 
@@ -174,25 +183,21 @@ def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
 def _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
     """As :func:`_fused2` for an 8-row class table."""
-    r0 = to_fixed_tuple(CL[0], NCOL)
-    r1 = to_fixed_tuple(CL[1], NCOL)
-    r2 = to_fixed_tuple(CL[2], NCOL)
-    r3 = to_fixed_tuple(CL[3], NCOL)
-    r4 = to_fixed_tuple(CL[4], NCOL)
-    r5 = to_fixed_tuple(CL[5], NCOL)
-    r6 = to_fixed_tuple(CL[6], NCOL)
-    r7 = to_fixed_tuple(CL[7], NCOL)
+    r = (to_fixed_tuple(CL[0], NCOL), to_fixed_tuple(CL[1], NCOL),
+         to_fixed_tuple(CL[2], NCOL), to_fixed_tuple(CL[3], NCOL),
+         to_fixed_tuple(CL[4], NCOL), to_fixed_tuple(CL[5], NCOL),
+         to_fixed_tuple(CL[6], NCOL), to_fixed_tuple(CL[7], NCOL))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        A = _four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x)
-        B = _four(r4, r5, r6, r7, b0, b1, b2, e0, e1, x)
-        u, a = _steps((A[0] | B[0], A[1] | B[1], A[2] | B[2], A[3] | B[3], A[4] | B[4],
-                       A[5] | B[5], A[6] | B[6], A[7] | B[7], A[8] | B[8], A[9] | B[9],
-                       A[10] | B[10]), key, ctr_base + pbase[p])
+        m = (_mt(r[0], b0, b1, b2, e0, e1, x), _mt(r[1], b0, b1, b2, e0, e1, x),
+             _mt(r[2], b0, b1, b2, e0, e1, x), _mt(r[3], b0, b1, b2, e0, e1, x),
+             _mt(r[4], b0, b1, b2, e0, e1, x), _mt(r[5], b0, b1, b2, e0, e1, x),
+             _mt(r[6], b0, b1, b2, e0, e1, x), _mt(r[7], b0, b1, b2, e0, e1, x))
+        u, a = _steps(m, r, key, ctr_base + pbase[p])
         out[0, q] = u
         out[1, q] = a
 
@@ -201,35 +206,39 @@ def _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
 def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC):
     """OR the classes c0 .. c0+3 of a segment into AC (tables of more than 8 rows).
 
-    AC (16 n,) holds the 11 accumulators of word q at AC[16 q + k] (interleaved: one
-    array and constant offsets let LLVM prove independence and vectorise).
+    AC (ACC n,) holds the NFIX + 1 accumulators of word q at AC[ACC q + k]: the live lanes
+    (k = 0) and the thresholds t_j (k = 1 + j, lanes whose P has a 1 at bit 63 - j).
+    Interleaved in one array with constant offsets, so LLVM proves independence and vectorises.
     """
-    r0 = to_fixed_tuple(CL[c0], NCOL)
-    r1 = to_fixed_tuple(CL[c0 + 1], NCOL)
-    r2 = to_fixed_tuple(CL[c0 + 2], NCOL)
-    r3 = to_fixed_tuple(CL[c0 + 3], NCOL)
+    r = (to_fixed_tuple(CL[c0], NCOL), to_fixed_tuple(CL[c0 + 1], NCOL),
+         to_fixed_tuple(CL[c0 + 2], NCOL), to_fixed_tuple(CL[c0 + 3], NCOL))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
         x = xrow[p]
         b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
                                      xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        A = _four(r0, r1, r2, r3, b0, b1, b2, e0, e1, x)
-        o = uq * np.uint64(16)
-        for k in range(11):
-            AC[o + np.uint64(k)] |= A[k]
+        m = (_mt(r[0], b0, b1, b2, e0, e1, x), _mt(r[1], b0, b1, b2, e0, e1, x),
+             _mt(r[2], b0, b1, b2, e0, e1, x), _mt(r[3], b0, b1, b2, e0, e1, x))
+        o = uq * np.uint64(ACC)
+        AC[o] |= m[0] | m[1] | m[2] | m[3]
+        for j in range(NFIX):
+            AC[o + np.uint64(1 + j)] |= _threshold(m, r, j)
 
 
 @njit(cache=True, nogil=True)
 def _decide(AC, px, n, key, ctr_base, pbase, out):
     """The NFIX steps from the accumulated class masks AC (see :func:`_accumulate`)."""
     for q in range(n):
-        o = np.uint64(q) * np.uint64(16)
-        A = (AC[o], AC[o + _ONE], AC[o + np.uint64(2)], AC[o + np.uint64(3)],
-             AC[o + np.uint64(4)], AC[o + np.uint64(5)], AC[o + np.uint64(6)],
-             AC[o + np.uint64(7)], AC[o + np.uint64(8)], AC[o + np.uint64(9)],
-             AC[o + np.uint64(10)])
-        u, a = _steps(A, key, ctr_base + pbase[px + np.uint64(q)])
+        o = np.uint64(q) * np.uint64(ACC)
+        u = AC[o]
+        a = ~u
+        ctr = ctr_base + pbase[px + np.uint64(q)]
+        for j in range(NFIX):
+            t = AC[o + np.uint64(1 + j)]
+            d = random_u64(key, ctr + np.uint64(j)) ^ t
+            a |= u & d & t
+            u &= ~d
         out[0, q] = u
         out[1, q] = a
 
@@ -255,7 +264,7 @@ def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key,
         _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
                 pbase, out)
         return
-    for k in range(16 * n):
+    for k in range(ACC * n):
         AC[k] = _ZERO
     for c0 in range(0, n_rows, 4):
         _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC)
@@ -299,15 +308,19 @@ def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
                          & ((x ^ CL[c, 7]) | CL[c, 6]) & CL[c, 8])
         a = out[1, q]
         ctr = ctr_base + pbase[p]
-        for step in range(NFIX, 64):
-            shift = np.uint64(63 - step)
-            t = _ZERO
-            for c in range(n_rows):
-                t |= cm[c] & (_ZERO - ((CL[c, 9 + NFIX] >> shift) & _ONE))
-            d = random_u64(key, ctr + np.uint64(step)) ^ t
-            a |= u & d & t
-            u &= ~d
-            if u == _ZERO:
-                break
+        first = NFIX
+        while u != _ZERO and first < 64:        # blocks of 4 branch-free steps
+            for s in range(4):
+                step = first + s
+                shift = np.uint64(63 - min(step, 63))
+                live = _ALL if step < 64 else _ZERO    # beyond step 63 nothing is accepted
+                t = _ZERO
+                for c in range(n_rows):
+                    t |= cm[c] & (_ZERO - ((CL[c, 9 + NFIX] >> shift) & _ONE))
+                t &= live
+                d = random_u64(key, ctr + np.uint64(step)) ^ t
+                a |= u & d & t
+                u &= ~d | ~live
+            first += 4
         out[0, q] = _ZERO
         out[1, q] = a
