@@ -133,28 +133,30 @@ class FastPath(_Path):
         self._couplings = model.couplings()
         self._neighbours = multispin.neighbour_table(model.connectivity, model.neurons, grid_shape,
                                                      model.neuron_periodic)
+        if hasattr(self, "_lattice"):    # a reload may change the neuron boundary
+            self._lattice = multispin.WorkingLattice(self._lattice.words(), self._neighbours)
 
     def set_spins(self, spins):
-        """Replace the configurations (int8 (R, N, T))."""
-        self._words = multispin.pack(np.ascontiguousarray(spins, dtype=np.int8))
+        """Replace the configurations (int8 (R, N, T)); they stay in the sweep layout."""
+        words = multispin.pack(np.ascontiguousarray(spins, dtype=np.int8))
+        self._lattice = multispin.WorkingLattice(words, self._neighbours)
 
     def spins(self):
         """Copy of the configurations, int8 (R, N, T)."""
-        return multispin.unpack(self._words, self.model.ticks)
+        return multispin.unpack(self._lattice.words(), self.model.ticks)
 
     def sweep(self, n_sweeps):
         """Advance every replica by ``n_sweeps``; returns flips per replica (int64 (R,))."""
         m = self.model
-        flips = multispin.multispin_sweeps(self._words, self._neighbours, m.J, m.K, m.h, m.beta,
-                                           m.time_periodic, self.method, n_sweeps, self.keys,
-                                           self.sweeps_done)
+        flips = self._lattice.sweep(m.J, m.K, m.h, m.beta, m.time_periodic, self.method,
+                                    n_sweeps, self.keys, self.sweeps_done)
         self.sweeps_done += n_sweeps
         return flips
 
     def moments(self):
         """Energy and magnetisation per site from popcounts of the packed words."""
         m = self.model
-        mag, j_bonds, k_bonds = multispin.packed_moments(self._words, self._neighbours,
+        mag, j_bonds, k_bonds = multispin.packed_moments(self._lattice.words(), self._neighbours,
                                                          m.time_periodic)
         energy = -(m.J * j_bonds + m.K * k_bonds + m.h * mag) / self.sites
         return energy.astype(np.float64), mag / self.sites
