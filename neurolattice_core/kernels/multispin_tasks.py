@@ -6,15 +6,17 @@ sweeps of one call therefore run in a single region: its workers take *tasks* fr
 atomic counter and wait, through per-row progress counters, for the tasks they depend on.
 
 Task ``g`` is the half-sweep ``hs = g // (R L)`` (sweep ``hs // 2``, colour ``hs % 2``) of the
-working row ``(r, w)`` (``g % (R L) = r L + w``): it updates the words of that colour in row
-``w`` of replica ``r`` (see :mod:`.multispin_update` for the layout).  It reads the other colour
-of rows ``w - 1``, ``w``, ``w + 1`` (cyclically: the time neighbours of row 0 and L - 1 are each
-other, rotated by one bit) and writes its own colour of row ``w``, so it may start once those
-three rows have finished half-sweep ``hs - 1``; every task that reads or writes what it writes
-is ordered with it through these counters.  A task depends only on tasks with smaller indices,
-which have all been claimed, so the lowest unfinished task can always run: no deadlock, whatever
-the number of threads that actually execute the workers.  Each task draws its random numbers from
-its own counters, so the result is bit-identical for any number of workers and threads.
+working row ``(r, w)`` (``g % (R L) = r L + i``, ``w = (i + hs) mod L``): it updates the words
+of that colour in row ``w`` of replica ``r`` (see :mod:`.multispin_update` for the layout).  It
+reads the other colour of rows ``w - 1``, ``w``, ``w + 1`` (cyclically: the time neighbours of
+rows 0 and L - 1 are each other, rotated by one bit) and writes its own colour of row ``w``, so
+it may start once those three rows have finished half-sweep ``hs - 1``; every task that reads or
+writes what it writes is ordered with it through these counters.  A task depends only on tasks
+with smaller indices, which have all been claimed, so the lowest unfinished task can always run:
+no deadlock, whatever the number of threads that actually execute the workers.  Each task draws
+its random numbers from its own counters, so the result is bit-identical for any number of
+workers and threads.  Starting each half-sweep one row later makes its first tasks depend on the
+rows finished first in the previous half-sweep, so workers rarely wait at half-sweep boundaries.
 """
 
 import numpy as np
@@ -23,7 +25,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .multispin_prep import PAD
-from .multispin_update import _finish, _flip, _segment
+from .multispin_update import ACC, _finish, _flip, _segment
 
 _ONE = np.uint64(1)
 _S63 = np.uint64(63)
@@ -189,7 +191,7 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, 
     rows = n_rep * n_words
     n_tasks = 2 * n_sweeps * rows
     out = np.empty((n_workers, 2, max_len), dtype=np.uint64)
-    AC = np.empty((n_workers, 16 * max_len), dtype=np.uint64)
+    AC = np.empty((n_workers, ACC * max_len), dtype=np.uint64)
     cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2])), dtype=np.uint64)
     rot = np.empty((n_workers, 2, n + PAD), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
@@ -202,7 +204,7 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, 
                 break
             hs = g // rows
             r = (g % rows) // n_words
-            w = g % n_words
+            w = (g + hs) % n_words      # start one row later each half-sweep (see below)
             base = r * n_words
             wait_at_least(progress, base + (w + n_words - 1) % n_words, hs)
             wait_at_least(progress, base + w, hs)
