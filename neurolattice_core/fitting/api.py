@@ -285,12 +285,18 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
                 "dropping near-duplicate units")
         if not validation["reproduces"]:
             ratios = ", ".join(f"{k} {r:.1f}x" for k, r in validation["noise_ratio"].items())
-            hint = ("use method='bm' (Boltzmann learning from this fit)" if method_used == "pl"
-                    else "the model family may not describe these data")
+            if method_used == "pl" and model != "kinetic":
+                hint = ("pseudo-likelihood matches conditionals, not the joint statistics: use "
+                        "method='bm' (Boltzmann learning from this fit)")
+            elif method_used == "mf":
+                hint = "mean-field inversions are approximate: use method 'pl' or 'bm'"
+            else:
+                hint = ("the model family does not describe these data (e.g. stimulus-locked "
+                        "activity without a drive, lagged cross-correlations, synchrony beyond "
+                        "pairs)")
             warnings.append(
                 "sampled, the fitted model does not reproduce the held-out data (RMS error over "
-                f"the split's noise: {ratios}; bound {REPRODUCE_FACTOR:g}x): pseudo-likelihood "
-                f"matches conditionals, not the joint statistics; {hint}")
+                f"the split's noise: {ratios}; bound {REPRODUCE_FACTOR:g}x); {hint}")
         beats = validation["beats_independent"]
         if not (beats["heldout_pll"] and beats["corr_rmse"]):
             warnings.append("the fit does not beat the independent model on held-out data "
