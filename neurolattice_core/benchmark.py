@@ -22,7 +22,9 @@ def measure_throughput(path, connectivity, neurons, ticks, threads, min_seconds=
     Returns
     -------
     dict
-        ``{path, connectivity, neurons, ticks, threads, flips_per_ns, sweeps}``.
+        ``{path, connectivity, neurons, ticks, threads, flips_per_ns, sweeps, cpu_per_wall}``;
+        ``cpu_per_wall`` (process CPU time / wall time) near ``threads`` shows that the threads
+        really ran in parallel, well below it that the machine was shared.
     """
     model = LatticeModel.create(neurons=neurons, ticks=ticks, replicas=1,
                                 connectivity=connectivity, J=1.0, K=1.0)
@@ -35,18 +37,20 @@ def measure_throughput(path, connectivity, neurons, ticks, threads, min_seconds=
         if sampler.path.name != ("fast" if path == "fast" else "local"):
             raise RuntimeError(f"benchmark expected the {path} path, got {sampler.path.name}")
         sampler.step(2)  # compile and warm caches
-        sweeps, start = 0, time.perf_counter()
+        sweeps, start, cpu_start = 0, time.perf_counter(), time.process_time()
         batch = 1
         while time.perf_counter() - start < min_seconds:
             sampler.path.sweep(batch)
             sweeps += batch
             batch = min(batch * 2, 64)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
     finally:
         numba.set_num_threads(previous_threads)
     flips = sweeps * neurons * ticks
     return {"path": path, "connectivity": connectivity, "neurons": neurons, "ticks": ticks,
-            "threads": threads, "flips_per_ns": flips / elapsed / 1e9, "sweeps": sweeps}
+            "threads": threads, "flips_per_ns": flips / elapsed / 1e9, "sweeps": sweeps,
+            "cpu_per_wall": cpu / elapsed}
 
 
 def engine_benchmarks(min_seconds=0.5, sizes=None, cases=None):
