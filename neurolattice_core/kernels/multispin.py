@@ -198,14 +198,21 @@ class WorkingLattice:
         _from_work(self._work, self._perm, words)
         return words
 
-    def sweep(self, J, K, h, beta, time_periodic, method, n_sweeps, keys, sweep_offset):
+    def sweep(self, J, K, h, beta, time_periodic, method, n_sweeps, keys, sweep_offset,
+              workers=None):
         """Advance by ``n_sweeps`` sweeps; the arguments are those of :func:`multispin_sweeps`.
+
+        ``workers`` (default: the numba thread count of the calling thread) is the number of
+        task-taking workers of the parallel region; the result does not depend on it.
 
         Returns
         -------
         numpy.ndarray
             int64 (R,): spins flipped per replica.
         """
+        workers = numba.get_num_threads() if workers is None else workers
+        if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+            raise ParameterError(f"workers must be an integer >= 1, got {workers!r}.")
         n_rep = self.shape[0]
         if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (n_rep,):
             raise ParameterError(f"keys must be a uint64 array of shape (R = {n_rep},).")
@@ -219,7 +226,7 @@ class WorkingLattice:
         cl_n, cl_e = _tables(J, K, h, beta, method, self._z_present, bool(time_periodic))
         return sweeps(self._work, self._segs, cl_n, cl_e, J == K, bool(time_periodic),
                       np.ascontiguousarray(keys), self._pbase, int(sweep_offset), int(n_sweeps),
-                      numba.get_num_threads())
+                      int(workers))
 
 
 def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_sweeps, keys,

@@ -291,6 +291,46 @@ def test_sweeps_reject_bad_input(kwargs):
         ms.multispin_sweeps(**args)
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@pytest.mark.parametrize("conn,n,shape,L", [("ring", 16, None, 2), ("grid", 24, (4, 6), 6)])
+def test_any_number_of_workers_gives_the_same_trajectory(conn, n, shape, L):
+    """Workers that claim tasks and wait for their rows: any count, on 1 or 2 threads."""
+    rng = np.random.default_rng(12)
+    table = lattice(conn, n, shape, True)
+    start = ms.pack(random_spins(rng, (2, n, 64 * L)))
+    keys = keys_for(6, 2)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads, workers in ((1, 1), (1, 3), (2, 2), (2, 5)):
+            numba.set_num_threads(threads)
+            state = ms.WorkingLattice(start, table)
+            flips = state.sweep(1.0, 0.7, 0.1, 1 / TC, False, "metropolis", 9, keys, 4,
+                                workers=workers)
+            results.append((state.words(), flips))
+    finally:
+        numba.set_num_threads(before)
+    for words, flips in results[1:]:
+        assert np.array_equal(words, results[0][0]) and np.array_equal(flips, results[0][1])
+
+
+def test_working_lattice_keeps_the_configuration_between_calls():
+    rng = np.random.default_rng(13)
+    table = lattice("grid", 12, (3, 4), False)
+    start = ms.pack(random_spins(rng, (2, 12, 256)))
+    keys = keys_for(2, 2)
+    state = ms.WorkingLattice(start, table)
+    assert np.array_equal(state.words(), start)
+    f1 = state.sweep(0.9, 1.0, -0.2, 0.5, True, "heatbath", 3, keys, 0)
+    f2 = state.sweep(0.9, 1.0, -0.2, 0.5, True, "heatbath", 4, keys, 3)
+    words = start.copy()
+    f = ms.multispin_sweeps(words, table, 0.9, 1.0, -0.2, 0.5, True, "heatbath", 7, keys, 0)
+    assert np.array_equal(state.words(), words) and np.array_equal(f1 + f2, f)
+    assert not np.array_equal(words, start)
+    with pytest.raises(ParameterError):
+        state.sweep(0.9, 1.0, -0.2, 0.5, True, "heatbath", 1, keys, 0, workers=0)
+
+
 def test_odd_periodic_ring_is_rejected():
     table = np.array([[(i - 1) % 5, (i + 1) % 5] for i in range(5)], dtype=np.int64)
     with pytest.raises(ParameterError, match="bipartite"):
