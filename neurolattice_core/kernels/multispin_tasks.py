@@ -33,6 +33,9 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO = np.uint64(0)
 
 _SPINS_BEFORE_YIELD = 2000
+_ARRIVAL_SPINS = 20000      # then the workers that did not arrive are taken to run later
+_STATIC = 1
+_DYNAMIC = 2
 _sched_yield = types.ExternalFunction("sched_yield", types.int32())
 
 
@@ -83,6 +86,20 @@ def store_release(typingctx, ary, index, value):
         return context.get_dummy_value()
 
     return types.void(ary, types.intp, types.int64), codegen
+
+
+@intrinsic
+def compare_and_swap(typingctx, ary, index, expected, value):
+    """Atomically ``ary[index] = value`` if it equals ``expected``; returns the old value."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        result = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(result, 0)
+
+    return types.int64(ary, types.intp, types.int64, types.int64), codegen
 
 
 @njit(cache=True, nogil=True)
@@ -167,6 +184,45 @@ def _task(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out
     return total
 
 
+@njit(cache=True, nogil=True)
+def _mode(control, n_workers):
+    """Agree on the scheduling mode: static if all workers run at once, else dynamic.
+
+    Each worker registers in control[0]; the first to see all ``n_workers`` registered, or to
+    give up waiting, fixes control[1] (compare-and-swap, so every worker follows one decision).
+    Static ownership of rows is only safe when all workers run concurrently; dynamic claiming
+    is safe whatever runs (for example the workers one after another on one thread).
+    """
+    fetch_add(control, 0, 1)
+    spins = 0
+    while load_acquire(control, 1) == 0:
+        if load_acquire(control, 0) >= n_workers:
+            compare_and_swap(control, 1, 0, _STATIC)
+        elif spins > _ARRIVAL_SPINS:
+            compare_and_swap(control, 1, 0, _DYNAMIC)
+        spins += 1
+        if spins > _SPINS_BEFORE_YIELD:
+            _sched_yield()
+    return load_acquire(control, 1)
+
+
+@njit(cache=True, nogil=True)
+def _run(work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride, sweep_offset,
+         pbase, out, AC, cm, rot):
+    """Task (hs, row): wait for its three rows, update, publish its progress; flips."""
+    n_words = work.shape[1]
+    r, w = row // n_words, row % n_words
+    base = r * n_words
+    wait_at_least(progress, base + (w + n_words - 1) % n_words, hs)
+    wait_at_least(progress, row, hs)
+    wait_at_least(progress, base + (w + 1) % n_words, hs)
+    ctr_hs = np.uint64(2 * sweep_offset + hs) * stride
+    flips = _task(work, r, w, (hs + w) & 1, segs, CLn, CLe, kc, periodic, keys[r], ctr_hs,
+                  pbase, out, AC, cm, rot)
+    store_release(progress, row, hs + 1)
+    return flips
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, n_sweeps,
            n_workers):
@@ -195,22 +251,26 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, 
     cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2])), dtype=np.uint64)
     rot = np.empty((n_workers, 2, n + PAD), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
-    claimed = np.zeros(1, dtype=np.int64)
+    control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
     progress = np.zeros(rows, dtype=np.int64)   # half-sweeps finished by row (r, w)
     for k in prange(n_workers):
-        while True:
-            g = fetch_add(claimed, 0, 1)
-            if g >= n_tasks:
-                break
-            hs = g // rows
-            r = (g % rows) // n_words
-            w = (g + hs) % n_words      # start one row later each half-sweep (see below)
-            base = r * n_words
-            wait_at_least(progress, base + (w + n_words - 1) % n_words, hs)
-            wait_at_least(progress, base + w, hs)
-            wait_at_least(progress, base + (w + 1) % n_words, hs)
-            ctr_hs = np.uint64(2 * sweep_offset + hs) * stride
-            flips[k, r] += _task(work, r, w, (hs + w) & 1, segs, CLn, CLe, kc, periodic,
-                                 keys[r], ctr_hs, pbase, out[k], AC[k], cm[k], rot[k])
-            store_release(progress, base + w, hs + 1)
+        if _mode(control, n_workers) == _STATIC:
+            lo, hi = k * rows // n_workers, (k + 1) * rows // n_workers
+            for hs in range(2 * n_sweeps):
+                for i in range(hi - lo):        # outside-in: shared edges first
+                    row = lo + i // 2 if i % 2 == 0 else hi - 1 - i // 2
+                    flips[k, row // n_words] += _run(
+                        work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride,
+                        sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
+        else:
+            while True:
+                g = fetch_add(control, 2, 1)
+                if g >= n_tasks:
+                    break
+                hs = g // rows
+                row = g % rows
+                row += (hs + row) % n_words - row % n_words   # one row later each half-sweep
+                flips[k, row // n_words] += _run(
+                    work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride,
+                    sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
     return flips.sum(axis=0)
