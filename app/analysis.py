@@ -41,3 +41,22 @@ class ThrottledAnalyser:
             self._products = live_observables(self.sampler.model, spins)
             self._shape, self._last = spins.shape, now
         return self._products
+
+
+class ModelFacts:
+    """θc and the one-line description of a model, recomputed only when its parameters change.
+
+    ``critical_temperature()`` solves for a root; the readouts ask 20 times a second.
+    """
+
+    def __init__(self):
+        self._key = None
+        self._facts = (None, "")
+
+    def __call__(self, model):
+        """(critical temperature or None, description) of ``model``."""
+        key = tuple((name, id(value) if hasattr(value, "shape") else value)
+                    for name, value in model.param.values().items())
+        if key != self._key:
+            self._key, self._facts = key, (model.critical_temperature(), model.describe())
+        return self._facts

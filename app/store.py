@@ -37,6 +37,27 @@ def visible_controls(connectivity):
     """The control parameters that apply to ``connectivity`` (in display order)."""
     return [name for name in CONTROL_PARAMETERS
             if connectivity in PRESET_ONLY.get(name, {connectivity})]
+#: The engine thread runs sweeps in chunks of about this many seconds (and at least
+#: ``sweeps_per_frame`` sweeps): snapshots and parameter changes pass between chunks, and the
+#: per-chunk work (copying the configuration, the throttled analysis) stays a few per cent.
+CHUNK_SECONDS = 0.02
+
+
+def chunk_sweeps(sampler, minimum=1, seconds=CHUNK_SECONDS):
+    """Sweeps per chunk so that a chunk takes about ``seconds`` (at most 1000).
+
+    Times three single sweeps of ``sampler`` now and keeps the fastest (kernel time; the sweeps
+    count like any other).
+    """
+    timings = []
+    for _ in range(3):
+        busy = sampler.progress()["busy_seconds"]
+        sampler.step(1)
+        timings.append(sampler.progress()["busy_seconds"] - busy)
+    per_sweep = max(min(timings), 1e-7)
+    return int(min(max(minimum, seconds // per_sweep), 1000))
+
+
 #: Largest lattice the page accepts (sites per replica x replicas): keeps a session responsive.
 MAX_SITES = 4_000_000
 
@@ -49,7 +70,8 @@ class SessionStore(param.Parameterized):
     algorithm = param.Selector(objects=["auto", "metropolis", "heatbath", "cluster"],
                                default="auto", doc="Update algorithm of the engine.")
     sweeps_per_frame = param.Integer(1, bounds=(1, 1000), softbounds=(1, 50),
-                                     doc="Sweeps the engine runs between two drawn frames.")
+                                     doc="Fewest sweeps the engine runs between two frames (it "
+                                         "runs chunks of about 20 ms).")
     message = param.String("", doc="Last error or warning for the user (shown as a notification).")
     message_level = param.Selector(objects=["info", "warning", "error"], default="info",
                                    doc="Severity of the last message.")
@@ -129,7 +151,7 @@ class SessionStore(param.Parameterized):
         if self.sampler.running:
             self.sampler.resume()
         else:
-            self.sampler.start(sweeps_per_chunk=self.sweeps_per_frame)
+            self.sampler.start(sweeps_per_chunk=chunk_sweeps(self.sampler, self.sweeps_per_frame))
 
     def pause(self):
         """Pause the engine thread after its current chunk."""
@@ -152,7 +174,7 @@ class SessionStore(param.Parameterized):
     def _restart_with_new_chunk(self):
         if self.sampler.running and not self.sampler.paused:
             self.sampler.stop()
-            self.sampler.start(sweeps_per_chunk=self.sweeps_per_frame)
+            self.sampler.start(sweeps_per_chunk=chunk_sweeps(self.sampler, self.sweeps_per_frame))
 
     def simulate_fit(self, sweeps=200):
         """Load the latest fit into the engine (custom couplings, open time, theta = 1).

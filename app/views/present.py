@@ -5,17 +5,16 @@ sentence per step of a guided experiment (:mod:`app.experiments`). The snapshot 
 decimated in time by the core's :func:`~neurolattice_core.renormalization.decimate_time`.
 """
 
-import holoviews as hv
-import numpy as np
 import panel as pn
 import param
 
 from neurolattice_core.renormalization import decimate_time
 
+from ..analysis import ModelFacts
+from .live_plots import LiveLines
 from .raster import LiveRaster
-from .simulate import FRAME_PERIOD_MS, STATS_EVERY, save_as
+from .simulate import FRAME_PERIOD_MS, STATS_EVERY
 
-FONTS = {"title": 24, "labels": 22, "xticks": 18, "yticks": 18}
 BIG = [":host { font-size: 22px; }", "select { font-size: 22px !important; height: 52px; }"]
 SLIDER = [".bk-slider-title, .bk-slider-value { font-size: 24px !important; }",
           ".noUi-horizontal { height: 14px; }", ".noUi-handle { transform: scale(1.4); }"]
@@ -33,11 +32,15 @@ class PresentView(pn.viewable.Viewer):
         self.raster = LiveRaster("Field snapshot (dark = spike)", "neurolattice-present-snapshot",
                                  height=560, font_scale=1.8)
         self.raster.figure.xaxis.axis_label = "time t (ticks of width Δ)"
-        self._trace_buffer = hv.streams.Buffer({"sweep": np.zeros(0), "m": np.zeros(0)},
-                                               length=2000, index=False)
+        self.magnetization = LiveLines("Magnetisation", "sweep", "magnetisation m",
+                                       [("m", None, "#b00020", "solid")],
+                                       "neurolattice-present-magnetisation", y_range=(-1.05, 1.05),
+                                       height=560, font_scale=1.8)
+        self.magnetization.figure.xaxis.ticker.desired_num_ticks = 3
         self._last_sweep_drawn = -1
         self._last_trace_sweep = 0
         self._frames = 0
+        self._facts = ModelFacts()
         self._callback = None
         self.readout = pn.pane.HTML("", sizing_mode="stretch_width",
                                     css_classes=["nl-present-readout"])
@@ -59,13 +62,6 @@ class PresentView(pn.viewable.Viewer):
                               f"Decimated in time: b = {b}, every {b}th tick (bins of {b}Δ)")
         self.raster.update(spins, tick_width=b)
 
-    def _magnetization(self, data):
-        return hv.Curve(data, "sweep", ("m", "magnetisation m")).opts(
-            color="#b00020", line_width=3, ylim=(-1.05, 1.05), responsive=True, height=560,
-            framewise=True, show_grid=True, title="Magnetisation", xlabel="sweep", xticks=3,
-            fontsize=FONTS, toolbar="above", default_tools=["save", "reset"],
-            hooks=[save_as("neurolattice-present-magnetisation")])
-
     # ------------------------------------------------------------------ frames
     def _on_frame(self):
         sampler = self.store.sampler
@@ -83,16 +79,16 @@ class PresentView(pn.viewable.Viewer):
         new = history["sweep"] > self._last_trace_sweep
         if new.any():
             self._last_trace_sweep = int(history["sweep"][new][-1])
-            self._trace_buffer.send({"sweep": history["sweep"][new].astype(float),
-                                     "m": history["magnetization"][new, 0]})
+            self.magnetization.extend("m", history["sweep"][new],
+                                      history["magnetization"][new, 0])
         elif history["sweep"].size and history["sweep"][-1] < self._last_trace_sweep:
-            self._trace_buffer.clear()
+            self.magnetization.clear("m")
             self._last_trace_sweep = 0
 
     def _update_readout(self, frame):
         sampler = self.store.sampler
         model = sampler.model
-        theta_c = model.critical_temperature()
+        theta_c, _ = self._facts(model)
         ratio = f"θ/θ<sub>c</sub> = {model.temperature / theta_c:.2f}" if theta_c else ""
         abs_m = frame["products"].get("abs_magnetization", float("nan"))
         state = "running" if sampler.running and not sampler.paused else "paused"
@@ -159,14 +155,11 @@ class PresentView(pn.viewable.Viewer):
 
     def layout(self, exit_button):
         """The whole presentation page."""
-        def pane(callback, stream):
-            return pn.pane.HoloViews(hv.DynamicMap(callback, streams=[stream]),
-                                     sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(
             self.header(exit_button), self.step_text,
             pn.Row(pn.Column(self.raster.pane, sizing_mode="stretch_width",
                              styles={"flex": "2.6"}),
-                   pn.Column(pane(self._magnetization, self._trace_buffer),
+                   pn.Column(self.magnetization.pane,
                              sizing_mode="stretch_width", styles={"flex": "1.2"}),
                    sizing_mode="stretch_width"),
             self.readout, self.sliders(), sizing_mode="stretch_width",

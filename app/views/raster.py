@@ -30,7 +30,8 @@ class LiveRaster:
 
     def __init__(self, title, filename, height=360, font_scale=1.0):
         self.source = ColumnDataSource({"image": [np.zeros((1, 1), np.uint8)], "x": [0],
-                                        "y": [0], "dw": [1], "dh": [1]})
+                                        "y": [0], "dw": [1], "dh": [1]},
+                                       name="nl-live-raster")  # found by name in benchmarks
         self.x_range, self.y_range = Range1d(0, 1), Range1d(0, 1)
         save = SaveTool(filename=filename)
         hover = HoverTool(tooltips=[("tick", "$x{0}"), ("neuron", "$y{0}"),

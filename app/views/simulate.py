@@ -3,17 +3,18 @@
 import io
 import time
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 
 from .. import export
+from ..analysis import ModelFacts
 from ..presets import PRESETS
 from ..store import visible_controls
+from .live_plots import LiveLines
 from .raster import LiveRaster
 
-FRAME_PERIOD_MS = 50  # 20 frames per second at most
+FRAME_PERIOD_MS = 40  # 25 frames per second at most
 #: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
 #: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
 STATS_EVERY = 4
@@ -39,15 +40,6 @@ _WIDGETS = {
 
 
 
-def save_as(filename):
-    """A HoloViews hook naming the PNG that a plot's save tool downloads (``filename.png``)."""
-    def hook(plot, element):
-        from bokeh.models import SaveTool
-        for tool in plot.state.select({"type": SaveTool}):
-            tool.filename = filename
-    return hook
-
-
 def download(label, filename, content):
     """A download button whose file is made by ``content()`` (str or bytes) when clicked."""
     def callback():
@@ -67,77 +59,37 @@ class SimulateView(pn.viewable.Viewer):
         store = self.store
         self.raster = LiveRaster("Field snapshot: dark = spike (s = +1)", "neurolattice-snapshot")
         self.raster.update(store.sampler.snapshot())
-        self._trace_buffer = hv.streams.Buffer(
-            {"sweep": np.zeros(0), "energy": np.zeros(0), "magnetization": np.zeros(0)},
-            length=2000, index=False)
-        self._correlation_pipe = hv.streams.Pipe(data=None)
-        self._kernel_pipe = hv.streams.Pipe(data=None)
+        self.energy = LiveLines("Energy per site (replica 1)", "sweep", "energy per site",
+                                [("energy", None, "#1f77b4", "solid")], "neurolattice-energy")
+        self.magnetization = LiveLines(
+            "Magnetisation m (replica 1)", "sweep", "magnetisation m",
+            [("m", None, "#d62728", "solid")], "neurolattice-magnetisation", y_range=(-1.05, 1.05))
+        self.temporal = LiveLines(
+            "Temporal correlation C(τ): waiting for the first frame", "lag τ (ticks)",
+            "connected C(τ)", [("measured", "measured", "#1f77b4", "solid"),
+                               ("exact", "exact (independent chains)", "#ff7f0e", "dashed")],
+            "neurolattice-temporal-correlation")
+        self.spatial = LiveLines("Spatial correlation C(r): waiting for the first frame",
+                                 "distance r (neurons)", "connected C(r)",
+                                 [("C", None, "#2ca02c", "solid")],
+                                 "neurolattice-spatial-correlation")
+        self.kernel = LiveLines(
+            "Kernel spectra: waiting for the first frame", "quantile", "magnetisation",
+            [("rows", "neurons μ_i", "#1f77b4", "solid"), ("cols", "ticks ν_t", "#d62728",
+                                                            "solid")],
+            "neurolattice-kernel-spectra", y_range=(-1.05, 1.05), legend="bottom_right")
         self._last_sweep_drawn = -1
         self._drawn_products = {}
         self._frames = 0
         self._last_trace_sweep = 0
         self._frame_times = []
+        self._facts = ModelFacts()
         self.readout = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["nl-readout"])
         self.alert = pn.pane.Alert("", visible=False, sizing_mode="stretch_width")
         store.param.watch(self._on_message, ["message"])
         self.preset_note = pn.pane.Markdown(PRESETS[store.preset][0], css_classes=["nl-note"])
         store.param.watch(self._on_preset, "preset")
         self._callback = None
-
-    # ------------------------------------------------------------------ plots
-    _PLOT_OPTS = dict(responsive=True, height=250, show_grid=True, toolbar="above", framewise=True,
-                      default_tools=["save", "pan", "wheel_zoom", "reset"])
-
-    def _energy_trace(self, data):
-        return hv.Curve(data, "sweep", ("energy", "energy per site")).opts(
-            color="#1f77b4", title="Energy per site (replica 1)", xlabel="sweep",
-            hooks=[save_as("neurolattice-energy")], **self._PLOT_OPTS)
-
-    def _magnetization_trace(self, data):
-        return hv.Curve(data, "sweep", ("magnetization", "magnetisation m")).opts(
-            color="#d62728", ylim=(-1.05, 1.05), title="Magnetisation m (replica 1)",
-            xlabel="sweep", hooks=[save_as("neurolattice-magnetisation")], **self._PLOT_OPTS)
-
-    def _temporal_correlation(self, data):
-        # Always the same two layers: a DynamicMap's overlays must keep their structure.
-        axes = (("lag", "lag τ (ticks)"), ("C", "connected C(τ)"))
-        measured = exact = np.zeros(0)
-        title = "Temporal correlation C(τ): waiting for the first frame"
-        if data is not None:
-            measured = data["temporal_correlation"]
-            title = "Temporal correlation C(τ)"
-            if data["exact_temporal_correlation"] is not None:
-                exact = data["exact_temporal_correlation"]
-                title += " with the exact independent-chain result"
-        return (hv.Curve((np.arange(len(measured)), measured), *axes, label="measured").opts(
-                    color="#1f77b4")
-                * hv.Curve((np.arange(len(exact)), exact), *axes, label="exact").opts(
-                    color="#ff7f0e", line_dash="dashed")).opts(
-            title=title, legend_position="top_right",
-            hooks=[save_as("neurolattice-temporal-correlation")], **self._PLOT_OPTS)
-
-    def _spatial_correlation(self, data):
-        axes = (("r", "distance r (neurons)"), ("C", "connected C(r)"))
-        if data is None or data["spatial_correlation"] is None:
-            title = ("C(r): waiting for the first frame" if data is None
-                     else "C(r) needs ring or grid connectivity")
-            return hv.Curve([], *axes).opts(title=title, **self._PLOT_OPTS)
-        c_r = data["spatial_correlation"]
-        return hv.Curve((np.arange(len(c_r)), c_r), *axes).opts(
-            color="#2ca02c", title="Spatial correlation C(r)",
-            hooks=[save_as("neurolattice-spatial-correlation")], **self._PLOT_OPTS)
-
-    def _kernel(self, data):
-        axes = (("q", "quantile"), ("m", "magnetisation"))
-        rows = cols = np.zeros(0)
-        title = "Kernel spectra: waiting for the first frame"
-        if data is not None:
-            rows, cols = np.sort(data["row_average"]), np.sort(data["column_average"])
-            title = "Kernel spectra: sorted averages per neuron (μ_i) and per tick (ν_t)"
-        return (hv.Curve((np.linspace(0, 1, len(rows)), rows), *axes, label="neurons μ_i")
-                * hv.Curve((np.linspace(0, 1, len(cols)), cols), *axes, label="ticks ν_t")).opts(
-            title=title, ylim=(-1.05, 1.05), legend_position="bottom_right",
-            hooks=[save_as("neurolattice-kernel-spectra")], **self._PLOT_OPTS)
 
     # ------------------------------------------------------------------ frames
     def _on_frame(self):
@@ -163,18 +115,41 @@ class SimulateView(pn.viewable.Viewer):
         if not products or products is self._drawn_products.get(group):
             return
         self._drawn_products[group] = products
-        (self._correlation_pipe if group == 1 else self._kernel_pipe).send(products)
+        if group == 2:
+            rows, cols = np.sort(products["row_average"]), np.sort(products["column_average"])
+            self.kernel.set("rows", np.linspace(0, 1, len(rows)), rows)
+            self.kernel.set("cols", np.linspace(0, 1, len(cols)), cols)
+            self.kernel.set_title("Kernel spectra: sorted averages per neuron (μ_i) and per "
+                                  "tick (ν_t)")
+            return
+        measured, exact = products["temporal_correlation"], products["exact_temporal_correlation"]
+        self.temporal.set("measured", np.arange(len(measured)), measured)
+        if exact is None:
+            self.temporal.clear("exact")
+            self.temporal.set_title("Temporal correlation C(τ)")
+        else:
+            self.temporal.set("exact", np.arange(len(exact)), exact)
+            self.temporal.set_title("Temporal correlation C(τ) with the exact independent-chain "
+                                    "result")
+        c_r = products["spatial_correlation"]
+        if c_r is None:
+            self.spatial.clear("C")
+            self.spatial.set_title("C(r) needs ring or grid connectivity")
+        else:
+            self.spatial.set("C", np.arange(len(c_r)), c_r)
+            self.spatial.set_title("Spatial correlation C(r)")
 
     def _draw_traces(self, sampler):
         history = sampler.history()
         new = history["sweep"] > self._last_trace_sweep
         if new.any():
             self._last_trace_sweep = int(history["sweep"][new][-1])
-            self._trace_buffer.send({"sweep": history["sweep"][new].astype(float),
-                                     "energy": history["energy_per_site"][new, 0],
-                                     "magnetization": history["magnetization"][new, 0]})
+            sweeps = history["sweep"][new]
+            self.energy.extend("energy", sweeps, history["energy_per_site"][new, 0])
+            self.magnetization.extend("m", sweeps, history["magnetization"][new, 0])
         elif history["sweep"].size and history["sweep"][-1] < self._last_trace_sweep:
-            self._trace_buffer.clear()  # the engine was reset
+            self.energy.clear("energy")  # the engine was reset
+            self.magnetization.clear("m")
             self._last_trace_sweep = 0
 
     def _update_readout(self, frame):
@@ -182,7 +157,7 @@ class SimulateView(pn.viewable.Viewer):
         progress = sampler.progress()
         model = sampler.model
         fps = max(len(self._frame_times) - 1, 0) / 2.0
-        theta_c = model.critical_temperature()
+        theta_c, description = self._facts(model)
         where = (f"θ/θ<sub>c</sub> = {model.temperature / theta_c:.3f}" if theta_c
                  else "θ<sub>c</sub>: no exact result for these couplings")
         state = ("paused" if progress["paused"] else
@@ -193,7 +168,7 @@ class SimulateView(pn.viewable.Viewer):
             f"{progress['sweeps_per_second']:.1f} sweeps/s · "
             f"{progress['flips_per_ns']:.2f} flips/ns · {fps:.0f} frames/s · "
             f"acceptance {progress['acceptance']:.2f} · |m| {abs_m:.3f}"
-            f" · {where}<br><span class='nl-muted'>{model.describe()}</span>")
+            f" · {where}<br><span class='nl-muted'>{description}</span>")
 
     def _on_message(self, event):
         store = self.store
@@ -266,20 +241,12 @@ class SimulateView(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
     def plots(self):
-        """The live plots, each its own pane fed by a stream (never rebuilt per frame)."""
-        def pane(callback, stream):
-            return pn.pane.HoloViews(hv.DynamicMap(callback, streams=[stream]),
-                                     sizing_mode="stretch_width", linked_axes=False)
+        """The live plots, each a Bokeh figure whose data sources are updated in place."""
         return pn.Column(
             self.alert, self.readout, self.exports(), self.raster.pane,
-            pn.Row(pane(self._energy_trace, self._trace_buffer),
-                   pane(self._magnetization_trace, self._trace_buffer),
-                   sizing_mode="stretch_width"),
-            pn.Row(pane(self._temporal_correlation, self._correlation_pipe),
-                   pane(self._spatial_correlation, self._correlation_pipe),
-                   sizing_mode="stretch_width"),
-            pane(self._kernel, self._kernel_pipe),
-            sizing_mode="stretch_width")
+            pn.Row(self.energy.pane, self.magnetization.pane, sizing_mode="stretch_width"),
+            pn.Row(self.temporal.pane, self.spatial.pane, sizing_mode="stretch_width"),
+            self.kernel.pane, sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.Row(self.controls(), self.plots(), sizing_mode="stretch_width")

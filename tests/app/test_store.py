@@ -62,6 +62,9 @@ def test_frames_flow_into_the_streams(store):
     image = view.raster.source.data["image"][0]
     assert image.shape == (128, 512) and image.dtype == np.uint8
     np.testing.assert_array_equal(image, store.sampler.snapshot() > 0)
-    assert np.isfinite(view._correlation_pipe.data["temporal_correlation"]).all()
-    assert len(view._trace_buffer.data["sweep"]) >= 1
+    c_tau = view.temporal.sources["measured"].data["y"]
+    assert len(c_tau) == 257 and np.isfinite(c_tau).all() and c_tau[0] > 0.9
+    assert len(view.spatial.sources["C"].data["y"]) > 1
+    assert len(view.kernel.sources["rows"].data["y"]) == 128
+    assert len(view.energy.sources["energy"].data["x"]) >= 1
     assert "flips/ns" in view.readout.object
