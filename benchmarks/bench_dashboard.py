@@ -14,8 +14,9 @@ counted in the page: a timer polls the snapshot's Bokeh data source every 4 ms a
 new image array the server sent. Engine throughput is wall-clock sweeps per second, read from the
 page's sweep counter while the page plays, alternated with a headless Sampler of the same model
 and chunking (chunks of about 20 ms, as the dashboard runs them; no analysis, no server) run in
-a fresh Python process while the page is paused: the ratio compares the two on the same machine load. Slider latency is measured in the
-page, from the key press on the temperature slider to the readout showing the new θ/θc.
+a fresh Python process while the page is paused: the ratio compares the two on the same machine
+load. Slider latency is measured in the page, from the key press on the temperature slider to the
+readout showing the new θ/θc.
 
     python benchmarks/bench_dashboard.py [--json] [--seconds S] [--rounds R]
 """
