@@ -186,16 +186,18 @@ class WorkingLattice:
             raise ParameterError(f"neighbours must be an int64 array of shape "
                                  f"(N = {n}, z <= 4).")
         self.shape = words.shape
-        self._z_present, self._perm, self._segs = _layout(neighbours.tobytes(), neighbours.shape)
-        self._pbase = np.zeros(n + PAD, dtype=np.uint64)
-        self._pbase[:n] = self._perm * (64 * n_words)
-        self._work = np.zeros((n_rep, n_words, n + PAD), dtype=np.uint64)
-        _to_work(words, self._perm, self._work)
+        self._z_present, self._pos, width, self._segs = _layout(neighbours.tobytes(),
+                                                                neighbours.shape)
+        self._pbase = np.zeros(width + PAD, dtype=np.uint64)
+        self._pbase[self._pos] = np.arange(n, dtype=np.uint64) * np.uint64(64 * n_words)
+        self._stride = n * n_words * 64
+        self._work = np.zeros((n_rep, n_words, width + PAD), dtype=np.uint64)
+        _to_work(words, self._pos, self._segs, self._work)
 
     def words(self):
         """The configurations as packed words, uint64 (R, N, L) (a new array)."""
         words = np.empty(self.shape, dtype=np.uint64)
-        _from_work(self._work, self._perm, words)
+        _from_work(self._work, self._pos, words)
         return words
 
     def sweep(self, J, K, h, beta, time_periodic, method, n_sweeps, keys, sweep_offset,
@@ -225,7 +227,8 @@ class WorkingLattice:
         beta = _real(beta, "beta", positive=True)
         cl_n, cl_e = _tables(J, K, h, beta, method, self._z_present, bool(time_periodic))
         return sweeps(self._work, self._segs, cl_n, cl_e, J == K, bool(time_periodic),
-                      np.ascontiguousarray(keys), self._pbase, int(sweep_offset), int(n_sweeps),
+                      np.ascontiguousarray(keys), self._pbase, self._stride, int(sweep_offset),
+                      int(n_sweeps),
                       int(workers))
 
 

@@ -20,25 +20,27 @@ _TABLE_SIZES = (2, 4, 8) + tuple(range(12, 257, 4))    # row counts the kernel h
 
 
 @njit(cache=True, nogil=True)
-def _to_work(words, perm, work):
-    """work[r, w, p] = words[r, perm[p], w]."""
+def _to_work(words, pos, segs, work):
+    """work[r, w, pos[i]] = words[r, i, w], then the ghost copies (segment rows of length 0)."""
     n_rep, n, n_words = words.shape
-    for it in range(n_rep * n):
-        r, p = it // n, it % n
-        i = perm[p]
-        for w in range(n_words):
-            work[r, w, p] = words[r, i, w]
+    for r in range(n_rep):
+        for i in range(n):
+            for w in range(n_words):
+                work[r, w, pos[i]] = words[r, i, w]
+        for sg in range(segs.shape[0]):
+            if segs[sg, 2] == 0:
+                for w in range(n_words):
+                    work[r, w, segs[sg, 1]] = work[r, w, segs[sg, 1] + segs[sg, 3]]
 
 
 @njit(cache=True, nogil=True)
-def _from_work(work, perm, words):
-    """words[r, perm[p], w] = work[r, w, p]."""
+def _from_work(work, pos, words):
+    """words[r, i, w] = work[r, w, pos[i]]."""
     n_rep, n, n_words = words.shape
-    for it in range(n_rep * n):
-        r, p = it // n, it % n
-        i = perm[p]
-        for w in range(n_words):
-            words[r, i, w] = work[r, w, p]
+    for r in range(n_rep):
+        for i in range(n):
+            for w in range(n_words):
+                words[r, i, w] = work[r, w, pos[i]]
 
 
 @njit(cache=True, nogil=True)
@@ -177,6 +179,8 @@ def _segments(nbp, colour_sorted, zrow):
     """Cut each colour block into runs with constant neighbour offsets; int64 (S, 8) rows.
 
     Row: block, first position, length, 4 neighbour offsets (0 = absent), class-table index.
+    A row of length 0 is a ghost word: after its block is updated, the word at the first
+    position becomes a copy of the word at first position + offset 0 (see :func:`_ring_layout`).
     """
     n = nbp.shape[0]
     feat = np.column_stack([colour_sorted, nbp - np.arange(n)[:, None], zrow])
@@ -189,12 +193,38 @@ def _segments(nbp, colour_sorted, zrow):
     return np.ascontiguousarray(rows, dtype=np.int64)
 
 
+def _ring_layout(nbr):
+    """Working layout of a periodic ring (N even >= 4) with two ghost words: one segment per colour.
+
+    Positions: even neuron 2k at k, a ghost of neuron 0 at H = N / 2, a ghost of neuron N - 1 at
+    H + 1, odd neuron 2j + 1 at H + 2 + j.  Every even neuron then has its neighbours at offsets
+    H + 1 and H + 2, every odd one at -(H + 2) and -(H + 1), so each colour is one vectorised
+    loop (the wrap-around neuron no longer needs a one-word segment of its own).  Returns None
+    when ``nbr`` is not such a ring.
+    """
+    n, z = nbr.shape
+    index = np.arange(n)
+    if (z != 2 or n < 4 or n % 2 or not np.array_equal(nbr[:, 0], (index - 1) % n)
+            or not np.array_equal(nbr[:, 1], (index + 1) % n)):
+        return None
+    half = n // 2
+    pos = np.empty(n, dtype=np.int64)
+    pos[0::2] = np.arange(half)
+    pos[1::2] = half + 2 + np.arange(half)
+    segs = np.array([[0, 0, half, half + 1, half + 2, 0, 0, 0],
+                     [1, half + 2, half, -(half + 2), -(half + 1), 0, 0, 0],
+                     [0, half, 0, pos[0] - half, 0, 0, 0, 0],                 # ghost copies
+                     [1, half + 1, 0, pos[n - 1] - (half + 1), 0, 0, 0, 0]], dtype=np.int64)
+    return pos, n + 2, segs
+
+
 @functools.lru_cache(maxsize=16)
 def _layout(table_bytes, shape):
-    """Checked 2-colouring, working order and segments of a neighbour table (cached).
+    """Checked 2-colouring, working positions and segments of a neighbour table (cached).
 
-    Returns (z_present, perm, segs): the present-neighbour counts that occur, the working order
-    of the neurons (colour 0 first) and the segment table of :func:`.multispin_update._sweeps`.
+    Returns (z_present, pos, width, segs): the present-neighbour counts that occur, the working
+    position of every neuron (colour 0 first), the working row length (neurons and ghost words,
+    without the padding) and the segment table of :func:`.multispin_tasks.sweeps`.
     """
     nbr = np.frombuffer(table_bytes, dtype=np.int64).reshape(shape)
     n = shape[0]
@@ -202,16 +232,18 @@ def _layout(table_bytes, shape):
     if code:
         raise ParameterError(f"neighbours: row {where} has {_GRAPH_ERRORS[code]}.")
     z_present = tuple(int(z) for z in np.unique(count))
-    perm = np.argsort(colour, kind="stable")
-    pos = np.empty(n, dtype=np.int64)
-    pos[perm] = np.arange(n, dtype=np.int64)
-    nbp = np.repeat(np.arange(n, dtype=np.int64)[:, None], 4, axis=1)   # absent = itself
-    nbr_p = nbr[perm]
-    nbp[:, :shape[1]] = np.where(nbr_p < 0, nbp[:, :shape[1]], pos[nbr_p])
-    zrow = np.searchsorted(np.array(z_present), count[perm])
-    segs = _segments(nbp, colour[perm], zrow)
-    perm.setflags(write=False)
+    ring = _ring_layout(nbr)
+    if ring is not None:
+        pos, width, segs = ring
+    else:
+        perm = np.argsort(colour, kind="stable")
+        pos = np.empty(n, dtype=np.int64)
+        pos[perm] = np.arange(n, dtype=np.int64)
+        nbp = np.repeat(np.arange(n, dtype=np.int64)[:, None], 4, axis=1)   # absent = itself
+        nbr_p = nbr[perm]
+        nbp[:, :shape[1]] = np.where(nbr_p < 0, nbp[:, :shape[1]], pos[nbr_p])
+        zrow = np.searchsorted(np.array(z_present), count[perm])
+        segs, width = _segments(nbp, colour[perm], zrow), n
+    pos.setflags(write=False)
     segs.setflags(write=False)
-    return z_present, perm, segs
-
-
+    return z_present, pos, width, segs

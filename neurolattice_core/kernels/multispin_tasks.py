@@ -169,8 +169,11 @@ def _task(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out
     for sg in range(segs.shape[0]):
         if segs[sg, 0] != blk:
             continue
-        px = np.uint64(segs[sg, 1])
         m = segs[sg, 2]
+        if m == 0:                       # a ghost word: refresh its copy (after the segments)
+            xrow[segs[sg, 1]] = xrow[segs[sg, 1] + segs[sg, 3]]
+            continue
+        px = np.uint64(segs[sg, 1])
         q0 = px + np.uint64(segs[sg, 3])
         q1 = px + np.uint64(segs[sg, 4])
         q2 = px + np.uint64(segs[sg, 5])
@@ -216,7 +219,7 @@ def _run(work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride, sw
     wait_at_least(progress, base + (w + n_words - 1) % n_words, hs)
     wait_at_least(progress, row, hs)
     wait_at_least(progress, base + (w + 1) % n_words, hs)
-    ctr_hs = np.uint64(2 * sweep_offset + hs) * stride
+    ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
     flips = _task(work, r, w, (hs + w) & 1, segs, CLn, CLe, kc, periodic, keys[r], ctr_hs,
                   pbase, out, AC, cm, rot)
     store_release(progress, row, hs + 1)
@@ -224,32 +227,33 @@ def _run(work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride, sw
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, sweep_offset, n_sweeps,
-           n_workers):
+def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_offset,
+           n_sweeps, n_workers):
     """``n_sweeps`` checkerboard sweeps of the working layout in place; flips per replica.
 
-    work : uint64 (R, L, N + PAD), the working layout of :mod:`.multispin_update`, each row
-        followed by PAD words of padding.
+    work : uint64 (R, L, W + PAD), the working layout of :mod:`.multispin_update`: rows of W
+        words (N neurons and any ghost words), each followed by PAD words of padding.
     segs : int64 (S, 8) rows: block, first position, length, the 4 neighbour offsets (position
-        of the neighbour minus position; 0 = absent), class-table index.
+        of the neighbour minus position; 0 = absent), class-table index; rows of length 0 are
+        ghost copies, listed after the segments (:func:`.multispin_prep._segments`).
     CLn, CLe : class tables of inner rows (and of all rows for periodic time) and of the rows
         w = 0 / w = L-1 of open time (:func:`.multispin_prep._tables`).
-    pbase : uint64 (N + PAD,), ``perm[p] L 64`` (then padding); keys : uint64 (R,).
+    pbase : uint64 (W + PAD,), ``i L 64`` for the neuron i at each position (0 elsewhere);
+        stride : int, ``N L 64``, the counter step of a half-sweep; keys : uint64 (R,).
     n_workers : int, workers of the parallel region (normally the numba thread count).
     """
     n_rep, n_words = work.shape[:2]
-    n = pbase.shape[0] - PAD
+    width = work.shape[2]
     max_len = 1
     for sg in range(segs.shape[0]):
         max_len = max(max_len, _padded(segs[sg, 2]))
     kc = _ALL if combined else _ZERO
-    stride = np.uint64(n * n_words * 64)
     rows = n_rep * n_words
     n_tasks = 2 * n_sweeps * rows
     out = np.empty((n_workers, 2, max_len), dtype=np.uint64)
     AC = np.empty((n_workers, ACC * max_len), dtype=np.uint64)
     cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2])), dtype=np.uint64)
-    rot = np.empty((n_workers, 2, n + PAD), dtype=np.uint64)
+    rot = np.empty((n_workers, 2, width), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
     progress = np.zeros(rows, dtype=np.int64)   # half-sweeps finished by row (r, w)

@@ -4,12 +4,15 @@ Packed layout (see :mod:`.multispin`): bit ``b`` of word ``w`` of neuron ``i`` h
 ``t = b L + w`` (``T = 64 L``, ``L`` even; 1 = spin +1).  The time neighbour ``t + 1`` of (word
 ``w``, bit ``b``) is (``w + 1``, ``b``), or for ``w = L - 1`` bit ``b + 1`` of word 0 (a rotation).
 
-Working layout.  A sweep runs on ``work[r, w, p]`` (uint64 (R, L, N)): word ``w`` of neuron
-``perm[p]``, where ``perm`` lists the neurons of colour 0, then those of colour 1 (a 2-colouring
-``c_i`` of the neuron graph).  A word's checkerboard colour is ``(c_i + w) mod 2``, so the words
-of one colour in row ``w`` form one contiguous run, cut into *segments* inside which every
-equal-time neighbour sits at a constant offset (ring: 2 segments, grid: about one per grid row).
-Each segment is one unit-stride loop that LLVM vectorises (AVX2), whatever T.
+Working layout.  A sweep runs on ``work[r, w, p]`` (uint64 (R, L, W + PAD)): word ``w`` of
+the neuron at position ``p``; the neurons of colour 0 come first, then those of colour 1 (a
+2-colouring ``c_i`` of the neuron graph), then PAD words of padding (a periodic ring also has
+two ghost words, see :func:`.multispin_prep._ring_layout`).  A word's checkerboard colour is
+``(c_i + w) mod 2``, so the words of one colour in row ``w`` form one contiguous run, cut into
+*segments* inside which every equal-time neighbour sits at a constant offset (periodic ring: 1
+segment per colour, grid: about one per grid row).  Each segment is one unit-stride loop that
+LLVM vectorises (AVX2 / AVX-512), whatever T; it is run for a multiple of PAD words so that no
+word is left to a scalar remainder loop.
 
 Acceptance.  Flipping spin ``s`` changes the energy by
 ``dE = 2 [J (z - 2 a_J) + K (z_K - 2 a_K) + h s]`` where ``a_J`` (``a_K``) counts the anti-aligned
