@@ -46,7 +46,7 @@ def create_app(recording_source=None):
     fit = FitView(store=store)
     tabs = pn.Tabs(("Simulate", simulate), ("Recording", recording), ("Fit", fit),
                    ("Renormalise & phases", PhasesView(store=store)),
-                   ("About", AboutView()), dynamic=True, sizing_mode="stretch_width")
+                   ("About", AboutView()), dynamic=False, sizing_mode="stretch_width")
     if recording_source:
         store.recording.load_path(recording_source)
     else:

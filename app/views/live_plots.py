@@ -42,12 +42,12 @@ class LiveLines:
         fig = figure(height=height, sizing_mode="stretch_width", title=title,
                      toolbar_location="above", tools=["pan", "wheel_zoom", "reset", save],
                      x_axis_label=x_label, y_axis_label=y_label, **options)
-        self.sources = {}
+        self.sources, self._renderers = {}, {}
         for name, label, colour, dash in lines:
             source = ColumnDataSource({"x": np.zeros(0), "y": np.zeros(0)})
             extra = {"legend_label": label} if label else {}
-            fig.line("x", "y", source=source, color=colour, line_dash=dash,
-                     line_width=2 * font_scale, **extra)
+            self._renderers[name] = fig.line("x", "y", source=source, color=colour,
+                                             line_dash=dash, line_width=2 * font_scale, **extra)
             self.sources[name] = source
         if any(label for _, label, _, _ in lines):
             fig.legend.location = legend
@@ -73,6 +73,16 @@ class LiveLines:
     def clear(self, name):
         """Remove every point of line ``name``."""
         self.set(name, np.zeros(0), np.zeros(0))
+
+    def show(self, name, visible):
+        """Show or hide line ``name`` and its legend entry (only when it changes)."""
+        renderer = self._renderers[name]
+        if renderer.visible != visible:
+            renderer.visible = visible
+            for legend in self.figure.legend:
+                for item in legend.items:
+                    if renderer in item.renderers:
+                        item.visible = visible
 
     def set_title(self, text):
         """Change the title (only when it differs: every change is sent to the browser)."""

@@ -77,7 +77,7 @@ class SimulateView(pn.viewable.Viewer):
             "Kernel spectra: waiting for the first frame", "quantile", "magnetisation",
             [("rows", "neurons μ_i", "#1f77b4", "solid"), ("cols", "ticks ν_t", "#d62728",
                                                             "solid")],
-            "neurolattice-kernel-spectra", y_range=(-1.05, 1.05), legend="bottom_right")
+            "neurolattice-kernel-spectra", y_range=(-1.05, 1.05), legend="top_left")
         self._last_sweep_drawn = -1
         self._drawn_products = {}
         self._frames = 0
@@ -124,6 +124,7 @@ class SimulateView(pn.viewable.Viewer):
             return
         measured, exact = products["temporal_correlation"], products["exact_temporal_correlation"]
         self.temporal.set("measured", np.arange(len(measured)), measured)
+        self.temporal.show("exact", exact is not None)
         if exact is None:
             self.temporal.clear("exact")
             self.temporal.set_title("Temporal correlation C(τ)")
