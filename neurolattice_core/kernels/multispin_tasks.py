@@ -35,6 +35,7 @@ _ZERO = np.uint64(0)
 _SPINS_BEFORE_YIELD = 2000
 _ARRIVAL_SPINS = 20000      # then the workers that did not arrive are taken to run later
 _STATIC = 1
+_LINE = 8                   # int64 counters per cache line: one progress counter per line
 _DYNAMIC = 2
 _sched_yield = types.ExternalFunction("sched_yield", types.int32())
 
@@ -216,13 +217,13 @@ def _run(work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride, sw
     n_words = work.shape[1]
     r, w = row // n_words, row % n_words
     base = r * n_words
-    wait_at_least(progress, base + (w + n_words - 1) % n_words, hs)
-    wait_at_least(progress, row, hs)
-    wait_at_least(progress, base + (w + 1) % n_words, hs)
+    wait_at_least(progress, _LINE * (base + (w + n_words - 1) % n_words), hs)
+    wait_at_least(progress, _LINE * row, hs)
+    wait_at_least(progress, _LINE * (base + (w + 1) % n_words), hs)
     ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
     flips = _task(work, r, w, (hs + w) & 1, segs, CLn, CLe, kc, periodic, keys[r], ctr_hs,
                   pbase, out, AC, cm, rot)
-    store_release(progress, row, hs + 1)
+    store_release(progress, _LINE * row, hs + 1)
     return flips
 
 
@@ -256,7 +257,7 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     rot = np.empty((n_workers, 2, width), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
-    progress = np.zeros(rows, dtype=np.int64)   # half-sweeps finished by row (r, w)
+    progress = np.zeros(_LINE * rows, dtype=np.int64)   # half-sweeps finished by each row
     for k in prange(n_workers):
         if _mode(control, n_workers) == _STATIC:
             lo, hi = k * rows // n_workers, (k + 1) * rows // n_workers
