@@ -17,6 +17,12 @@ no deadlock, whatever the number of threads that actually execute the workers.  
 its random numbers from its own counters, so the result is bit-identical for any number of
 workers and threads.  Starting each half-sweep one row later makes its first tasks depend on the
 rows finished first in the previous half-sweep, so workers rarely wait at half-sweep boundaries.
+
+That dynamic claiming is the fallback.  When all workers are seen running at once (the usual
+case, :func:`_mode`), worker k instead owns the contiguous rows ``[k RL / n, (k+1) RL / n)`` of
+the flattened (replica, row) index and runs their tasks half-sweep by half-sweep, the two rows
+it shares with other workers first: every row then stays in one core's cache.  The same tasks
+with the same waits run either way, so the result is the same.
 """
 
 import numpy as np
@@ -262,8 +268,8 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
         if _mode(control, n_workers) == _STATIC:
             lo, hi = k * rows // n_workers, (k + 1) * rows // n_workers
             for hs in range(2 * n_sweeps):
-                for i in range(hi - lo):        # outside-in: shared edges first
-                    row = lo + i // 2 if i % 2 == 0 else hi - 1 - i // 2
+                for i in range(hi - lo):        # the shared edge rows first, then in order
+                    row = lo if i == 0 else (hi - 1 if i == 1 else lo + i - 1)
                     flips[k, row // n_words] += _run(
                         work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride,
                         sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
