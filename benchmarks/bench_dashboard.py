@@ -32,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -158,7 +159,7 @@ def measure(seconds, rounds):
     from playwright.sync_api import sync_playwright
 
     headless_rate(0.5)  # fills Numba's cache: the server start below is a warm start
-    log = open(REPO / "benchmarks" / "bench_dashboard_server.log", "w")
+    log = open(Path(tempfile.gettempdir()) / "neurolattice-bench-dashboard-server.log", "w")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         server, page, listening, usable = start_and_open(browser, log)
