@@ -25,7 +25,7 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
-bench: $(INSTALLED)
+bench: $(INSTALLED) chromium
 	$(PY) benchmarks/run_all.py
 
 lint: $(INSTALLED)

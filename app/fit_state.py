@@ -14,6 +14,10 @@ from .outbox import Outbox
 log = logging.getLogger(__name__)
 
 
+#: The drive widget's choices as the core's ``fit(drive=...)`` values.
+_DRIVE_CHOICES = {"auto": "auto", "on": True, "off": False}
+
+
 class FitState(param.Parameterized):
     """Fit settings, the running job and its result."""
 
@@ -25,7 +29,9 @@ class FitState(param.Parameterized):
                                 "learning; exact: enumeration (at most 20 units).")
     holdout = param.Number(0.2, bounds=(0.05, 0.5), softbounds=(0.1, 0.4),
                            doc="Fraction of trials held out to validate the fit.")
-    drive = param.Boolean(False, doc="Also fit a common time-locked drive u_t (aligned trials).")
+    drive = param.Selector(objects=["auto", "on", "off"], default="auto",
+                           doc="Common time-locked drive u_t (aligned trials): 'auto' fits it for "
+                               "lft when the trials are locked to a repeated stimulus.")
     status = param.Selector(objects=["idle", "running", "done", "error", "cancelled"],
                             default="idle", constant=True, doc="State of the fit job.")
     error = param.String("", constant=True, doc="Why the last fit failed.")
@@ -47,7 +53,7 @@ class FitState(param.Parameterized):
         self._job += 1
         job, units = self._job, recording_state.kept_units()
         settings = dict(model=self.model, method=self.method, holdout=self.holdout,
-                        drive=self.drive, bin_ms=binned.bin_s * 1000.0,
+                        drive=_DRIVE_CHOICES[self.drive], bin_ms=binned.bin_s * 1000.0,
                         provenance={"source": recording_state.source_label})
         drop = [i for i in range(binned.shape[1]) if i not in set(units)]
         self._publish(status="running", error="", started_at=time.perf_counter())

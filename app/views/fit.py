@@ -78,7 +78,9 @@ class FitView(pn.viewable.Viewer):
 
     def _summary_html(self, result):
         v = result.validation or {}
-        flags = [("converged", result.converged), ("validated on held-out data", result.success)]
+        flags = [("converged", result.converged),
+                 ("validated on held-out data", bool(result.diagnostics.get("validated"))),
+                 ("its samples reproduce the held-out data", bool(v.get("reproduces")))]
         head = (f"<b>{result.model}</b> fitted by <b>{result.method}</b> on {result.n_units} "
                 f"units, {result.n_samples:,} samples ({result.n_heldout:,} held out), "
                 f"{result.seconds:.2f} s. " + " · ".join(
