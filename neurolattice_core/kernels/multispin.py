@@ -32,6 +32,7 @@ from .multispin_tasks import sweeps
 from .multispin_update import popcount64
 
 METHODS = ("metropolis", "heatbath")
+PARALLEL_WORDS = 1 << 18    # word updates per call from which WorkingLattice.sweep uses threads
 _ALL = 0xFFFFFFFFFFFFFFFF
 
 
@@ -204,17 +205,16 @@ class WorkingLattice:
               workers=None):
         """Advance by ``n_sweeps`` sweeps; the arguments are those of :func:`multispin_sweeps`.
 
-        ``workers`` (default: the numba thread count of the calling thread) is the number of
-        task-taking workers of the parallel region; the result does not depend on it.
+        ``workers`` is the number of task-taking workers of the parallel region; the result
+        does not depend on it.  Default: the numba thread count of the calling thread, or 1 for
+        a call of fewer than ``PARALLEL_WORDS`` word updates (waking a second thread costs
+        about 0.1-0.3 ms on a virtual machine, more than it saves on a small call).
 
         Returns
         -------
         numpy.ndarray
             int64 (R,): spins flipped per replica.
         """
-        workers = numba.get_num_threads() if workers is None else workers
-        if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
-            raise ParameterError(f"workers must be an integer >= 1, got {workers!r}.")
         n_rep = self.shape[0]
         if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (n_rep,):
             raise ParameterError(f"keys must be a uint64 array of shape (R = {n_rep},).")
@@ -223,13 +223,17 @@ class WorkingLattice:
         for name, value in (("n_sweeps", n_sweeps), ("sweep_offset", sweep_offset)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ParameterError(f"{name} must be an integer >= 0, got {value!r}.")
+        if workers is None:
+            small = int(n_sweeps) * int(np.prod(self.shape)) < PARALLEL_WORDS
+            workers = 1 if small else numba.get_num_threads()
+        if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+            raise ParameterError(f"workers must be an integer >= 1, got {workers!r}.")
         J, K, h = _real(J, "J"), _real(K, "K"), _real(h, "h")
         beta = _real(beta, "beta", positive=True)
         cl_n, cl_e = _tables(J, K, h, beta, method, self._z_present, bool(time_periodic))
         return sweeps(self._work, self._segs, cl_n, cl_e, J == K, bool(time_periodic),
                       np.ascontiguousarray(keys), self._pbase, self._stride, int(sweep_offset),
-                      int(n_sweeps),
-                      int(workers))
+                      int(n_sweeps), int(workers))
 
 
 def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_sweeps, keys,
