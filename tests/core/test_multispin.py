@@ -238,10 +238,10 @@ def test_bit_identical_for_1_and_2_threads(method):
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            words = start.copy()
-            flips = ms.multispin_sweeps(words, table, 1.0, 0.8, 0.05, 1 / TC, False, method, 6,
-                                        keys, 3)
-            results.append((words, flips))
+            state = ms.WorkingLattice(start, table)     # one worker per thread
+            flips = state.sweep(1.0, 0.8, 0.05, 1 / TC, False, method, 6, keys, 3,
+                                workers=threads)
+            results.append((state.words(), flips))
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(results[0][0], results[1][0])
