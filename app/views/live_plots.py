@@ -14,6 +14,15 @@ from bokeh.plotting import figure
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"]
 
 
+def style_figure(fig, font_scale=1.0):
+    """Font sizes of a live figure's title and axes (scaled up in presentation mode); no logo."""
+    fig.toolbar.logo = None
+    fig.title.text_font_size = f"{round(13 * font_scale)}px"
+    for axis in (fig.xaxis, fig.yaxis):
+        axis.axis_label_text_font_size = f"{round(13 * font_scale)}px"
+        axis.major_label_text_font_size = f"{round(11 * font_scale)}px"
+
+
 class LiveLines:
     """A figure with named lines, each fed by its own data source.
 
@@ -53,11 +62,7 @@ class LiveLines:
             fig.legend.location = legend
             fig.legend.label_text_font_size = f"{round(11 * font_scale)}px"
             fig.legend.background_fill_alpha = 0.7
-        fig.toolbar.logo = None
-        fig.title.text_font_size = f"{round(13 * font_scale)}px"
-        for axis in (fig.xaxis, fig.yaxis):
-            axis.axis_label_text_font_size = f"{round(13 * font_scale)}px"
-            axis.major_label_text_font_size = f"{round(11 * font_scale)}px"
+        style_figure(fig, font_scale)
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
 

@@ -10,6 +10,8 @@ import panel as pn
 from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d, SaveTool
 from bokeh.plotting import figure
 
+from .live_plots import style_figure
+
 SPIKE_COLOURS = ["#f7f7f7", "#111111"]  # silent (-1) light, spike (+1) dark: reads like a raster
 
 
@@ -43,11 +45,7 @@ class LiveRaster:
         fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
                   color_mapper=LinearColorMapper(palette=SPIKE_COLOURS, low=0, high=1))
         fig.grid.visible = False
-        fig.toolbar.logo = None
-        fig.title.text_font_size = f"{round(13 * font_scale)}px"
-        for axis in (fig.xaxis, fig.yaxis):
-            axis.axis_label_text_font_size = f"{round(13 * font_scale)}px"
-            axis.major_label_text_font_size = f"{round(11 * font_scale)}px"
+        style_figure(fig, font_scale)
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
 
