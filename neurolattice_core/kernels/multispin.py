@@ -231,9 +231,14 @@ class WorkingLattice:
         J, K, h = _real(J, "J"), _real(K, "K"), _real(h, "h")
         beta = _real(beta, "beta", positive=True)
         cl_n, cl_e = _tables(J, K, h, beta, method, self._z_present, bool(time_periodic))
-        return sweeps(self._work, self._segs, cl_n, cl_e, J == K, bool(time_periodic),
-                      np.ascontiguousarray(keys), self._pbase, self._stride, int(sweep_offset),
-                      int(n_sweeps), int(workers))
+        threads = numba.get_num_threads()
+        numba.set_num_threads(min(threads, int(workers)))   # wake no thread without a worker
+        try:
+            return sweeps(self._work, self._segs, cl_n, cl_e, J == K, bool(time_periodic),
+                          np.ascontiguousarray(keys), self._pbase, self._stride,
+                          int(sweep_offset), int(n_sweeps), int(workers))
+        finally:
+            numba.set_num_threads(threads)
 
 
 def multispin_sweeps(words, neighbours, J, K, h, beta, time_periodic, method, n_sweeps, keys,
