@@ -42,7 +42,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .rng import random_u64
 
-NFIX = 12                 # branch-free comparison steps
+NFIX = 12                 # branch-free steps, spelled out in _steps, _accumulate and _decide
 NCOL = 10 + NFIX          # columns of a class-table row
 ACC = 16                  # accumulator stride of the tables of more than 8 rows (> NFIX)
 _ZERO = np.uint64(0)
@@ -104,11 +104,16 @@ def _threshold(m, r, j):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step(u, a, m, r, key, ctr, j):
-    """Lazy-comparison step j: decide the lanes whose bit of r_j differs from bit 63 - j of P."""
-    t = _threshold(m, r, j)
+def _step_from(u, a, t, key, ctr, j):
+    """Lazy-comparison step j: decide the lanes whose bit of r_j differs from their bit of t."""
     d = random_u64(key, ctr + np.uint64(j)) ^ t
     return u & ~d, a | (u & d & t)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _step(u, a, m, r, key, ctr, j):
+    """Lazy-comparison step j: decide the lanes whose bit of r_j differs from bit 63 - j of P."""
+    return _step_from(u, a, _threshold(m, r, j), key, ctr, j)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -205,6 +210,12 @@ def _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
         out[1, q] = a
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _or_threshold(AC, o, m, r, j):
+    """AC[o + 1 + j] |= threshold t_j of the class masks ``m`` (spelled-out step j)."""
+    AC[o + np.uint64(1 + j)] |= _threshold(m, r, j)
+
+
 @njit(cache=True, nogil=True)
 def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC):
     """OR the classes c0 .. c0+3 of a segment into AC (tables of more than 8 rows).
@@ -225,8 +236,18 @@ def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c
              _mt(r[2], b0, b1, b2, e0, e1, x), _mt(r[3], b0, b1, b2, e0, e1, x))
         o = uq * np.uint64(ACC)
         AC[o] |= m[0] | m[1] | m[2] | m[3]
-        for j in range(NFIX):
-            AC[o + np.uint64(1 + j)] |= _threshold(m, r, j)
+        _or_threshold(AC, o, m, r, 0)
+        _or_threshold(AC, o, m, r, 1)
+        _or_threshold(AC, o, m, r, 2)
+        _or_threshold(AC, o, m, r, 3)
+        _or_threshold(AC, o, m, r, 4)
+        _or_threshold(AC, o, m, r, 5)
+        _or_threshold(AC, o, m, r, 6)
+        _or_threshold(AC, o, m, r, 7)
+        _or_threshold(AC, o, m, r, 8)
+        _or_threshold(AC, o, m, r, 9)
+        _or_threshold(AC, o, m, r, 10)
+        _or_threshold(AC, o, m, r, 11)
 
 
 @njit(cache=True, nogil=True)
@@ -237,11 +258,18 @@ def _decide(AC, px, n, key, ctr_base, pbase, out):
         u = AC[o]
         a = ~u
         ctr = ctr_base + pbase[px + np.uint64(q)]
-        for j in range(NFIX):
-            t = AC[o + np.uint64(1 + j)]
-            d = random_u64(key, ctr + np.uint64(j)) ^ t
-            a |= u & d & t
-            u &= ~d
+        u, a = _step_from(u, a, AC[o + np.uint64(1)], key, ctr, 0)
+        u, a = _step_from(u, a, AC[o + np.uint64(2)], key, ctr, 1)
+        u, a = _step_from(u, a, AC[o + np.uint64(3)], key, ctr, 2)
+        u, a = _step_from(u, a, AC[o + np.uint64(4)], key, ctr, 3)
+        u, a = _step_from(u, a, AC[o + np.uint64(5)], key, ctr, 4)
+        u, a = _step_from(u, a, AC[o + np.uint64(6)], key, ctr, 5)
+        u, a = _step_from(u, a, AC[o + np.uint64(7)], key, ctr, 6)
+        u, a = _step_from(u, a, AC[o + np.uint64(8)], key, ctr, 7)
+        u, a = _step_from(u, a, AC[o + np.uint64(9)], key, ctr, 8)
+        u, a = _step_from(u, a, AC[o + np.uint64(10)], key, ctr, 9)
+        u, a = _step_from(u, a, AC[o + np.uint64(11)], key, ctr, 10)
+        u, a = _step_from(u, a, AC[o + np.uint64(12)], key, ctr, 11)
         out[0, q] = u
         out[1, q] = a
 
