@@ -197,10 +197,10 @@ class SimulateView(pn.viewable.Viewer):
     def controls(self):
         """The control column: preset, transport buttons, model widgets."""
         store = self.store
-        play = pn.widgets.Button(name="▶ Play", button_type="primary", width=72)
-        pause = pn.widgets.Button(name="Pause", width=72)
-        step = pn.widgets.Button(name="Step", width=66)
-        reset = pn.widgets.Button(name="Reset", button_type="warning", width=66)
+        play = pn.widgets.Button(name="▶ Play", button_type="primary", width=66)
+        pause = pn.widgets.Button(name="Pause", width=66)
+        step = pn.widgets.Button(name="Step", width=60)
+        reset = pn.widgets.Button(name="Reset", button_type="warning", width=62)
         play.on_click(lambda _: store.play())
         pause.on_click(lambda _: store.pause())
         step.on_click(lambda _: store.step())
