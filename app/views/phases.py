@@ -12,9 +12,8 @@ import param
 from neurolattice_core import phases
 
 _TOOLS = ["save", "pan", "wheel_zoom", "reset"]
-_OPTS = dict(responsive=True, height=260, show_grid=True, toolbar="above", framewise=True,
-             default_tools=_TOOLS, legend_position="top_left",
-             legend_opts={"background_fill_alpha": 0.6})
+_OPTS = dict(responsive=True, height=290, show_grid=True, toolbar="above", framewise=True,
+             default_tools=_TOOLS, legend_position="bottom", legend_cols=2)
 OBSERVABLE_LABELS = {"abs_magnetization": "⟨|m|⟩ (mean |magnetisation|)",
                      "binder": "Binder cumulant U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)",
                      "susceptibility": "susceptibility χ",
@@ -106,15 +105,15 @@ def time_flow_plots(flow):
     y = hv.Dimension("coupling", label="fitted coupling (θ = 1)")
     b = [e["bin_ms"] for e in flow]
     get = lambda key: np.array([np.nan if e[key] is None else e[key] for e in flow], float)  # noqa: E731
-    couplings = (_with_errors(b, get("mean_J"), get("mean_J_err"), x, y, "<J_ij>", "#1f77b4")
-                 * _with_errors(b, get("mean_K"), get("mean_K_err"), x, y, "<K_i>", "#2ca02c"))
+    couplings = (_with_errors(b, get("mean_J"), get("mean_J_err"), x, y, "⟨J_ij⟩", "#1f77b4")
+                 * _with_errors(b, get("mean_K"), get("mean_K_err"), x, y, "⟨K_i⟩", "#2ca02c"))
     if "K_chain" in flow[0]:
         couplings = couplings * hv.Curve((b, get("K_chain")), x, y,
                                          label="exact chain: tanh(K'/θ) = tanh(K/θ)^b").opts(
             color="#d62728", line_dash="dashed", line_width=2)
     field = _with_errors(b, get("mean_h"), get("mean_h_err"), x,
-                         hv.Dimension("field", label="fitted field <h_i> (θ = 1)"),
-                         "<h_i>", "#9467bd")
+                         hv.Dimension("field", label="fitted field ⟨h_i⟩ (θ = 1)"),
+                         "⟨h_i⟩", "#9467bd")
     return (couplings.opts(title=f"Flow in time ({flow[0]['rule']!r} rule): couplings", **_OPTS),
             field.opts(title="Flow in time: field", **_OPTS))
 
@@ -125,11 +124,11 @@ def neuron_flow_plots(flow):
     y = hv.Dimension("coupling", label="fitted coupling (θ = 1)")
     n = [e["n"] for e in flow]
     get = lambda key: np.array([e[key] for e in flow], float)  # noqa: E731
-    couplings = (_with_errors(n, get("J_eff"), get("J_eff_err"), x, y, "n<J_ij> (per population)",
+    couplings = (_with_errors(n, get("J_eff"), get("J_eff_err"), x, y, "n⟨J_ij⟩ (summed coupling per neuron)",
                               "#1f77b4")
-                 * _with_errors(n, get("mean_K"), get("mean_K_err"), x, y, "<K_i>", "#2ca02c"))
+                 * _with_errors(n, get("mean_K"), get("mean_K_err"), x, y, "⟨K_i⟩", "#2ca02c"))
     field = _with_errors(n, get("mean_h"), get("mean_h_err"), x,
-                         hv.Dimension("field", label="fitted field <h_i> (θ = 1)"), "<h_i>",
+                         hv.Dimension("field", label="fitted field ⟨h_i⟩ (θ = 1)"), "⟨h_i⟩",
                          "#9467bd")
     return (couplings.opts(title="Flow over neurons: couplings", **_OPTS),
             field.opts(title="Flow over neurons: field", **_OPTS))

@@ -21,7 +21,7 @@ STATS_EVERY = 4
 
 _WIDGETS = {
     # Editable sliders: drag for exploration, or type an exact value (e.g. 2.269).
-    "temperature": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
+    "temperature": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "format": "0.0[000]"},
     "J": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
     "K": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
     "h": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
