@@ -7,7 +7,6 @@ import time
 import param
 
 from neurolattice_core.errors import NeurolatticeError
-from neurolattice_core.fitting.api import fit
 
 from .outbox import Outbox
 
@@ -69,6 +68,9 @@ class FitState(param.Parameterized):
             self._publish(status="cancelled")
 
     def _work(self, job, raster, drop, settings):
+        # imported here, in the worker: 0.5 s (SciPy) that the page's start-up need not wait for
+        from neurolattice_core.fitting.api import fit
+
         try:
             result = fit(raster, drop_units=drop or None, **settings)
         except NeurolatticeError as error:

@@ -7,6 +7,7 @@ import time
 import holoviews as hv
 import panel as pn
 
+from .lazy_tabs import LazyTabs
 from .page import CSS as PAGE_CSS
 from .page import Page
 from .store import SessionStore
@@ -29,7 +30,8 @@ CSS = """
 
 # Configuration of the libraries (not session state): loaded once, before any session.
 hv.extension("bokeh", logo=False)
-pn.extension(notifications=True, raw_css=[CSS, PAGE_CSS])
+# FileDropper named here: its JavaScript must be in the page before the lazily built Recording tab.
+pn.extension("filedropper", notifications=True, raw_css=[CSS, PAGE_CSS])
 
 
 def create_app(recording_source=None):
@@ -42,11 +44,11 @@ def create_app(recording_source=None):
     """
     store = SessionStore()
     simulate = SimulateView(store=store)
-    recording = RecordingView(state=store.recording)
-    fit = FitView(store=store)
-    tabs = pn.Tabs(("Simulate", simulate), ("Recording", recording), ("Fit", fit),
-                   ("Renormalise & phases", PhasesView(store=store)),
-                   ("About", AboutView()), dynamic=False, sizing_mode="stretch_width")
+    lazy = LazyTabs([("Simulate", lambda: simulate),
+                     ("Recording", lambda: RecordingView(state=store.recording)),
+                     ("Fit", lambda: FitView(store=store)),
+                     ("Renormalise & phases", lambda: PhasesView(store=store)),
+                     ("About", AboutView)])
     if recording_source:
         store.recording.load_path(recording_source)
     else:
@@ -62,12 +64,11 @@ def create_app(recording_source=None):
     header = pn.pane.HTML(
         f"<div class='nl-header' data-session='{session_id}'><b>neurolattice</b> · lattice "
         "field theory of neural populations</div>", sizing_mode="stretch_width")
-    page = Page(store, tabs, header, simulate)
+    page = Page(store, lazy.tabs, header, simulate)
     template = page.root
 
     def on_load():
         page.start_frames()
-        fit.start_ticker()
         pn.state.add_periodic_callback(store.deliver, 150)
 
     def on_destroyed(session_context):
@@ -82,6 +83,7 @@ def create_app(recording_source=None):
         pn.state.on_session_destroyed(on_destroyed)
     template.store = store  # for tests and notebooks
     template.page = page
+    template.views = lazy.views  # the views built so far, by tab index
     return template
 
 

@@ -51,12 +51,14 @@ class FitView(pn.viewable.Viewer):
                                      sizing_mode="stretch_width")
         self.summary = pn.pane.HTML("<i>Fit the loaded recording to compare the model with "
                                     "the data.</i>", sizing_mode="stretch_width")
-        fit_state.param.watch(self._on_status, ["status", "version"])
         self._ticker = None
+        fit_state.param.watch(self._on_status, ["status", "version"])
+        self._on_status()
 
     def _on_status(self, *events):
         state = self.store.fit
         running = state.status == "running"
+        self._run_ticker(running)
         self.progress.visible = self.progress.active = running
         self.message.visible = state.status == "error"
         self.message.object = f"**The fit could not be done.** {state.error}"
@@ -71,10 +73,13 @@ class FitView(pn.viewable.Viewer):
         if state.status == "running":
             self.elapsed.object = f"Fitting… {time.perf_counter() - state.started_at:.1f} s"
 
-    def start_ticker(self):
-        """Update the elapsed-time readout twice a second (the page must be loaded)."""
-        if self._ticker is None:
+    def _run_ticker(self, running):
+        """Update the elapsed-time readout twice a second while a fit runs."""
+        if running and self._ticker is None and pn.state.curdoc is not None:
             self._ticker = pn.state.add_periodic_callback(self._tick, 500)
+        elif not running and self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
     def _summary_html(self, result):
         v = result.validation or {}

@@ -52,6 +52,7 @@ class RecordingView(pn.viewable.Viewer):
         self.uploader.param.watch(self._on_upload, "value")
         self._updating = False
         self.state.param.watch(self._on_state, ["status", "version"])
+        self._on_state()  # the view may be built after the recording loaded
 
     # ------------------------------------------------------------------ events
     def _on_upload(self, event):

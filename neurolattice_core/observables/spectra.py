@@ -10,7 +10,6 @@ compared with the 1-D Wasserstein distance W1.
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from neurolattice_core.errors import ParameterError
 from neurolattice_core.observables.spins import validate_spins
@@ -128,6 +127,8 @@ def wasserstein1(a, b):
     x, y = spectrum(a), spectrum(b)
     if x.size == y.size:
         return float(np.mean(np.abs(x - y)))
+    from scipy import stats  # 0.3 s to import: only unequal sizes need it (dashboard start-up)
+
     return float(stats.wasserstein_distance(x, y))
 
 
