@@ -14,7 +14,7 @@ from ..store import visible_controls
 from .live_plots import LiveLines
 from .raster import LiveRaster
 
-FRAME_PERIOD_MS = 40  # 25 frames per second at most
+FRAME_PERIOD_MS = 33  # 30 frames per second at most (about 20-25 arrive on 2 busy cores)
 #: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
 #: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
 STATS_EVERY = 4
