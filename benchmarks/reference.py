@@ -19,7 +19,7 @@ def _plain_checkerboard(spins, beta, n_sweeps):
                     field = (spins[(i + 1) % rows, j] + spins[i - 1, j]
                              + spins[i, (j + 1) % cols] + spins[i, j - 1])
                     delta = 2.0 * s * field
-                    if delta <= 0 or np.random.random() < np.exp(-beta * delta):
+                    if delta <= 0 or np.random.random() < np.exp(-beta * delta):  # noqa: NPY002 (the reference uses np.random)
                         spins[i, j] = -s
     return spins
 

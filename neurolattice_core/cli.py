@@ -105,7 +105,8 @@ def _serve(args):
         from app.main import serve
     except ImportError as error:  # the dashboard's dependencies are missing
         raise NeurolatticeError(f"the dashboard needs panel, holoviews and bokeh ({error}); "
-                                "install them with 'make serve' or pip install neurolattice.")
+                                "install them with 'make serve' or pip install neurolattice."
+                                ) from error
     if args.file:  # refuse a bad file now, with exit code 2, rather than on the page
         from .recordings import load_recording
         load_recording(args.file)

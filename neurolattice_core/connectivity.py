@@ -104,7 +104,8 @@ def from_matrix(matrix, *, name="custom J"):
         raise ParameterError(f"{name} must be a square N x N matrix, got shape {matrix.shape}.")
     if not np.all(np.isfinite(matrix)):
         bad = np.argwhere(~np.isfinite(matrix))[0]
-        raise ParameterError(f"{name} has a non-finite entry at {tuple(bad)}; replace it by a number.")
+        raise ParameterError(f"{name} has a non-finite entry at {tuple(bad)}; "
+                             "replace it by a number.")
     if np.any(np.diag(matrix) != 0):
         raise ParameterError(f"{name} must have a zero diagonal (no self-coupling); "
                              "put a neuron's own drive in the field h_i instead.")

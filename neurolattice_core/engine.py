@@ -70,7 +70,8 @@ def choose_path(model, algorithm, allow_fast=True):
     ``allow_fast=False`` keeps eligible lattices on the general path (benchmarks, cross-checks).
     """
     if algorithm not in ALGORITHMS:
-        raise ParameterError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+        raise ParameterError(f"unknown algorithm {algorithm!r}; "
+                             f"choose one of {', '.join(ALGORITHMS)}.")
     if algorithm == "cluster":
         couplings = model.couplings()
         negative_k = model.K_per_neuron is not None and np.any(np.asarray(model.K_per_neuron) < 0)

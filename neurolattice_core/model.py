@@ -77,7 +77,8 @@ class LatticeModel(param.Parameterized):
     seed = param.Integer(0, bounds=(0, 2**63 - 1),
                          doc="Seed of the quenched disorder (SK couplings, Hopfield patterns).")
     memory_limit_bytes = param.Integer(DEFAULT_MEMORY_LIMIT_BYTES, bounds=(2**20, None),
-                                       doc="Requests whose estimated memory exceeds this are refused.")
+                                       doc="Requests whose estimated memory exceeds this are "
+                                           "refused.")
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -253,7 +254,8 @@ class LatticeModel(param.Parameterized):
         s = (spins[None] if single else spins).astype(np.float64)
         if s.ndim != 3 or s.shape[1:] != (self.neurons, self.ticks):
             raise ParameterError(f"spins have shape {spins.shape}; this model needs (R, "
-                                 f"{self.neurons}, {self.ticks}) or ({self.neurons}, {self.ticks}).")
+                                 f"{self.neurons}, {self.ticks}) or "
+                                 f"({self.neurons}, {self.ticks}).")
         couplings = couplings or self.couplings()
         equal_time = 0.5 * (s * couplings.local_fields(s)).sum(axis=(1, 2))
         k = self.temporal_couplings()[None, :, None]

@@ -82,7 +82,7 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
 
 
 def _plain(value):
-    """numpy scalars and arrays to JSON-ready Python values."""
+    """NumPy scalars and arrays as JSON-ready Python values."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

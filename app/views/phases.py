@@ -124,8 +124,8 @@ def neuron_flow_plots(flow):
     y = hv.Dimension("coupling", label="fitted coupling (θ = 1)")
     n = [e["n"] for e in flow]
     get = lambda key: np.array([e[key] for e in flow], float)  # noqa: E731
-    couplings = (_with_errors(n, get("J_eff"), get("J_eff_err"), x, y, "n⟨J_ij⟩ (summed coupling per neuron)",
-                              "#1f77b4")
+    couplings = (_with_errors(n, get("J_eff"), get("J_eff_err"), x, y,
+                              "n⟨J_ij⟩ (summed coupling per neuron)", "#1f77b4")
                  * _with_errors(n, get("mean_K"), get("mean_K_err"), x, y, "⟨K_i⟩", "#2ca02c"))
     field = _with_errors(n, get("mean_h"), get("mean_h_err"), x,
                          hv.Dimension("field", label="fitted field ⟨h_i⟩ (θ = 1)"), "⟨h_i⟩",

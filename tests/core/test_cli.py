@@ -69,7 +69,8 @@ def test_bench_json_records(capsys, monkeypatch):
     assert {(r["path"], r["connectivity"]) for r in records} == {
         ("fast", "ring"), ("general", "ring"), ("general", "all-to-all")}
     for record in records:
-        assert {"path", "connectivity", "neurons", "ticks", "threads", "flips_per_ns"} <= set(record)
+        expected = {"path", "connectivity", "neurons", "ticks", "threads", "flips_per_ns"}
+        assert expected <= set(record)
         assert record["flips_per_ns"] > 0
 
 
