@@ -7,7 +7,7 @@ about 300 of the 500 of all tabs), so it is served and drawn sooner. Panel's own
 
 import panel as pn
 
-_PLACEHOLDER = ("<div class='nl-muted' style='padding:24px'>Preparing this view…</div>")
+_PLACEHOLDER = "<div class='nl-muted' style='padding:24px'>Preparing this view…</div>"
 
 
 class LazyTabs:

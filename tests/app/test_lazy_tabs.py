@@ -1,20 +1,11 @@
 """Tabs build their views when first opened: the first page carries the Simulate view only."""
 
-import pytest
 from bokeh.document import Document
 
 from app.lazy_tabs import LazyTabs
-from app.main import create_app
 from app.views.fit import FitView
 from app.views.recording import RecordingView
 from tests.conftest import wait_until
-
-
-@pytest.fixture
-def app():
-    app = create_app()
-    yield app
-    app.store.shutdown()
 
 
 def test_only_the_open_tab_is_built_and_others_are_built_when_opened(app):

@@ -5,17 +5,8 @@ callbacks and that the browser draws the comm updates (IPython and Jupyter are n
 """
 
 import panel as pn
-import pytest
 
-from app.main import create_app
 from tests.conftest import wait_until
-
-
-@pytest.fixture
-def app():
-    app = create_app()
-    yield app
-    app.store.shutdown()
 
 
 def test_create_app_builds_outside_a_server_and_its_store_works(app):
