@@ -276,10 +276,9 @@ class LatticeModel(param.Parameterized):
         if self.K_per_neuron is not None or not self.uniform_field or self.h != 0:
             return None
         if self.connectivity == "ring" and self.J > 0 and self.K > 0:
-            from scipy.optimize import brentq
             def line(theta):  # log of sinh(2J/theta) sinh(2K/theta), overflow-free
                 return _log_sinh(2 * self.J / theta) + _log_sinh(2 * self.K / theta)
-            return brentq(line, 1e-3 * (self.J + self.K), 10 * (self.J + self.K))
+            return _decreasing_root(line, 1e-3 * (self.J + self.K), 10 * (self.J + self.K))
         if self.connectivity == "all-to-all" and self.J > 0:
             return _all_to_all_critical_temperature(self.J, self.K, self.ticks)
         return None
@@ -305,7 +304,6 @@ def _log_sinh(x):
 
 def _all_to_all_critical_temperature(J, K, ticks):
     """Mean-field theta_c of E5: (J/theta) chi_T(K/theta) = 1 with a periodic chain of T ticks."""
-    from scipy.optimize import brentq
 
     def temporal_susceptibility(theta):
         tau = math.tanh(K / theta)
@@ -318,7 +316,23 @@ def _all_to_all_critical_temperature(J, K, ticks):
         return J / theta * temporal_susceptibility(theta) - 1.0
 
     high = J * (ticks + 1.0) + abs(K) * 10 + 1.0
-    return brentq(line, 1e-3 * J, high) if line(high) < 0 < line(1e-3 * J) else None
+    return _decreasing_root(line, 1e-3 * J, high) if line(high) < 0 < line(1e-3 * J) else None
+
+
+def _decreasing_root(f, low, high):
+    """The root of a decreasing f on [low, high] (f(low) > 0 > f(high)), to the last bit.
+
+    Bisection until the bracket cannot shrink (about 60 steps); it keeps SciPy's optimisers,
+    whose import takes about 0.1 s, off the dashboard's start-up.
+    """
+    while True:
+        middle = 0.5 * (low + high)
+        if middle in (low, high):
+            return middle
+        if f(middle) > 0:
+            low = middle
+        else:
+            high = middle
 
 
 def _clean_param_message(error):

@@ -85,6 +85,7 @@ class SimulateView(pn.viewable.Viewer):
         self._frame_times = []
         self._facts = ModelFacts()
         self.readout = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["nl-readout"])
+        self._update_readout(store.sampler.latest_frame())  # shown before the first frame
         self.alert = pn.pane.Alert("", visible=False, sizing_mode="stretch_width")
         store.param.watch(self._on_message, ["message"])
         self.preset_note = pn.pane.Markdown(PRESETS[store.preset][0], css_classes=["nl-note"])
@@ -163,12 +164,13 @@ class SimulateView(pn.viewable.Viewer):
                  else "θ<sub>c</sub>: no exact result for these couplings")
         state = ("paused" if progress["paused"] else
                  "running" if progress["running"] else "stopped")
-        abs_m = frame["products"].get("abs_magnetization", float("nan"))
+        abs_m = (frame["products"] or {}).get("abs_magnetization")
+        abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
         self.readout.object = (
             f"<b>{state}</b> · path: {progress['path']} · sweeps {progress['sweeps']:,} · "
             f"{progress['sweeps_per_second']:.1f} sweeps/s · "
             f"{progress['flips_per_ns']:.2f} flips/ns · {fps:.0f} frames/s · "
-            f"acceptance {progress['acceptance']:.2f} · |m| {abs_m:.3f}"
+            f"acceptance {progress['acceptance']:.2f} · |m| {abs_m}"
             f" · {where}<br><span class='nl-muted'>{description}</span>")
 
     def _on_message(self, event):
