@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import time
 
 import holoviews as hv
@@ -28,10 +29,21 @@ CSS = """
              font-family: system-ui, sans-serif; }
 """
 
+
+
+def _in_jupyter_kernel():
+    """True when imported by a running Jupyter (IPython) kernel."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in shell.config
+
+
 # Configuration of the libraries (not session state): loaded once, before any session.
-hv.extension("bokeh", logo=False)
+# In a notebook the JavaScript and CSS are embedded in the output (no CDN: works offline); the
+# server serves them itself (see serve).
+_INLINE = _in_jupyter_kernel()
+hv.extension("bokeh", logo=False, inline=_INLINE)
 # FileDropper named here: its JavaScript must be in the page before the lazily built Recording tab.
-pn.extension("filedropper", notifications=True, raw_css=[CSS, PAGE_CSS])
+pn.extension("filedropper", notifications=True, raw_css=[CSS, PAGE_CSS], inline=_INLINE)
 
 
 def create_app(recording_source=None):

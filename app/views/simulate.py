@@ -18,6 +18,9 @@ FRAME_PERIOD_MS = 33  # 30 frames per second at most (about 20-25 arrive on 2 bu
 #: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
 #: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
 STATS_EVERY = 4
+#: Every TRACE_RESEND-th traces draw sends the whole history instead of the new points, so a
+#: browser copy that missed an update (seen through a notebook's comm) heals within seconds.
+TRACE_RESEND = 10
 
 _WIDGETS = {
     # Editable sliders: drag for exploration, or type an exact value (e.g. 2.269).
@@ -82,6 +85,7 @@ class SimulateView(pn.viewable.Viewer):
         self._drawn_products = {}
         self._frames = 0
         self._last_trace_sweep = 0
+        self._trace_draws = 0
         self._frame_times = []
         self._facts = ModelFacts()
         self.readout = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["nl-readout"])
@@ -142,9 +146,15 @@ class SimulateView(pn.viewable.Viewer):
             self.spatial.set_title("Spatial correlation C(r)")
 
     def _draw_traces(self, sampler):
+        """Stream the new points of the traces; every TRACE_RESEND-th draw resend them all."""
         history = sampler.history()
         new = history["sweep"] > self._last_trace_sweep
-        if new.any():
+        self._trace_draws += 1
+        if new.any() and self._trace_draws % TRACE_RESEND == 0:
+            self._last_trace_sweep = int(history["sweep"][-1])
+            self.energy.set("energy", history["sweep"], history["energy_per_site"][:, 0])
+            self.magnetization.set("m", history["sweep"], history["magnetization"][:, 0])
+        elif new.any():
             self._last_trace_sweep = int(history["sweep"][new][-1])
             sweeps = history["sweep"][new]
             self.energy.extend("energy", sweeps, history["energy_per_site"][new, 0])
