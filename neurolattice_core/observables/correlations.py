@@ -19,7 +19,6 @@ import functools
 import math
 
 import numpy as np
-from scipy import fft as sfft
 
 from neurolattice_core.errors import FitError, ParameterError
 from neurolattice_core.observables.spins import validate_spins
@@ -53,6 +52,24 @@ def _centred_chunks(spins, subtract):
         yield d
 
 
+@functools.lru_cache(maxsize=256)
+def _fast_length(n):
+    """The smallest 5-smooth integer 2**a 3**b 5**c >= n: a fast FFT length for zero padding.
+
+    (numpy's FFT, not SciPy's: importing scipy.fft takes 0.15 s of the dashboard's start-up.)
+    """
+    best = 1 << max(n - 1, 0).bit_length()
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            length = power35 << max(math.ceil(math.log2(n / power35)), 0)
+            best = min(best, length)
+            power35 *= 3
+        power5 *= 5
+    return best
+
+
 def _autocorrelation_sums(d, axis, periodic):
     """Sum d_x d_{x+k} over positions x along ``axis`` and over all other axes, k = 0..L-1.
 
@@ -60,10 +77,10 @@ def _autocorrelation_sums(d, axis, periodic):
     are summed before the single inverse transform (the correlation is linear in them).
     """
     length = d.shape[axis]
-    size = length if periodic else sfft.next_fast_len(2 * length - 1, real=True)
-    f = sfft.rfft(d, n=size, axis=axis)
+    size = length if periodic else _fast_length(2 * length - 1)
+    f = np.fft.rfft(d, n=size, axis=axis)
     power = np.moveaxis(f.real**2 + f.imag**2, axis, -1).reshape(-1, size // 2 + 1).sum(axis=0)
-    return sfft.irfft(power, n=size)[:length]
+    return np.fft.irfft(power, n=size)[:length]
 
 
 def temporal_correlation(spins, periodic, subtract="time", max_lag=None, normalize=False):
@@ -117,11 +134,11 @@ def _grid_sums(d, rows, cols, periodic):
         shape = (rows, cols)
     else:
         shape = (
-            sfft.next_fast_len(2 * rows - 1, real=False),
-            sfft.next_fast_len(2 * cols - 1, real=True),
+            _fast_length(2 * rows - 1),
+            _fast_length(2 * cols - 1),
         )
-    f = sfft.rfft2(g, s=shape, axes=(2, 3))
-    p = sfft.irfft2((f.real**2 + f.imag**2).sum(axis=(0, 1)), s=shape)
+    f = np.fft.rfft2(g, s=shape, axes=(2, 3))
+    p = np.fft.irfft2((f.real**2 + f.imag**2).sum(axis=(0, 1)), s=shape)
     if periodic:
         kx, ky = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
         dx, dy = np.minimum(kx, rows - kx), np.minimum(ky, cols - ky)
