@@ -1,21 +1,17 @@
 """The dashboard factory: one :func:`create_app` call per browser session."""
 
+import importlib
 import logging
 import os
 import sys
 import time
 
-import holoviews as hv
 import panel as pn
 
 from .lazy_tabs import LazyTabs
 from .page import CSS as PAGE_CSS
 from .page import Page
 from .store import SessionStore
-from .views.about import AboutView
-from .views.fit import FitView
-from .views.phases import PhasesView
-from .views.recording import RecordingView
 from .views.simulate import SimulateView
 
 log = logging.getLogger(__name__)
@@ -39,11 +35,21 @@ def _in_jupyter_kernel():
 
 # Configuration of the libraries (not session state): loaded once, before any session.
 # In a notebook the JavaScript and CSS are embedded in the output (no CDN: works offline); the
-# server serves them itself (see serve).
+# server serves them itself (see serve). HoloViews loads with the first tab that uses it.
 _INLINE = _in_jupyter_kernel()
-hv.extension("bokeh", logo=False, inline=_INLINE)
+if _INLINE:
+    import holoviews as hv
+    hv.extension("bokeh", logo=False, inline=True)
 # FileDropper named here: its JavaScript must be in the page before the lazily built Recording tab.
 pn.extension("filedropper", notifications=True, raw_css=[CSS, PAGE_CSS], inline=_INLINE)
+
+
+def _view(module, name, **params):
+    """Build view ``name`` of ``app.views.<module>``, importing the module now.
+
+    The tabs other than Simulate (and HoloViews, which they draw with) stay out of the start-up.
+    """
+    return getattr(importlib.import_module(f".views.{module}", __package__), name)(**params)
 
 
 def create_app(recording_source=None):
@@ -57,10 +63,11 @@ def create_app(recording_source=None):
     store = SessionStore()
     simulate = SimulateView(store=store)
     lazy = LazyTabs([("Simulate", lambda: simulate),
-                     ("Recording", lambda: RecordingView(state=store.recording)),
-                     ("Fit", lambda: FitView(store=store)),
-                     ("Renormalise & phases", lambda: PhasesView(store=store)),
-                     ("About", AboutView)])
+                     ("Recording", lambda: _view("recording", "RecordingView",
+                                                 state=store.recording)),
+                     ("Fit", lambda: _view("fit", "FitView", store=store)),
+                     ("Renormalise & phases", lambda: _view("phases", "PhasesView", store=store)),
+                     ("About", lambda: _view("about", "AboutView"))])
     if recording_source:
         store.recording.load_path(recording_source)
     else:

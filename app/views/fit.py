@@ -4,11 +4,11 @@ import io
 import json
 import time
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 
+from .holoviews_backend import hv
 from .raster import SPIKE_COLOURS
 
 _OPTS = dict(responsive=True, height=280, show_grid=True, toolbar="above", framewise=True,

@@ -4,12 +4,13 @@ The view only draws: the sweep, the flows, the critical lines and the recording'
 from :class:`~app.phases_state.PhasesState` and the core.
 """
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 
 from neurolattice_core import phases
+
+from .holoviews_backend import hv
 
 _TOOLS = ["save", "pan", "wheel_zoom", "reset"]
 _OPTS = dict(responsive=True, height=290, show_grid=True, toolbar="above", framewise=True,

@@ -1,12 +1,12 @@
 """The Recording view: load a sample or an upload, bin it, read its quality and observables."""
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 
 from .. import export
 from ..recording_state import MAX_UPLOAD_MB
+from .holoviews_backend import hv
 from .raster import SPIKE_COLOURS
 from .simulate import download
 
