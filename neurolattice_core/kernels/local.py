@@ -35,6 +35,7 @@ from .local_sweep import (
     KIND_SPARSE,
     _slice_sums,
     _sweeps_parallel,
+    _sweeps_pinned,
     _sweeps_replicas,
     _sweeps_serial,
     quantise_couplings,
@@ -343,13 +344,16 @@ class LocalState:
             per_task = threads if parallel == "ticks" else 1
             block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, per_task)
         block = _int_scalar(block, "block", 1)
-        driver = {False: _sweeps_serial, "ticks": _sweeps_parallel,
-                  "replicas": _sweeps_replicas}[parallel]
+        arguments = (self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
+                     self._scale, self._indptr, self._indices, self._weights, self._order,
+                     self._K, self._hp, (-2.0 * betas).astype(np.float32), self.periodic,
+                     metropolis, n_sweeps, keys, offset, self._cls, block)
         start = time.perf_counter()
-        flips = driver(self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
-                       self._scale, self._indptr, self._indices, self._weights, self._order,
-                       self._K, self._hp, (-2.0 * betas).astype(np.float32), self.periodic,
-                       metropolis, n_sweeps, keys, offset, self._cls, block)
+        if parallel == "ticks" and self._cls.shape[0] == 2:   # one parallel region per call
+            flips = _sweeps_pinned(*arguments, threads)
+        else:
+            flips = {False: _sweeps_serial, "ticks": _sweeps_parallel,
+                     "replicas": _sweeps_replicas}[parallel](*arguments)
         if timed and n_sweeps > 0:
             rate = (time.perf_counter() - start) / (n_sweeps * R * n * T)
             used = threads > 1

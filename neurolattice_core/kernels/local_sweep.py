@@ -34,6 +34,7 @@ from numba import njit, prange
 
 from .local_layout import _offsets, _refresh_ghosts
 from .local_segment import _block_all, _block_field
+from .sync import LINE, STATIC, fetch_add, mode, store_release, wait_at_least
 
 KIND_ALL = 0
 KIND_SPARSE = 1
@@ -163,6 +164,93 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
                 flips[task // n_blocks] += task_flips[task]
             _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic)
     return flips
+
+
+@njit(cache=True, nogil=True)
+def _pinned_task(W, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, scale, indptr,
+                 indices, weights, order, K, hp, m2b, periodic, metropolis, keys,
+                 sweep_offset, cls, block):
+    """Task (step, r, b) of :func:`_sweeps_pinned`: wait, refresh its ghost, update; flips.
+
+    Block b of step s (sweep sweep_offset + s // 2, class s % 2) reads the other class's
+    ticks of blocks b - 1, b, b + 1 (cyclically for periodic time) as left by step s - 1, and
+    none of them may start step s + 1 before it is done: it waits until those blocks have
+    finished s steps, and publishes s + 1 when done. With periodic time the first block of
+    the even class reads the ghost copy of tick T - 1 and the last block of the odd class that
+    of tick 0: each refreshes its ghost cell itself, after the wait.
+    """
+    T = hp.shape[1]
+    base = r * n_blocks
+    for d in (-1, 0, 1):
+        nb = b + d
+        if nb < 0 or nb >= n_blocks:
+            if not periodic:
+                continue
+            nb %= n_blocks
+        wait_at_least(progress, LINE * (base + nb), step)
+    c = step % 2
+    if periodic and T >= 2:
+        ne, no = (T + 1) // 2, T // 2
+        if c == 0 and b == 0:
+            for i in range(W.shape[1]):
+                W[r, i, ne + 2] = W[r, i, ne + 2 + no]     # t = -1 is t = T-1 (odd)
+        if c == 1 and b == (cls[1, 2] - 1) // block:
+            for i in range(W.shape[1]):
+                W[r, i, ne + 1] = W[r, i, 1]               # t = T is t = 0
+    flips = 0
+    if b * block < cls[c, 2]:
+        flips = _task(W, S, phi, r, c, b, sweep_offset + step // 2, kind, J_all, Jq, scale,
+                      indptr, indices, weights, order, K, hp, m2b[r], metropolis, keys[r], cls,
+                      block)
+    store_release(progress, LINE * (base + b), step + 1)
+    return flips
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
+                   m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block,
+                   n_workers):
+    """As :func:`_sweeps_parallel`, in one parallel region per call (two time classes only).
+
+    The tasks (step, replica, block) wait for the blocks they depend on through per-block
+    progress counters (:func:`_pinned_task`) instead of the end of a parallel region per
+    class; worker k owns the blocks ``[k RB / n, (k + 1) RB / n)`` of the flattened
+    (replica, block) index when all workers run at once, else the workers claim tasks in
+    order (:func:`.sync.mode`). Same tasks, same waits, same result: bit-identical to the
+    other drivers for any number of workers. Needs ``cls.shape[0] == 2`` (even T or open
+    time); ``n_workers`` is normally numba's thread count.
+    """
+    n_rep = W.shape[0]
+    n_blocks = (max(cls[0, 2], cls[1, 2]) + block - 1) // block
+    tasks = n_rep * n_blocks
+    n_steps = 2 * n_sweeps
+    flips = np.zeros((n_workers, n_rep), dtype=np.int64)
+    control = np.zeros(3, dtype=np.int64)          # workers arrived, mode, tasks claimed
+    progress = np.zeros(LINE * tasks, dtype=np.int64)   # steps finished by each block
+    for k in prange(n_workers):
+        if mode(control, n_workers) == STATIC:
+            lo, hi = k * tasks // n_workers, (k + 1) * tasks // n_workers
+            for step in range(n_steps):
+                for i in range(hi - lo):    # the blocks shared with other workers first
+                    g = lo if i == 0 else (hi - 1 if i == 1 else lo + i - 1)
+                    r = g // n_blocks
+                    flips[k, r] += _pinned_task(
+                        W, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all,
+                        Jq, scale, indptr, indices, weights, order, K, hp, m2b, periodic,
+                        metropolis, keys, sweep_offset, cls, block)
+        else:
+            while True:
+                g = fetch_add(control, 2, 1)
+                if g >= n_steps * tasks:
+                    break
+                step, g = g // tasks, g % tasks
+                r = g // n_blocks
+                flips[k, r] += _pinned_task(
+                    W, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all, Jq,
+                    scale, indptr, indices, weights, order, K, hp, m2b, periodic, metropolis,
+                    keys, sweep_offset, cls, block)
+    _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic)
+    return flips.sum(axis=0)
 
 
 @njit(cache=True, nogil=True)

@@ -26,99 +26,16 @@ with the same waits run either way, so the result is the same.
 """
 
 import numpy as np
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from .multispin_prep import PAD
 from .multispin_update import ACC, _finish, _flip, _segment
+from .sync import LINE, STATIC, fetch_add, mode, store_release, wait_at_least
 
 _ONE = np.uint64(1)
 _S63 = np.uint64(63)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO = np.uint64(0)
-
-_SPINS_BEFORE_YIELD = 2000
-_ARRIVAL_SPINS = 20000      # then the workers that did not arrive are taken to run later
-_STATIC = 1
-_LINE = 8                   # int64 counters per cache line: one progress counter per line
-_DYNAMIC = 2
-_sched_yield = types.ExternalFunction("sched_yield", types.int32())
-
-
-def _is_counter_array(ary):
-    return isinstance(ary, types.Array) and ary.dtype == types.int64 and ary.ndim == 1
-
-
-def _pointer(context, builder, aryty, ary, index):
-    array = context.make_array(aryty)(context, builder, ary)
-    return cgutils.get_item_pointer(context, builder, aryty, array, [index], wraparound=False)
-
-
-@intrinsic
-def fetch_add(typingctx, ary, index, value):
-    """``old = ary[index]; ary[index] += value; return old`` atomically (int64 1-D array)."""
-    if not _is_counter_array(ary):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
-        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
-
-    return types.int64(ary, types.intp, types.int64), codegen
-
-
-@intrinsic
-def load_acquire(typingctx, ary, index):
-    """``ary[index]`` read with acquire ordering (later reads see writes released before it)."""
-    if not _is_counter_array(ary):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
-        return builder.load_atomic(ptr, "acquire", 8)
-
-    return types.int64(ary, types.intp), codegen
-
-
-@intrinsic
-def store_release(typingctx, ary, index, value):
-    """``ary[index] = value`` with release ordering (earlier writes become visible first)."""
-    if not _is_counter_array(ary):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
-        builder.store_atomic(args[2], ptr, "release", 8)
-        return context.get_dummy_value()
-
-    return types.void(ary, types.intp, types.int64), codegen
-
-
-@intrinsic
-def compare_and_swap(typingctx, ary, index, expected, value):
-    """Atomically ``ary[index] = value`` if it equals ``expected``; returns the old value."""
-    if not _is_counter_array(ary):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
-        result = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
-        return builder.extract_value(result, 0)
-
-    return types.int64(ary, types.intp, types.int64, types.int64), codegen
-
-
-@njit(cache=True, nogil=True)
-def wait_at_least(ary, index, target):
-    """Spin until ``ary[index] >= target``; after a short spin, yield the core while waiting."""
-    spins = 0
-    while load_acquire(ary, index) < target:
-        spins += 1
-        if spins > _SPINS_BEFORE_YIELD:
-            _sched_yield()
-
-
 
 @njit(cache=True, nogil=True, inline="always")
 def _padded(length):
@@ -195,41 +112,19 @@ def _task(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out
 
 
 @njit(cache=True, nogil=True)
-def _mode(control, n_workers):
-    """Agree on the scheduling mode: static if all workers run at once, else dynamic.
-
-    Each worker registers in control[0]; the first to see all ``n_workers`` registered, or to
-    give up waiting, fixes control[1] (compare-and-swap, so every worker follows one decision).
-    Static ownership of rows is only safe when all workers run concurrently; dynamic claiming
-    is safe whatever runs (for example the workers one after another on one thread).
-    """
-    fetch_add(control, 0, 1)
-    spins = 0
-    while load_acquire(control, 1) == 0:
-        if load_acquire(control, 0) >= n_workers:
-            compare_and_swap(control, 1, 0, _STATIC)
-        elif spins > _ARRIVAL_SPINS:
-            compare_and_swap(control, 1, 0, _DYNAMIC)
-        spins += 1
-        if spins > _SPINS_BEFORE_YIELD:
-            _sched_yield()
-    return load_acquire(control, 1)
-
-
-@njit(cache=True, nogil=True)
 def _run(work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride, sweep_offset,
          pbase, out, AC, cm, rot):
     """Task (hs, row): wait for its three rows, update, publish its progress; flips."""
     n_words = work.shape[1]
     r, w = row // n_words, row % n_words
     base = r * n_words
-    wait_at_least(progress, _LINE * (base + (w + n_words - 1) % n_words), hs)
-    wait_at_least(progress, _LINE * row, hs)
-    wait_at_least(progress, _LINE * (base + (w + 1) % n_words), hs)
+    wait_at_least(progress, LINE * (base + (w + n_words - 1) % n_words), hs)
+    wait_at_least(progress, LINE * row, hs)
+    wait_at_least(progress, LINE * (base + (w + 1) % n_words), hs)
     ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
     flips = _task(work, r, w, (hs + w) & 1, segs, CLn, CLe, kc, periodic, keys[r], ctr_hs,
                   pbase, out, AC, cm, rot)
-    store_release(progress, _LINE * row, hs + 1)
+    store_release(progress, LINE * row, hs + 1)
     return flips
 
 
@@ -263,9 +158,9 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     rot = np.empty((n_workers, 2, width), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
-    progress = np.zeros(_LINE * rows, dtype=np.int64)   # half-sweeps finished by each row
+    progress = np.zeros(LINE * rows, dtype=np.int64)   # half-sweeps finished by each row
     for k in prange(n_workers):
-        if _mode(control, n_workers) == _STATIC:
+        if mode(control, n_workers) == STATIC:
             lo, hi = k * rows // n_workers, (k + 1) * rows // n_workers
             for hs in range(2 * n_sweeps):
                 for i in range(hi - lo):        # the shared edge rows first, then in order

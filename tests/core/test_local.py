@@ -253,10 +253,15 @@ def _state(kind, R=3, n=11, T=15, periodic=True, seed=8):
     return spins, args
 
 
+@pytest.mark.parametrize("T", [15, 16])
 @pytest.mark.parametrize("periodic", [True, False])
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
-def test_any_block_size_and_driver_give_identical_results(kind, periodic):
-    """Blocks and drivers are only a work partition: every block size, every driver."""
+def test_any_block_size_and_driver_give_identical_results(kind, periodic, T):
+    """Blocks and drivers are only a work partition: every block size, every driver.
+
+    (Periodic odd T has three time classes and runs by ticks on one region per class; the
+    other cases on one region per call, :func:`local_sweep._sweeps_pinned`.)
+    """
     default = numba.get_num_threads()
     results = []
     try:
@@ -264,7 +269,7 @@ def test_any_block_size_and_driver_give_identical_results(kind, periodic):
                                        (2, 2, "ticks"), (2, 5, "ticks"), (2, 64, "ticks"),
                                        (2, None, "replicas"), (2, 4, "replicas")):
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-            spins, args = _state(kind, periodic=periodic)
+            spins, args = _state(kind, periodic=periodic, T=T)
             state = LocalState(spins, **args)
             for method in ("heatbath", "metropolis"):
                 flips = state.sweep(betas=np.array([0.4, 0.9, 1.3]), method=method,
@@ -276,6 +281,39 @@ def test_any_block_size_and_driver_give_identical_results(kind, periodic):
     for k, (spins, flips) in enumerate(results[2:]):
         reference_spins, reference_flips = results[k % 2]   # same method, first setting
         assert np.array_equal(spins, reference_spins) and np.array_equal(flips, reference_flips)
+
+
+def _driver_arguments(state, block):
+    """The arguments of a local_sweep driver for 5 Metropolis sweeps of ``state`` (R = 2)."""
+    return (state._W, state._S, state._phi, state._kind, state._J_all, state._Jq, state._scale,
+            state._indptr, state._indices, state._weights, state._order, state._K, state._hp,
+            np.array([-0.8, -2.2], dtype=np.float32), state.periodic, True, 5, keys_for(4, 2),
+            7, state._cls, block)
+
+
+@pytest.mark.parametrize("T", [2, 3, 16, 40])
+@pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
+def test_the_one_region_driver_matches_the_serial_one_for_any_worker_count(kind, T):
+    """Static ownership (workers all running) or dynamic claiming (fewer threads than
+    workers): the same spins and flips as the serial driver, ghosts included."""
+    from neurolattice_core.kernels import local_sweep
+    default = numba.get_num_threads()
+    results = []
+    try:
+        for threads, workers, block in ((1, 1, 4), (1, 3, 2), (2, 2, 3), (2, 2, 8), (2, 5, 1)):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            for periodic in (True, False):
+                spins, args = _state(kind, R=2, n=9, T=T, periodic=periodic)
+                pinned, serial = LocalState(spins, **args), LocalState(spins, **args)
+                if pinned._cls.shape[0] != 2:
+                    continue
+                flips = local_sweep._sweeps_pinned(*_driver_arguments(pinned, block), workers)
+                expected = local_sweep._sweeps_serial(*_driver_arguments(serial, block))
+                results.append((np.array_equal(pinned._W, serial._W),
+                                np.array_equal(flips, expected)))
+    finally:
+        numba.set_num_threads(default)
+    assert results and all(same_spins and same_flips for same_spins, same_flips in results)
 
 
 def test_timed_driver_choice_does_not_change_results():

@@ -1,0 +1,116 @@
+"""Synchronisation of the workers of one parallel region (spin waits on shared counters).
+
+The task-parallel drivers (:mod:`.multispin_tasks`, :mod:`.local_sweep`) run all the sweeps
+of a call in a single parallel region, because starting a region costs tens of microseconds
+on a virtual machine (the sleeping worker thread has to be woken). Workers publish their
+progress in int64 counters (one per cache line, ``LINE`` apart) with release stores and wait
+for the counters they depend on with acquire loads; :func:`mode` lets them agree on static
+ownership of the tasks when they all run at once, or on dynamic claiming otherwise.
+"""
+
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_SPINS_BEFORE_YIELD = 2000
+_ARRIVAL_SPINS = 20000      # then the workers that did not arrive are taken to run later
+STATIC = 1
+LINE = 8                   # int64 counters per cache line: one progress counter per line
+DYNAMIC = 2
+_sched_yield = types.ExternalFunction("sched_yield", types.int32())
+
+
+def _is_counter_array(ary):
+    return isinstance(ary, types.Array) and ary.dtype == types.int64 and ary.ndim == 1
+
+
+def _pointer(context, builder, aryty, ary, index):
+    array = context.make_array(aryty)(context, builder, ary)
+    return cgutils.get_item_pointer(context, builder, aryty, array, [index], wraparound=False)
+
+
+@intrinsic
+def fetch_add(typingctx, ary, index, value):
+    """``old = ary[index]; ary[index] += value; return old`` atomically (int64 1-D array)."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+
+    return types.int64(ary, types.intp, types.int64), codegen
+
+
+@intrinsic
+def load_acquire(typingctx, ary, index):
+    """``ary[index]`` read with acquire ordering (later reads see writes released before it)."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        return builder.load_atomic(ptr, "acquire", 8)
+
+    return types.int64(ary, types.intp), codegen
+
+
+@intrinsic
+def store_release(typingctx, ary, index, value):
+    """``ary[index] = value`` with release ordering (earlier writes become visible first)."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        builder.store_atomic(args[2], ptr, "release", 8)
+        return context.get_dummy_value()
+
+    return types.void(ary, types.intp, types.int64), codegen
+
+
+@intrinsic
+def compare_and_swap(typingctx, ary, index, expected, value):
+    """Atomically ``ary[index] = value`` if it equals ``expected``; returns the old value."""
+    if not _is_counter_array(ary):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        result = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(result, 0)
+
+    return types.int64(ary, types.intp, types.int64, types.int64), codegen
+
+
+@njit(cache=True, nogil=True)
+def wait_at_least(ary, index, target):
+    """Spin until ``ary[index] >= target``; after a short spin, yield the core while waiting."""
+    spins = 0
+    while load_acquire(ary, index) < target:
+        spins += 1
+        if spins > _SPINS_BEFORE_YIELD:
+            _sched_yield()
+
+
+
+@njit(cache=True, nogil=True)
+def mode(control, n_workers):
+    """Agree on the scheduling mode: static if all workers run at once, else dynamic.
+
+    Each worker registers in control[0]; the first to see all ``n_workers`` registered, or to
+    give up waiting, fixes control[1] (compare-and-swap, so every worker follows one decision).
+    Static ownership of rows is only safe when all workers run concurrently; dynamic claiming
+    is safe whatever runs (for example the workers one after another on one thread).
+    """
+    fetch_add(control, 0, 1)
+    spins = 0
+    while load_acquire(control, 1) == 0:
+        if load_acquire(control, 0) >= n_workers:
+            compare_and_swap(control, 1, 0, STATIC)
+        elif spins > _ARRIVAL_SPINS:
+            compare_and_swap(control, 1, 0, DYNAMIC)
+        spins += 1
+        if spins > _SPINS_BEFORE_YIELD:
+            _sched_yield()
+    return load_acquire(control, 1)
