@@ -311,7 +311,8 @@ class LocalState:
             speed only: every value gives bit-identical results.
         parallel : {None, False, "ticks", "replicas"}
             Driver: ``False`` serial; ``"ticks"`` the blocks of ticks of each time class on
-            numba's threads (one parallel region per class and sweep); ``"replicas"`` the
+            numba's threads (one parallel region per call, blocks waiting for their
+            neighbours; one region per class and sweep for periodic odd T); ``"replicas"`` the
             replicas on numba's threads (one region per call). Default (None): serial with one
             thread; by replicas when there are at least as many replicas as threads; serial
             below ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or by ticks,
