@@ -43,10 +43,10 @@ class Page:
         self.link_message = pn.pane.Alert("", alert_type="warning", visible=False,
                                           sizing_mode="stretch_width", css_classes=["nl-link"])
         self._loaded = False
-        present_button = pn.widgets.Button(name="Present", button_type="light", width=110,
+        present_button = pn.widgets.Button(label="Present", color="light", width=110,
                                            margin=(14, 18), description="Presentation mode: "
                                            "large plot and fonts, guided experiments")
-        exit_button = pn.widgets.Button(name="Exit presentation", width=210, height=52,
+        exit_button = pn.widgets.Button(label="Exit presentation", width=210, height=52,
                                         stylesheets=[":host .bk-btn { font-size: 20px; }"])
         present_button.on_click(lambda _: setattr(self.state, "mode", "present"))
         exit_button.on_click(lambda _: setattr(self.state, "mode", "explore"))

@@ -161,9 +161,9 @@ class FitView(pn.viewable.Viewer):
     def controls(self):
         """Model and method, Fit / Cancel, Simulate this fit."""
         store = self.store
-        run = pn.widgets.Button(name="Fit", button_type="primary", width=90)
-        cancel = pn.widgets.Button(name="Cancel", width=90)
-        simulate = pn.widgets.Button(name="Simulate this fit", button_type="success", width=150)
+        run = pn.widgets.Button(label="Fit", color="primary", width=90)
+        cancel = pn.widgets.Button(label="Cancel", width=90)
+        simulate = pn.widgets.Button(label="Simulate this fit", color="success", width=150)
         run.on_click(lambda _: store.fit.start(store.recording))
         cancel.on_click(lambda _: store.fit.cancel())
         simulate.on_click(lambda _: store.simulate_fit())

@@ -214,8 +214,8 @@ class PhasesView(pn.viewable.Viewer):
     def controls(self):
         """Sweep settings, Run / Cancel, progress; flow settings and Compute flows."""
         state = self.store.phases
-        run = pn.widgets.Button(name="Run sweep", button_type="primary", width=110)
-        cancel = pn.widgets.Button(name="Cancel sweep", width=110)
+        run = pn.widgets.Button(label="Run sweep", color="primary", width=110)
+        cancel = pn.widgets.Button(label="Cancel sweep", width=110)
         run.on_click(lambda _: state.start_sweep())
         cancel.on_click(lambda _: state.cancel_sweep())
         integer = {"type": pn.widgets.IntInput}
@@ -225,7 +225,7 @@ class PhasesView(pn.viewable.Viewer):
             "J_max": {"type": pn.widgets.FloatInput, "step": 0.05},
             "K_min": {"type": pn.widgets.FloatInput, "step": 0.05},
             "K_max": {"type": pn.widgets.FloatInput, "step": 0.05}})
-        flows = pn.widgets.Button(name="Compute flows", button_type="primary", width=140)
+        flows = pn.widgets.Button(label="Compute flows", color="primary", width=140)
         flows.on_click(lambda _: state.start_flow(self.store.recording))
         flow_settings = pn.Param(state.flow, show_name=False,
                                  widgets={"factors": pn.widgets.MultiChoice})

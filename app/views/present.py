@@ -129,10 +129,10 @@ class PresentView(pn.viewable.Viewer):
         store, experiments = self.store, self.experiments
         choice = pn.widgets.Select.from_param(experiments.param.experiment, name="",
                                               width=380, height=52, stylesheets=BIG)
-        back = pn.widgets.Button(name="◀ Back", width=120, **BUTTON)
-        forward = pn.widgets.Button(name="Next ▶", button_type="primary", width=130, **BUTTON)
-        play = pn.widgets.Button(name="Play", width=100, **BUTTON)
-        pause = pn.widgets.Button(name="Pause", width=100, **BUTTON)
+        back = pn.widgets.Button(label="◀ Back", width=120, **BUTTON)
+        forward = pn.widgets.Button(label="Next ▶", color="primary", width=130, **BUTTON)
+        play = pn.widgets.Button(label="Play", width=100, **BUTTON)
+        pause = pn.widgets.Button(label="Pause", width=100, **BUTTON)
         back.on_click(lambda _: experiments.previous())
         forward.on_click(lambda _: experiments.next())
         play.on_click(lambda _: store.play())

@@ -37,10 +37,10 @@ class RecordingView(pn.viewable.Viewer):
                                     css_classes=["nl-summary"])
         self.message = pn.pane.Alert("", alert_type="danger", visible=False,
                                      sizing_mode="stretch_width")
-        self.exclusions = pn.widgets.MultiChoice(name="Units left out (positions)", options=[],
+        self.exclusions = pn.widgets.MultiChoice(label="Units left out (positions)", options=[],
                                                  sizing_mode="stretch_width")
         self.exclusions.param.watch(self._on_exclusions, "value")
-        self.trial_slider = pn.widgets.IntSlider(name="Trial", start=0, end=1, value=0,
+        self.trial_slider = pn.widgets.IntSlider(label="Trial", start=0, end=1, value=0,
                                                  sizing_mode="stretch_width")
         self.trial_slider.link(self, value="trial")
         # No client-side type filter: browsers know no MIME type for .mat or .nwb; the server
@@ -183,7 +183,7 @@ class RecordingView(pn.viewable.Viewer):
     def controls(self):
         """Sample picker, uploader, binning and exclusions."""
         state = self.state
-        load = pn.widgets.Button(name="Load sample", button_type="primary")
+        load = pn.widgets.Button(label="Load sample", color="primary")
         load.on_click(lambda _: state.load_sample())
         binning = pn.Param(state.binning, parameters=["bin_ms", "window_start_s",
                                                       "window_stop_s", "align"],

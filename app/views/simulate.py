@@ -49,7 +49,7 @@ def download(label, filename, content):
         data = content()
         return io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
     return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
-                                   button_type="light", width=190, height=34)
+                                   color="light", width=190, height=34)
 
 
 class SimulateView(pn.viewable.Viewer):
@@ -209,10 +209,10 @@ class SimulateView(pn.viewable.Viewer):
     def controls(self):
         """The control column: preset, transport buttons, model widgets."""
         store = self.store
-        play = pn.widgets.Button(name="▶ Play", button_type="primary", width=66)
-        pause = pn.widgets.Button(name="Pause", width=66)
-        step = pn.widgets.Button(name="Step", width=60)
-        reset = pn.widgets.Button(name="Reset", button_type="warning", width=62)
+        play = pn.widgets.Button(label="▶ Play", color="primary", width=66)
+        pause = pn.widgets.Button(label="Pause", width=66)
+        step = pn.widgets.Button(label="Step", width=60)
+        reset = pn.widgets.Button(label="Reset", color="warning", width=62)
         play.on_click(lambda _: store.play())
         pause.on_click(lambda _: store.pause())
         step.on_click(lambda _: store.step())
