@@ -50,6 +50,7 @@ parallel region costs about 10-40 us (OpenMP threads wake from a passive wait), 
 10**4 site updates or more. Above it the faster driver is chosen by timing (see
 :meth:`LocalState.sweep`). Speed only: both drivers give identical results."""
 _EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slower
+_TIMED_MIN_SWEEPS = 4  # shorter calls are not timed: waking the threads dominates them
 
 
 # ----------------------------------------------------------------------------- colouring
@@ -316,9 +317,10 @@ class LocalState:
             replicas on numba's threads (one region per call). Default (None): serial with one
             thread; by replicas when there are at least as many replicas as threads; serial
             below ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or by ticks,
-            whichever has the lower measured time per site (each call is timed, except the
-            first call of each driver; the other one is timed again every 16th call, so the
-            choice follows the load of the machine). Speed only: results are bit-identical.
+            whichever has the lower measured time per site (each call of at least 4 sweeps is
+            timed, except the first call of each driver; the other one is timed again every
+            16th call, so the choice follows the load of the machine). Speed only: results are
+            bit-identical.
 
         Returns
         -------
@@ -359,7 +361,7 @@ class LocalState:
             rate = (time.perf_counter() - start) / (n_sweeps * R * n * T)
             used = threads > 1
             old = self._seconds_per_site[used]
-            if self._warm[used]:
+            if self._warm[used] and n_sweeps >= _TIMED_MIN_SWEEPS:
                 self._seconds_per_site[used] = rate if old is None else 0.5 * (old + rate)
             self._warm[used] = True
         return flips
