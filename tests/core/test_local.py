@@ -325,9 +325,11 @@ def test_timed_driver_choice_does_not_change_results():
             numba.set_num_threads(threads)
             spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
             state = LocalState(spins, **args)
-            flips = [state.sweep(betas=np.array([0.6]), method="heatbath", n_sweeps=1,
-                                 keys=keys_for(3, 1), sweep_offset=w, parallel=parallel)
-                     for w in range(2 * local._EXPLORE_EVERY + 2)]
+            calls = 2 * local._EXPLORE_EVERY + 2
+            sweeps = local._TIMED_MIN_SWEEPS    # shorter calls are not timed
+            flips = [state.sweep(betas=np.array([0.6]), method="heatbath", n_sweeps=sweeps,
+                                 keys=keys_for(3, 1), sweep_offset=sweeps * w, parallel=parallel)
+                     for w in range(calls)]
             out.append((state.spins(), np.array(flips)))
             if parallel is None and threads > 1:
                 assert all(v is not None for v in state._seconds_per_site.values())
