@@ -9,8 +9,8 @@ Targets of issue 5, for the default 128 x 512 critical lattice:
 
 Method. The real server (``neurolattice serve``) starts in a subprocess; Chromium (driven by
 Playwright) opens the page as soon as the port listens; "usable" means the readout is drawn and
-Play is shown. Frames are
-counted in the page: a timer polls the snapshot's Bokeh data source every 4 ms and counts each
+Play is shown; the median of STARTS starts counts (each a new server and a new page, the browser
+cache cold for its port). Frames are counted in the page: a timer polls the snapshot's Bokeh data source every 4 ms and counts each
 new image array the server sent. Engine throughput is wall-clock sweeps per second, read from the
 page's sweep counter while the page plays, alternated with a headless Sampler of the same model
 and chunking (chunks of about 20 ms, as the dashboard runs them; no analysis, no server) run in
@@ -154,6 +154,9 @@ def start_and_open(browser, log):
     return server, page, listening, usable
 
 
+STARTS = 5  # server starts timed (a fresh server and browser page each; the median counts)
+
+
 def measure(seconds, rounds):
     """Run the whole benchmark; a list of result records."""
     from playwright.sync_api import sync_playwright
@@ -162,7 +165,15 @@ def measure(seconds, rounds):
     log = open(Path(tempfile.gettempdir()) / "neurolattice-bench-dashboard-server.log", "w")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        starts = []     # (seconds to the listening port, to the usable page) of each start
+        for _ in range(STARTS - 1):
+            server, page, listening, usable = start_and_open(browser, log)
+            starts.append((listening, usable))
+            page.close()
+            server.terminate()
+            server.wait(10)
         server, page, listening, usable = start_and_open(browser, log)
+        starts.append((listening, usable))
         try:
             second = browser.new_page(viewport={"width": 1500, "height": 1100})
             started = time.perf_counter()
@@ -210,10 +221,12 @@ def measure(seconds, rounds):
          "value": round(statistics.median(valid), 1) if valid else None,
          "max_ms": round(max(valid), 1) if valid else None, "lost": len(latencies) - len(valid),
          "target": 200, "met": bool(valid) and statistics.median(valid) <= 200, **common},
-        {"benchmark": "dashboard_seconds_to_usable_page", "value": round(usable, 2),
-         "seconds_to_listening_port": round(listening, 2),
-         "seconds_to_a_second_page": round(next_page, 2), "target": 3, "met": usable <= 3,
-         **common},
+        {"benchmark": "dashboard_seconds_to_usable_page",
+         "value": round(statistics.median(u for _, u in starts), 2),
+         "starts": [round(u, 2) for _, u in starts],
+         "seconds_to_listening_port": [round(t, 2) for t, _ in starts],
+         "seconds_to_a_second_page": round(next_page, 2), "target": 3,
+         "met": statistics.median(u for _, u in starts) <= 3, **common},
     ]
 
 
