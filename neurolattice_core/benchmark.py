@@ -1,7 +1,8 @@
 """Throughput of the engine's paths in spin-flip attempts per nanosecond.
 
 Used by ``neurolattice bench`` and ``make bench``. Times only the kernels (after a warm-up that
-compiles them), at each model's critical temperature (J = K = 1).
+compiles them), at each model's critical temperature (J = K = 1), in calls of about
+``CALL_SECONDS``.
 """
 
 import time
@@ -14,6 +15,9 @@ from .sampler import Sampler
 THETA_C = 2.269185314213022
 SIZES = ((256, 256), (1024, 1024))
 CASES = (("fast", "ring"), ("general", "ring"), ("general", "all-to-all"))
+#: The sweeps of one call grow until a call lasts about this long: the engine is called in
+#: chunks of about 20 ms by the dashboard (app.store.CHUNK_SECONDS) and in long runs by the CLI.
+CALL_SECONDS = 0.02
 
 
 def measure_throughput(path, connectivity, neurons, ticks, threads, min_seconds=0.5):
@@ -40,9 +44,11 @@ def measure_throughput(path, connectivity, neurons, ticks, threads, min_seconds=
         sweeps, start, cpu_start = 0, time.perf_counter(), time.process_time()
         batch = 1
         while time.perf_counter() - start < min_seconds:
+            called = time.perf_counter()
             sampler.path.sweep(batch)
             sweeps += batch
-            batch = min(batch * 2, 64)
+            if time.perf_counter() - called < CALL_SECONDS:
+                batch *= 2
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu_start
     finally:

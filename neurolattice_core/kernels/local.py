@@ -362,7 +362,10 @@ class LocalState:
             used = threads > 1
             old = self._seconds_per_site[used]
             if self._warm[used] and n_sweeps >= _TIMED_MIN_SWEEPS:
-                self._seconds_per_site[used] = rate if old is None else 0.5 * (old + rate)
+                # a faster timing is taken at once (the first ones pay for waking the threads),
+                # a slower one half-way (the choice follows a change of the machine's load)
+                self._seconds_per_site[used] = rate if old is None else min(rate,
+                                                                            0.5 * (old + rate))
             self._warm[used] = True
         return flips
 
