@@ -173,7 +173,7 @@ class SimulateView(pn.viewable.Viewer):
         where = (f"θ/θ<sub>c</sub> = {model.temperature / theta_c:.3f}" if theta_c
                  else "θ<sub>c</sub>: no exact result for these couplings")
         state = ("paused" if progress["paused"] else
-                 "running" if progress["running"] else "stopped")
+                 "running" if progress["running"] else "ready: press ▶ Play")
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
         self.readout.object = (
