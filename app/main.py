@@ -68,11 +68,6 @@ def create_app(recording_source=None):
                      ("Fit", lambda: _view("fit", "FitView", store=store)),
                      ("Renormalise & phases", lambda: _view("phases", "PhasesView", store=store)),
                      ("About", lambda: _view("about", "AboutView"))])
-    if recording_source:
-        store.recording.load_path(recording_source)
-    else:
-        store.recording.load_sample()
-
     def show_message(event):
         if event.new and pn.state.notifications is not None:
             getattr(pn.state.notifications, event.obj.message_level)(event.new, duration=6000)
@@ -89,6 +84,12 @@ def create_app(recording_source=None):
     def on_load():
         page.start_frames()
         pn.state.add_periodic_callback(store.deliver, 150)
+        # the recording loads once the page is shown: its worker thread would otherwise share
+        # the interpreter with the building and sending of the page (about 0.7 s of work)
+        if recording_source:
+            store.recording.load_path(recording_source)
+        else:
+            store.recording.load_sample()
 
     def on_destroyed(session_context):
         started = time.perf_counter()
