@@ -37,7 +37,7 @@ class Page:
         self.store, self.tabs, self.simulate = store, tabs, simulate
         self.experiments = ExperimentState(store)
         self.state = PageState()
-        self.present = PresentView(store=store, experiments=self.experiments)
+        self._present = self._presentation = None   # built when first shown (start-up)
         location = pn.state.location if pn.state.curdoc is not None else None
         self.link = LinkState(store, self.experiments, self.state, list(tabs._names), location)
         self.link_message = pn.pane.Alert("", alert_type="warning", visible=False,
@@ -46,14 +46,10 @@ class Page:
         present_button = pn.widgets.Button(label="Present", color="light", width=110,
                                            margin=(14, 18), description="Presentation mode: "
                                            "large plot and fonts, guided experiments")
-        exit_button = pn.widgets.Button(label="Exit presentation", width=210, height=52,
-                                        stylesheets=[":host .bk-btn { font-size: 20px; }"])
         present_button.on_click(lambda _: setattr(self.state, "mode", "present"))
-        exit_button.on_click(lambda _: setattr(self.state, "mode", "explore"))
         self.explore = [pn.Row(header, present_button, sizing_mode="stretch_width",
                                styles={"background": "#1a365d"}),
                         self.link_message, tabs]
-        self.presentation = [self.link_message, self.present.layout(exit_button)]
         self.root = pn.Column(*self.explore, sizing_mode="stretch_width")
 
         problems = self.link.apply(decode_args(pn.state.session_args))
@@ -66,6 +62,23 @@ class Page:
         tabs.param.watch(self._on_tab, "active")
         self.state.param.watch(self._show_mode, "mode")
         self.state.param.watch(self._show_tab, "tab")
+
+    @property
+    def present(self):
+        """The PresentView (built on first use)."""
+        if self._present is None:
+            self._present = PresentView(store=self.store, experiments=self.experiments)
+        return self._present
+
+    @property
+    def presentation(self):
+        """The objects of the page in presentation mode (built on first use)."""
+        if self._presentation is None:
+            exit_button = pn.widgets.Button(label="Exit presentation", width=210, height=52,
+                                            stylesheets=[":host .bk-btn { font-size: 20px; }"])
+            exit_button.on_click(lambda _: setattr(self.state, "mode", "explore"))
+            self._presentation = [self.link_message, self.present.layout(exit_button)]
+        return self._presentation
 
     def _on_tab(self, event):
         self.state.tab = self.link.tabs[event.new]
@@ -90,12 +103,16 @@ class Page:
         if not self._loaded:
             self._loaded = True
             pn.state.add_periodic_callback(self.link.write, 500)
-        shown, hidden = ((self.present, self.simulate) if self.state.mode == "present"
-                         else (self.simulate, self.present))
-        hidden.stop_frames()
-        shown.start_frames()
+        if self.state.mode == "present":
+            self.simulate.stop_frames()
+            self.present.start_frames()
+        else:
+            if self._present is not None:
+                self._present.stop_frames()
+            self.simulate.start_frames()
 
     def stop_frames(self):
         """Stop both frame callbacks (session closed)."""
         self.simulate.stop_frames()
-        self.present.stop_frames()
+        if self._present is not None:
+            self._present.stop_frames()
