@@ -26,7 +26,6 @@ CSS = """
 """
 
 
-
 def _in_jupyter_kernel():
     """True when imported by a running Jupyter (IPython) kernel."""
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
@@ -68,6 +67,7 @@ def create_app(recording_source=None):
                      ("Fit", lambda: _view("fit", "FitView", store=store)),
                      ("Renormalise & phases", lambda: _view("phases", "PhasesView", store=store)),
                      ("About", lambda: _view("about", "AboutView"))])
+
     def show_message(event):
         if event.new and pn.state.notifications is not None:
             getattr(pn.state.notifications, event.obj.message_level)(event.new, duration=6000)
