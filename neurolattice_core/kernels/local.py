@@ -28,7 +28,16 @@ import numba
 import numpy as np
 
 from ..errors import ParameterError
-from .local_layout import _greedy_colours, _merge, _split, permute_ticks, time_classes
+from .local_layout import (
+    CACHE_LINE,
+    _greedy_colours,
+    _merge,
+    _split,
+    aligned_zeros,
+    new_working_array,
+    permute_ticks,
+    time_classes,
+)
 from .local_sweep import (
     KIND_ALL,
     KIND_DENSE,
@@ -188,11 +197,17 @@ def _validate_run(R, betas, method, n_sweeps, keys, sweep_offset):
 
 
 def _block_size(kind, n_class, n_neurons, n_rep, threads):
-    """Ticks per task: enough tasks for every thread, dense rows that stay in cache."""
+    """Ticks per task: enough tasks for every thread, dense rows that stay in cache.
+
+    Blocks of 64 ticks or more are a multiple of 64, so that threads never write to the same
+    cache line of the working array (:mod:`.local_layout`).
+    """
     per_replica = -(-threads // n_rep)
     block = -(-n_class // per_replica)
     if kind == "dense":
         block = min(block, max(16, _CACHE_BYTES // (4 * n_neurons)))
+    if block >= CACHE_LINE and per_replica > 1:
+        block = -(-block // CACHE_LINE) * CACHE_LINE
     return max(1, min(block, 4096))
 
 
@@ -266,14 +281,16 @@ class LocalState:
         """Replace the configurations (int8 (R, N, T), same shape); rebuilds the caches."""
         _validate_spins(spins, self.shape)
         R, n, T = self.shape
-        self._W = _split(np.ascontiguousarray(spins), self.periodic)
-        self._S = _slice_sums(self._W, T) if self.kind == "all-to-all" \
-            else np.zeros((1, 1), np.int32)
+        self._W = _split(np.ascontiguousarray(spins), self.periodic, new_working_array(R, n, T))
+        self._S = np.zeros((1, 1), np.int32)
+        if self.kind == "all-to-all":
+            self._S = aligned_zeros((R, T), np.int32)
+            self._S[...] = _slice_sums(self._W, T)
         if self.kind == "dense":
             s = permute_ticks(spins).astype(np.float64).transpose(0, 2, 1)   # (R, T, N)
             # integer partial sums below 2**31 are exact in float64: phi is exact
-            self._phi = np.ascontiguousarray(np.matmul(s, self._Jq.T.astype(np.float64)),
-                                             dtype=np.float64).astype(np.int32)
+            self._phi = aligned_zeros((R, T, n), np.int32)
+            self._phi[...] = np.matmul(s, self._Jq.T.astype(np.float64))
         else:
             self._phi = np.zeros((1, 1, 1), np.int32)
 

@@ -1,18 +1,24 @@
 """The checkerboard-in-time working layout of the local-update kernels.
 
 The spins s[r, i, t] of R replicas (int8, (R, N, T), C order) live in a resident working array
-W of shape (R, N, L), L = (ne + 2) + (no + 2), ne = (T + 1) // 2 even ticks, no = T // 2 odd
-ticks, split by the parity of t so that every update class is a contiguous run of bytes:
+W of shape (R, N, L), split by the parity of t so that every update class is a contiguous run of
+bytes (ne = (T + 1) // 2 even ticks, no = T // 2 odd ticks; e0, o0, L from :func:`_bases`):
 
-    W[r, i, 1 + k]      = s[r, i, 2k]          k = 0 .. ne-1   (even block, base 0)
-    W[r, i, B + 1 + k]  = s[r, i, 2k + 1]      k = 0 .. no-1   (odd block, base B = ne + 2)
+    W[r, i, e0 + k]     = s[r, i, 2k]          k = 0 .. ne-1   (even block)
+    W[r, i, o0 + k]     = s[r, i, 2k + 1]      k = 0 .. no-1   (odd block)
 
-The temporal neighbours of the even site t = 2k are W[r, i, B + k] (t - 1) and
-W[r, i, B + k + 1] (t + 1); those of the odd site t = 2k + 1 are W[r, i, 1 + k] and
-W[r, i, 2 + k]. Cells standing for t = -1 or t = T are ghosts: 0 for open time (no bond), copies
-of the wrapped spin for periodic time (refreshed by :func:`_refresh_ghosts` after every update
-class). For T == 1 the ghosts stay 0 (no temporal bond); for T == 2 periodic both ghosts copy the
-other tick, so the pair is coupled twice (2 K_i), as in the energy convention.
+The temporal neighbours of the even site t = 2k are W[r, i, o0 + k - 1] (t - 1) and
+W[r, i, o0 + k] (t + 1); those of the odd site t = 2k + 1 are W[r, i, e0 + k] and
+W[r, i, e0 + k + 1]. The cells e0 - 1, e0 + ne, o0 - 1 and o0 + no stand for t = -1 or t = T:
+they are ghosts, 0 for open time (no bond), copies of the wrapped spin for periodic time
+(refreshed by :func:`_refresh_ghosts` after every update class). For T == 1 the ghosts stay 0
+(no temporal bond); for T == 2 periodic both ghosts copy the other tick, so the pair is coupled
+twice (2 K_i), as in the energy convention.
+
+Rows of at least ``ALIGN_MIN_TICKS`` even ticks are padded so that rows and both blocks start on
+a cache line (W itself is allocated on one, :func:`new_working_array`): threads that update
+blocks of a multiple of 64 ticks then never write to the same cache line. Shorter rows are
+packed (e0 = 1, o0 = ne + 3, L = T + 4).
 
 Per-tick arrays (fields h[i, :], slice sums S, cached fields phi) use the permuted tick order
 [0, 2, 4, ..., 1, 3, 5, ...]: even tick 2k at position k, odd tick 2k + 1 at ne + k.
@@ -47,17 +53,45 @@ def time_classes(T, periodic):
     return np.array([[0, 0, ne], [1, 0, no]], dtype=np.int64)
 
 
+CACHE_LINE = 64
+"""Bytes of a cache line."""
+ALIGN_MIN_TICKS = 64
+"""Rows with at least this many even ticks are cache-line aligned (:func:`_bases`)."""
+
+
 @njit(cache=True, nogil=True)
-def _offsets(par, k0, ne):
+def _round_up(x, m):
+    return (x + m - 1) // m * m
+
+
+@njit(cache=True, nogil=True)
+def _bases(T):
+    """(e0, o0, L): the cells of ticks 0 and 1 in a row of W, and the row length (bytes)."""
+    ne, no = (T + 1) // 2, T // 2
+    if ne < ALIGN_MIN_TICKS:
+        return 1, ne + 3, ne + no + 4
+    o0 = _round_up(CACHE_LINE + ne + 2, CACHE_LINE)
+    return CACHE_LINE, o0, _round_up(o0 + no + 1, CACHE_LINE)
+
+
+@njit(cache=True, nogil=True)
+def _offsets(par, k0, T):
     """(t_off, nb_off, f_off) of a class starting at site k0 of parity ``par``.
 
     Class site k has its spin at W[r, i, t_off + k], its t - 1 neighbour at W[r, i, nb_off + k]
     (t + 1 at nb_off + k + 1), and its per-tick entries at position f_off + k.
     """
-    base_odd = ne + 2
+    e0, o0, _ = _bases(T)
     if par == 0:
-        return 1 + k0, base_odd + k0, k0
-    return base_odd + 1 + k0, 1 + k0, ne + k0
+        return e0 + k0, o0 - 1 + k0, k0
+    return o0 + k0, e0 + k0, (T + 1) // 2 + k0
+
+
+@njit(cache=True, nogil=True)
+def _cell(t, T):
+    """The cell of tick t (0 <= t < T) in a row of W."""
+    e0, o0, _ = _bases(T)
+    return (e0 if t % 2 == 0 else o0) + t // 2
 
 
 @njit(cache=True, nogil=True)
@@ -65,28 +99,44 @@ def _refresh_ghosts(W, r0, r1, T, periodic):
     """Copy the wrapped spins into the ghost cells of replicas r0..r1-1 (periodic time)."""
     if not periodic or T < 2:
         return
+    e0, o0, _ = _bases(T)
     ne, no = (T + 1) // 2, T // 2
-    base_odd = ne + 2
     for r in range(r0, r1):
         for i in range(W.shape[1]):
             if T % 2 == 0:
-                W[r, i, base_odd] = W[r, i, base_odd + no]   # t = -1  is  t = T-1 (odd)
-                W[r, i, ne + 1] = W[r, i, 1]                 # t = T   is  t = 0
+                W[r, i, o0 - 1] = W[r, i, o0 + no - 1]    # t = -1  is  t = T-1 (odd)
+                W[r, i, e0 + ne] = W[r, i, e0]            # t = T   is  t = 0
             else:
-                W[r, i, base_odd] = W[r, i, ne]              # t = -1  is  t = T-1 (even)
-                W[r, i, base_odd + no + 1] = W[r, i, 1]      # t = T   is  t = 0
+                W[r, i, o0 - 1] = W[r, i, e0 + ne - 1]    # t = -1  is  t = T-1 (even)
+                W[r, i, o0 + no] = W[r, i, e0]            # t = T   is  t = 0
+
+
+def aligned_zeros(shape, dtype):
+    """A zeroed C-ordered array whose first byte starts a cache line.
+
+    Arrays that several threads write in disjoint parts (the working spins, slice sums, cached
+    fields) are aligned, so that parts ending on a multiple of 64 bytes share no cache line.
+    """
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    buffer = np.zeros(size + CACHE_LINE, dtype=np.uint8)
+    start = -buffer.ctypes.data % CACHE_LINE
+    return buffer[start:start + size].view(dtype).reshape(shape)
+
+
+def new_working_array(R, n, T):
+    """A zeroed W (R, N, L) int8 whose first byte starts a cache line."""
+    return aligned_zeros((R, n, int(_bases(T)[2])), np.int8)
 
 
 @njit(cache=True, nogil=True)
-def _split(spins, periodic):
-    """The working array W (R, N, L) of spins (R, N, T)."""
+def _split(spins, periodic, W):
+    """Fill the zeroed working array W (:func:`new_working_array`) from spins (R, N, T)."""
     R, n, T = spins.shape
-    ne, no = (T + 1) // 2, T // 2
-    W = np.zeros((R, n, ne + no + 4), dtype=np.int8)
     for r in range(R):
         for i in range(n):
             for t in range(T):
-                W[r, i, 1 + t // 2 + (ne + 2) * (t % 2)] = spins[r, i, t]
+                W[r, i, _cell(t, T)] = spins[r, i, t]
     _refresh_ghosts(W, 0, R, T, periodic)
     return W
 
@@ -95,11 +145,10 @@ def _split(spins, periodic):
 def _merge(W, spins):
     """Write the working array W (R, N, L) into spins (R, N, T)."""
     R, n, T = spins.shape
-    ne = (T + 1) // 2
     for r in range(R):
         for i in range(n):
             for t in range(T):
-                spins[r, i, t] = W[r, i, 1 + t // 2 + (ne + 2) * (t % 2)]
+                spins[r, i, t] = W[r, i, _cell(t, T)]
 
 
 def permute_ticks(per_site):

@@ -58,6 +58,24 @@ def _xorshift(builder, x, shift):
     return builder.xor(x, builder.lshr(x, _c32(shift)))
 
 
+def _hash_tail(builder, x, key_v):
+    """The rounds of the keyed triple32 after x = k * GOLDEN32 + k1, as float32 (LLVM IR)."""
+    k2 = builder.trunc(builder.lshr(key_v, ir.Constant(_I64, 32)), _I32)
+    x = builder.mul(_xorshift(builder, x, 17), _c32(_M1))
+    x = builder.xor(_xorshift(builder, x, 11), k2)
+    x = builder.mul(x, _c32(_M2))
+    x = builder.mul(_xorshift(builder, x, 15), _c32(_M3))
+    x = _xorshift(builder, x, 14)
+    return builder.uitofp(x, ir.FloatType())
+
+
+def _weyl_ir(builder, key_v, k_v):
+    """K * GOLDEN32 + k1 in 32 bits (LLVM IR)."""
+    if k_v.type != _I32:
+        k_v = builder.trunc(k_v, _I32)
+    return builder.add(builder.mul(k_v, _c32(_GOLDEN32)), builder.trunc(key_v, _I32))
+
+
 @intrinsic
 def _uniform32(typingctx, key, k):
     """float32(hash32(key, k)) in [0, 2**32]; ``key`` uint64 segment key, ``k`` int32 index.
@@ -68,20 +86,49 @@ def _uniform32(typingctx, key, k):
         return None
 
     def codegen(context, builder, signature, args):
-        key_v, k_v = args
-        k1 = builder.trunc(key_v, _I32)
-        k2 = builder.trunc(builder.lshr(key_v, ir.Constant(_I64, 32)), _I32)
-        if k_v.type != _I32:
-            k_v = builder.trunc(k_v, _I32)
-        x = builder.add(builder.mul(k_v, _c32(_GOLDEN32)), k1)
-        x = builder.mul(_xorshift(builder, x, 17), _c32(_M1))
-        x = builder.xor(_xorshift(builder, x, 11), k2)
-        x = builder.mul(x, _c32(_M2))
-        x = builder.mul(_xorshift(builder, x, 15), _c32(_M3))
-        x = _xorshift(builder, x, 14)
-        return builder.uitofp(x, ir.FloatType())
+        return _hash_tail(builder, _weyl_ir(builder, args[0], args[1]), args[0])
 
     return types.float32(key, k), codegen
+
+
+@intrinsic
+def _weyl32(typingctx, key, k):
+    """int32 ``k * 0x9E3779B9 + k1``: the Weyl value of index k, where :func:`_uniform32` starts.
+
+    Loops over consecutive k keep it as an induction variable (:func:`_next_weyl32`) instead of
+    multiplying every lane.
+    """
+    if key != types.uint64 or k not in (types.int32, types.int64, types.uint64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _weyl_ir(builder, args[0], args[1])
+
+    return types.int32(key, k), codegen
+
+
+@intrinsic
+def _next_weyl32(typingctx, x):
+    """int32 ``x + 0x9E3779B9`` (wrapping): the Weyl value of the next index."""
+    if x != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.add(args[0], _c32(_GOLDEN32))
+
+    return types.int32(x), codegen
+
+
+@intrinsic
+def _uniform32_weyl(typingctx, key, x):
+    """:func:`_uniform32` of the index whose Weyl value (:func:`_weyl32`) is x."""
+    if key != types.uint64 or x != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _hash_tail(builder, args[1], args[0])
+
+    return types.float32(key, x), codegen
 
 
 @intrinsic
@@ -123,18 +170,29 @@ def _bits_f32(typingctx, x):
     return types.float32(types.int32), codegen
 
 
-@intrinsic
-def _shl23_add(typingctx, bits, y_bits):
-    """int32 ``bits + ((y_bits - bits(SHIFTER)) << 23)``: 2**n scaling of exp's result."""
-    if bits != types.int32 or y_bits != types.int32:
-        return None
+def _exponent_scaler(extra):
+    """Intrinsic int32 ``bits + ((y_bits - bits(SHIFTER) + extra) << 23)``.
 
-    def codegen(context, builder, signature, args):
-        shifter_bits = int(np.array(_SHIFTER).view(np.int32))
-        n = builder.sub(args[1], _c32(shifter_bits))
-        return builder.add(args[0], builder.shl(n, _c32(23)))
+    Scales exp's polynomial by 2**(n + extra) through the exponent bits.
+    """
 
-    return types.int32(types.int32, types.int32), codegen
+    @intrinsic
+    def scaler(typingctx, bits, y_bits):
+        if bits != types.int32 or y_bits != types.int32:
+            return None
+
+        def codegen(context, builder, signature, args):
+            shifter_bits = int(np.array(_SHIFTER).view(np.int32))
+            n = builder.sub(args[1], _c32(shifter_bits - extra))
+            return builder.add(args[0], builder.shl(n, _c32(23)))
+
+        return types.int32(types.int32, types.int32), codegen
+
+    return scaler
+
+
+_shl23_add = _exponent_scaler(0)        # exp's result 2**n p
+_shl23_add_2p32 = _exponent_scaler(32)  # 2**(n + 32) p: exp times 2**32, for free
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
@@ -151,6 +209,22 @@ def _exp32(x):
     p = p * r + _C1
     p = p * r + _ONE
     return _bits_f32(_shl23_add(_f32_bits(p), _f32_bits(y)))
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
+def _exp32_2p32(x):
+    """exp(x) 2**32 for float32 x <= 0 (as :func:`_exp32`, the factor folded into the exponent)."""
+    x = max(x, _MIN)
+    y = x * _LOG2E + _SHIFTER
+    n = y - _SHIFTER
+    r = (x - n * _LN2_HI) - n * _LN2_LO
+    p = _C5
+    p = p * r + _C4
+    p = p * r + _C3
+    p = p * r + _C2
+    p = p * r + _C1
+    p = p * r + _ONE
+    return _bits_f32(_shl23_add_2p32(_f32_bits(p), _f32_bits(y)))
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})

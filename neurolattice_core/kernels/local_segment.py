@@ -13,9 +13,13 @@ the pass updates. Sparse and dense couplings (:func:`_block_field`) take two or 
 
 1. A[m] = h_i(t) + sum_j J_ij s_j(t) (m = k - k_lo, float32): sparse from the CSR neighbours
    (in CSR order), dense from the cached fixed-point fields phi_t,i * 2**-q;
-2. add K_i (s_i,t-1 + s_i,t+1), decide, store the new spins and D[m] = s_new - s_old (int32);
-3. dense only: add D[m] Jq_i,: to the cached fields of tick t_m for every flipped site
-   (integer arithmetic: exact, order-free).
+2. add K_i (s_i,t-1 + s_i,t+1), decide, and store the spins that flip (dense: after saving
+   the segment's spins in ``old``);
+3. dense only: add (s_new - s_old) Jq_i,: to the cached fields of tick t_m for every flipped
+   site (integer arithmetic: exact, order-free).
+
+The decision loops store only the spins that flip (a masked store: cheaper than narrowing
+every lane back to int8) and nothing else per site.
 
 Rules, with H the local field and U = r / 2**32 the site's uniform
 (:func:`.local_math._uniform32`):
@@ -36,7 +40,7 @@ i, class c) and site k of the class draws ``_uniform32(segment key, k)``: a pure
 import numpy as np
 from numba import njit
 
-from .local_math import F32, _exp32, _inc32, _uniform32
+from .local_math import F32, _exp32, _exp32_2p32, _inc32, _next_weyl32, _uniform32_weyl, _weyl32
 from .rng import random_u64
 
 _ONE = F32(1.0)
@@ -47,21 +51,21 @@ _FAST = {"contract"}   # fused multiply-add only: no reassociation, no change be
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_FAST, error_model="numpy")
 def _heatbath(s, H, m2b, u):
-    """New spin by heat bath (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's 32-bit uniform).
+    """True if heat bath flips s (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's uniform).
 
-    U < e / (1 + e) is tested as u (1 + e) < e 2**32 (no division).
+    The new spin is -sigma if U < e / (1 + e), tested as u (1 + e) < e 2**32 (no division),
+    else sigma; it differs from s when that test and s == sigma agree.
     """
     sigma = _ONE if H >= _ZERO else -_ONE
     e = _exp32(m2b * abs(H))
-    return -sigma if u * (_ONE + e) < e * _TWO_32 else sigma
+    return (u * (_ONE + e) < e * _TWO_32) == (s == sigma)
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_FAST)
 def _metropolis(s, H, m2b, u):
-    """New spin by Metropolis (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's 32-bit uniform)."""
+    """True if Metropolis flips s (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's uniform)."""
     x = m2b * s * H
-    flip = (u < _exp32(min(x, _ZERO)) * _TWO_32) | (x >= _ZERO)
-    return -s if flip else s
+    return (u < _exp32_2p32(min(x, _ZERO))) | (x >= _ZERO)
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
@@ -81,39 +85,43 @@ def _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
         i = np.uint64(order[q])
         seg = random_u64(key, counter0 + np.uint64(3) * i)
         Ki = K[i]
-        k, n_flips = np.int32(k_lo), np.int32(0)   # 32-bit site index and flip count
+        x, n_flips = _weyl32(seg, k_lo), np.int32(0)   # Weyl value of the site index; flips
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
-                s = F32(W[r, i, tb + mu])
+                si = W[r, i, tb + mu]
+                s = F32(si)
                 H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
-                sn = _metropolis(s, H, m2b, _uniform32(seg, k))
-                k = _inc32(k, True)
-                W[r, i, tb + mu] = np.int8(sn)
-                S[r, fb + mu] += np.int32(sn - s)
-                n_flips = _inc32(n_flips, sn != s)
+                flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
+                x = _next_weyl32(x)
+                if flip:
+                    W[r, i, tb + mu] = -si
+                S[r, fb + mu] += np.int32(-2 * si) if flip else np.int32(0)
+                n_flips = _inc32(n_flips, flip)
         else:
             for m in range(n):
                 mu = np.uint64(m)
-                s = F32(W[r, i, tb + mu])
+                si = W[r, i, tb + mu]
+                s = F32(si)
                 H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
-                sn = _heatbath(s, H, m2b, _uniform32(seg, k))
-                k = _inc32(k, True)
-                W[r, i, tb + mu] = np.int8(sn)
-                S[r, fb + mu] += np.int32(sn - s)
-                n_flips = _inc32(n_flips, sn != s)
+                flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
+                x = _next_weyl32(x)
+                if flip:
+                    W[r, i, tb + mu] = -si
+                S[r, fb + mu] += np.int32(-2 * si) if flip else np.int32(0)
+                n_flips = _inc32(n_flips, flip)
         flips += n_flips
     return flips
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp, indptr,
-                 indices, weights, K, order, m2b, metropolis, key, counter0, A, D):
+                 indices, weights, K, order, m2b, metropolis, key, counter0, A, old):
     """Update the block with sparse (CSR) or dense (cached fields) couplings; returns flips.
 
-    ``A`` float32 and ``D`` int32 are scratch arrays of at least n entries. Segment keys as in
+    ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Segment keys as in
     :func:`_block_all`.
     """
     flips = 0
@@ -133,7 +141,15 @@ def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp,
                 A[mu] = hp[i, fb + mu] + F32(phi[r, fb + mu, i]) * scale
         else:   # neighbours two at a time (in CSR order: the float32 sum is reproducible)
             p, p_end = indptr[i], indptr[i + 1]
-            if p < p_end:
+            if p + 1 < p_end:
+                j, wp = np.uint64(indices[p]), weights[p]
+                j2, wp2 = np.uint64(indices[p + 1]), weights[p + 1]
+                for m in range(n):
+                    mu = np.uint64(m)
+                    A[mu] = ((hp[i, fb + mu] + wp * F32(W[r, j, tb + mu]))
+                             + wp2 * F32(W[r, j2, tb + mu]))
+                p += 2
+            elif p < p_end:
                 j, wp = np.uint64(indices[p]), weights[p]
                 for m in range(n):
                     mu = np.uint64(m)
@@ -155,33 +171,38 @@ def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp,
                 for m in range(n):
                     mu = np.uint64(m)
                     A[mu] += wp * F32(W[r, j, tb + mu])
+        if dense:   # the spins before the decisions, for step 3
+            for m in range(n):
+                old[m] = W[r, i, tb + np.uint64(m)]
         # 2. decisions
-        k, n_flips = np.int32(k_lo), np.int32(0)   # 32-bit site index and flip count
+        x, n_flips = _weyl32(seg, k_lo), np.int32(0)   # Weyl value of the site index; flips
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
-                s = F32(W[r, i, tb + mu])
+                si = W[r, i, tb + mu]
+                s = F32(si)
                 H = A[mu] + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one]))
-                sn = _metropolis(s, H, m2b, _uniform32(seg, k))
-                k = _inc32(k, True)
-                W[r, i, tb + mu] = np.int8(sn)
-                D[mu] = np.int32(sn - s)
-                n_flips = _inc32(n_flips, sn != s)
+                flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
+                x = _next_weyl32(x)
+                if flip:
+                    W[r, i, tb + mu] = -si
+                n_flips = _inc32(n_flips, flip)
         else:
             for m in range(n):
                 mu = np.uint64(m)
-                s = F32(W[r, i, tb + mu])
+                si = W[r, i, tb + mu]
+                s = F32(si)
                 H = A[mu] + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one]))
-                sn = _heatbath(s, H, m2b, _uniform32(seg, k))
-                k = _inc32(k, True)
-                W[r, i, tb + mu] = np.int8(sn)
-                D[mu] = np.int32(sn - s)
-                n_flips = _inc32(n_flips, sn != s)
+                flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
+                x = _next_weyl32(x)
+                if flip:
+                    W[r, i, tb + mu] = -si
+                n_flips = _inc32(n_flips, flip)
         flips += n_flips
         # 3. cached dense fields of the flipped sites
         if dense:
             for m in range(n):
-                d = D[m]
+                d = np.int32(W[r, i, tb + np.uint64(m)]) - np.int32(old[m])
                 if d != 0:
                     row = fb + np.uint64(m)
                     for j in range(n_neur):

@@ -32,7 +32,7 @@ couplings in fixed point (:func:`quantise_couplings`), refreshed on every flip.
 import numpy as np
 from numba import njit, prange
 
-from .local_layout import _offsets, _refresh_ghosts
+from .local_layout import _bases, _cell, _offsets, _refresh_ghosts
 from .local_segment import _block_all, _block_field
 from .sync import LINE, STATIC, fetch_add, mode, store_release, wait_at_least
 
@@ -48,8 +48,7 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
 
     Segment keys: ``random_u64(key, (w N + i) * 3 + c)``.
     """
-    ne = (hp.shape[1] + 1) // 2
-    t_off, nb_off, f_off = _offsets(cls[c, 0], cls[c, 1], ne)
+    t_off, nb_off, f_off = _offsets(cls[c, 0], cls[c, 1], hp.shape[1])
     k_lo = b * block
     n = min(block, cls[c, 2] - k_lo)
     counter0 = np.uint64(w) * np.uint64(3 * W.shape[1]) + np.uint64(c)
@@ -57,10 +56,10 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
         return _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
                           metropolis, key, counter0)
     A = np.empty(n, dtype=np.float32)
-    D = np.empty(n, dtype=np.int32)
+    old = np.empty(n, dtype=np.int8)
     return _block_field(kind == KIND_DENSE, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo,
                         n, hp, indptr, indices, weights, K, order, m2b, metropolis, key,
-                        counter0, A, D)
+                        counter0, A, old)
 
 
 @njit(cache=True, nogil=True)
@@ -190,13 +189,13 @@ def _pinned_task(W, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, sca
         wait_at_least(progress, LINE * (base + nb), step)
     c = step % 2
     if periodic and T >= 2:
-        ne, no = (T + 1) // 2, T // 2
+        e0, o0, _ = _bases(T)
         if c == 0 and b == 0:
             for i in range(W.shape[1]):
-                W[r, i, ne + 2] = W[r, i, ne + 2 + no]     # t = -1 is t = T-1 (odd)
+                W[r, i, o0 - 1] = W[r, i, o0 + T // 2 - 1]      # t = -1 is t = T-1 (odd)
         if c == 1 and b == (cls[1, 2] - 1) // block:
             for i in range(W.shape[1]):
-                W[r, i, ne + 1] = W[r, i, 1]               # t = T is t = 0
+                W[r, i, e0 + (T + 1) // 2] = W[r, i, e0]        # t = T is t = 0
     flips = 0
     if b * block < cls[c, 2]:
         flips = _task(W, S, phi, r, c, b, sweep_offset + step // 2, kind, J_all, Jq, scale,
@@ -261,7 +260,7 @@ def _slice_sums(W, T):
     for r in range(W.shape[0]):
         for i in range(W.shape[1]):
             for f in range(T):
-                S[r, f] += W[r, i, 1 + f if f < ne else f + 3]
+                S[r, f] += W[r, i, _cell(2 * f if f < ne else 2 * (f - ne) + 1, T)]
     return S
 
 
