@@ -93,3 +93,17 @@ class LiveLines:
         """Change the title (only when it differs: every change is sent to the browser)."""
         if self.figure.title.text != text:
             self.figure.title.text = text
+
+    def resend(self):
+        """Send the title and the lines' visibility again, unchanged.
+
+        Heals a change lost on the way to the browser (as can happen through a notebook's comm
+        in the first second after Play); the data are resent by :meth:`set`.
+        """
+        title = self.figure.title
+        title.trigger("text", title.text, title.text)
+        for renderer in self._renderers.values():
+            renderer.trigger("visible", renderer.visible, renderer.visible)
+        for legend in self.figure.legend:
+            for item in legend.items:
+                item.trigger("visible", item.visible, item.visible)

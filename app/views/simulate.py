@@ -18,8 +18,9 @@ FRAME_PERIOD_MS = 33  # 30 frames per second at most (about 20-25 arrive on 2 bu
 #: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
 #: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
 STATS_EVERY = 4
-#: Every TRACE_RESEND-th traces draw sends the whole history instead of the new points, so a
-#: browser copy that missed an update (seen through a notebook's comm) heals within seconds.
+#: Every TRACE_RESEND-th traces draw sends the whole history instead of the new points, and the
+#: titles and legends of the other plots again, so a browser copy that missed an update (seen
+#: through a notebook's comm) heals within seconds.
 TRACE_RESEND = 10
 
 _WIDGETS = {
@@ -154,6 +155,8 @@ class SimulateView(pn.viewable.Viewer):
             self._last_trace_sweep = int(history["sweep"][-1])
             self.energy.set("energy", history["sweep"], history["energy_per_site"][:, 0])
             self.magnetization.set("m", history["sweep"], history["magnetization"][:, 0])
+            for plot in (self.temporal, self.spatial, self.kernel):
+                plot.resend()
         elif new.any():
             self._last_trace_sweep = int(history["sweep"][new][-1])
             sweeps = history["sweep"][new]
