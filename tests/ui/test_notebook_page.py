@@ -56,6 +56,14 @@ def notebook_url(tmp_path_factory):
         log.close()
 
 
+#: The titles of every Bokeh plot in the page, read from BokehJS's documents.
+PLOT_TITLES = """() => { const titles = [];
+  for (const document of (window.Bokeh && Bokeh.documents) || [])
+    for (const model of document.all_models)
+      if (model.constructor.__name__ === "Title") titles.push(model.text);
+  return titles; }"""
+
+
 def test_the_dashboard_runs_live_in_a_jupyterlab_notebook(browser, notebook_url):
     context = browser.new_context(viewport={"width": 1500, "height": 1200})
     page = context.new_page()
@@ -84,6 +92,11 @@ def test_the_dashboard_runs_live_in_a_jupyterlab_notebook(browser, notebook_url)
         # the kernel's engine thread runs and the periodic frame callbacks reach the page
         assert wait_until(lambda: sweeps() > before + 20, timeout=60), readout.inner_text()
         assert wait_until(lambda: "running" in readout.inner_text(), timeout=20)
+        # every plot title leaves its placeholder, even if an update was lost in the comm: the
+        # titles are sent again with each full resend of the traces
+        assert wait_until(lambda: not any("waiting for the first frame" in text
+                                          for text in page.evaluate(PLOT_TITLES)), timeout=60), \
+            page.evaluate(PLOT_TITLES)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "notebook-live.png"))
         assert errors == []
