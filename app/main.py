@@ -101,6 +101,13 @@ def create_app(recording_source=None):
     pn.state.onload(on_load)
     if context is not None:  # in a notebook the kernel owns the engine: app.store.shutdown()
         pn.state.on_session_destroyed(on_destroyed)
+        # the engine (Numba and its kernels: about 0.4 s) loads in a thread started on the
+        # server's next tick, once the page is on its way, while the browser loads BokehJS
+        document = pn.state.curdoc
+        document.add_next_tick_callback(lambda: store.load_engine(
+            then=lambda: document.add_next_tick_callback(simulate.show_engine)))
+    else:
+        simulate.show_engine()
     template.store = store  # for tests and notebooks
     template.page = page
     template.views = lazy.views  # the views built so far, by tab index

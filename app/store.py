@@ -6,12 +6,12 @@ queued to the sampler, so a half-edited value never reaches a running kernel.
 """
 
 import logging
+import threading
 
 import param
 
 from neurolattice_core.errors import NeurolatticeError
 from neurolattice_core.model import LatticeModel
-from neurolattice_core.sampler import Sampler
 
 from .analysis import ThrottledAnalyser
 from .fit_state import FitState
@@ -85,12 +85,55 @@ class SessionStore(param.Parameterized):
         self.simulating_fit = False
         self.controls = LatticeModel(name="controls")
         self.controls.param.update(**PRESETS[self.preset][1])
-        self.sampler = self._new_sampler()
+        self._sampler = None   # built on first use (see sampler)
+        self._sampler_lock = threading.Lock()
         self.controls.param.watch(self._forward_change, CONTROL_PARAMETERS)
         self._applying_preset = False
 
     # ------------------------------------------------------------------ engine
+    @property
+    def sampler(self):
+        """The session's engine, built on first use.
+
+        The page is built without it: Numba and the kernels load after the page is sent
+        (``app.main.create_app``), while the browser is busy drawing it.
+        """
+        return self._built_sampler()
+
+    @sampler.setter
+    def sampler(self, sampler):
+        self._sampler = sampler
+
+    def _built_sampler(self):
+        with self._sampler_lock:   # the first use may come from load_engine's thread
+            if self._sampler is None:
+                self._sampler = self._new_sampler()
+            return self._sampler
+
+    def load_engine(self, then):
+        """Build the engine in a background thread, then call ``then()`` in that thread.
+
+        A failure is posted as an error message (and the next use of ``sampler`` tries again).
+        """
+        def load():
+            try:
+                self._built_sampler()
+            except Exception as error:   # shown to the user, never lost
+                log.exception("the engine could not be built")
+                self.outbox.post(message=f"The engine could not start: {error}",
+                                 message_level="error")
+            else:
+                then()
+        threading.Thread(target=load, name="engine-load", daemon=True).start()
+
+    @property
+    def engine_ready(self):
+        """True once the engine is built."""
+        return self._sampler is not None
+
     def _new_sampler(self):
+        from neurolattice_core.sampler import Sampler  # Numba: not needed to draw the page
+
         values = {k: v for k, v in self.controls.param.values().items() if k != "name"}
         sampler = Sampler(LatticeModel.create(**values), algorithm=self.algorithm,
                           seed=self.controls.seed, history=2000,
@@ -218,4 +261,4 @@ class SessionStore(param.Parameterized):
     def shutdown(self):
         """Stop every background thread of this session (tab closed); True when all stopped."""
         self.phases.shutdown()
-        return self.sampler.stop(timeout=2.0)
+        return self._sampler is None or self._sampler.stop(timeout=2.0)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
-from .kernels.rng import stream_key
 
 CONNECTIVITIES = ("all-to-all", "ring", "grid", "sk", "hopfield", "custom")
 
@@ -157,6 +156,8 @@ def grid(rows, cols, J, periodic=True):
 
 def sherrington_kirkpatrick(n, J0, spread, seed):
     """SK glass: J_ij = J0 / N + spread * z_ij / sqrt(N), z_ij ~ N(0, 1) from ``seed``."""
+    from .kernels.rng import stream_key  # Numba: loaded with the first disordered model
+
     rng = np.random.Generator(np.random.Philox(key=int(stream_key(seed, 0x5C))))
     z = rng.standard_normal((n, n))
     matrix = np.triu(J0 / n + spread * z / np.sqrt(n), 1)
@@ -165,6 +166,8 @@ def sherrington_kirkpatrick(n, J0, spread, seed):
 
 def hopfield_patterns(n, n_patterns, seed):
     """P random patterns xi in {-1, +1}^N, int8 (P, N), reproducible from ``seed``."""
+    from .kernels.rng import stream_key
+
     rng = np.random.Generator(np.random.Philox(key=int(stream_key(seed, 0x40F))))
     return np.where(rng.random((n_patterns, n)) < 0.5, -1, 1).astype(np.int8)
 

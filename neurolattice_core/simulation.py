@@ -9,7 +9,6 @@ import warnings
 import numpy as np
 
 from . import observables as obs
-from .sampler import Sampler
 
 
 def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0, threads=None,
@@ -39,6 +38,8 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
         path used, the wall time in seconds and ``warnings`` (e.g. a series too short for
         reliable error bars).
     """
+    from .sampler import Sampler  # Numba; live_observables (used by the page) needs none
+
     started = time.perf_counter()
     sampler = Sampler(model, algorithm=algorithm, seed=seed, history=max(sweeps, 1),
                       threads=threads)

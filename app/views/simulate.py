@@ -62,7 +62,6 @@ class SimulateView(pn.viewable.Viewer):
         super().__init__(**params)
         store = self.store
         self.raster = LiveRaster("Field snapshot: dark = spike (s = +1)", "neurolattice-snapshot")
-        self.raster.update(store.sampler.snapshot())
         self.energy = LiveLines("Energy per site (replica 1)", "sweep", "energy per site",
                                 [("energy", None, "#1f77b4", "solid")], "neurolattice-energy")
         self.magnetization = LiveLines(
@@ -89,8 +88,10 @@ class SimulateView(pn.viewable.Viewer):
         self._trace_draws = 0
         self._frame_times = []
         self._facts = ModelFacts()
-        self.readout = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["nl-readout"])
-        self._update_readout(store.sampler.latest_frame())  # shown before the first frame
+        self.readout = pn.pane.HTML("<b>starting the engine…</b>", sizing_mode="stretch_width",
+                                    css_classes=["nl-readout"])
+        if store.engine_ready:
+            self.show_engine()
         self.alert = pn.pane.Alert("", visible=False, sizing_mode="stretch_width")
         store.param.watch(self._on_message, ["message"])
         self.preset_note = pn.pane.Markdown(PRESETS[store.preset][0], css_classes=["nl-note"])
@@ -98,6 +99,12 @@ class SimulateView(pn.viewable.Viewer):
         self._callback = None
 
     # ------------------------------------------------------------------ frames
+    def show_engine(self):
+        """Draw the engine's configuration and readout (building the engine if need be)."""
+        sampler = self.store.sampler
+        self.raster.update(sampler.snapshot())
+        self._update_readout(sampler.latest_frame())
+
     def _on_frame(self):
         """Draw the latest snapshot; the statistics plots every STATS_EVERY-th frame."""
         sampler = self.store.sampler

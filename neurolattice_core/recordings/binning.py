@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import param
-from numba import njit
 
 from neurolattice_core.errors import BinningError
 
@@ -121,51 +120,6 @@ class BinningParams(param.Parameterized):
             window = (self.window_start_s, self.window_stop_s)
         return bin_recording(recording, self.bin_ms / 1000.0, window=window, align=self.align,
                              segment_s=self.segment_s, edge_tolerance=self.edge_tolerance)
-
-
-@njit(cache=True, nogil=True)
-def _bin_spikes(times, indptr, starts, w, n_ticks, tol, close_last, counts, covered):
-    """Count spikes per (trial, unit, tick).
-
-    For unit i (``times[indptr[i]:indptr[i+1]]``, sorted seconds) and trial r with window
-    start ``s = starts[r]``, spike t goes to tick ``k = floor((t - s) / w + tol)`` when
-    ``0 <= k < n_ticks`` (k == n_ticks joins the last tick if ``close_last``).
-    ``counts`` (R, N, T) is incremented in place; ``covered`` (n_spikes,) uint8 marks spikes
-    counted at least once. Returns (number of (spike, trial) pairs counted, occupied bins,
-    bins with more than one spike).
-    """
-    n_units = indptr.size - 1
-    n_trials = starts.size
-    total = 0
-    occupied = 0
-    multi = 0
-    for i in range(n_units):
-        u = times[indptr[i]:indptr[i + 1]]
-        for r in range(n_trials):
-            s = starts[r]
-            lo = np.searchsorted(u, s - tol * w)
-            end = s + n_ticks * w
-            if close_last:
-                hi = np.searchsorted(u, end + tol * w, side="right")
-            else:
-                hi = np.searchsorted(u, end - tol * w)
-            for k in range(lo, hi):
-                tick = int(math.floor((u[k] - s) / w + tol))
-                if tick < 0:
-                    tick = 0
-                if tick >= n_ticks:
-                    if not close_last:
-                        continue
-                    tick = n_ticks - 1
-                c = counts[r, i, tick]
-                if c == 0:
-                    occupied += 1
-                elif c == 1:
-                    multi += 1
-                counts[r, i, tick] = c + 1
-                covered[indptr[i] + k] = 1
-                total += 1
-    return total, occupied, multi
 
 
 def _check_bin(bin_s):
@@ -305,7 +259,9 @@ def bin_recording(recording, bin_s=None, *, window=None, align=None, segment_s=N
     big = recording.spike_counts().max(initial=0) > np.iinfo(np.uint16).max
     counts = np.zeros((r, n, n_ticks), dtype=np.uint32 if big else np.uint16)
     covered = np.zeros(recording.spike_times_s.size, dtype=np.uint8)
-    total, occupied, multi = _bin_spikes(
+    from ._bin_kernel import bin_spikes  # Numba: loaded with the first binning
+
+    total, occupied, multi = bin_spikes(
         recording.spike_times_s, recording.spike_indptr,
         np.ascontiguousarray(anchors + a, dtype=np.float64), w, n_ticks, tol, close, counts,
         covered,
