@@ -81,15 +81,30 @@ def create_app(recording_source=None):
     page = Page(store, lazy.tabs, header, simulate)
     template = page.root
 
-    def on_load():
+    waiting_for = {"page", "engine"}
+
+    def when_ready(event):
+        """Start the frames and load the recording once the page is shown and the engine built.
+
+        The recording's worker thread would otherwise share the interpreter (and the machine)
+        with the building, sending and drawing of the page.
+        """
+        waiting_for.discard(event)
+        if waiting_for:
+            return
         page.start_frames()
-        pn.state.add_periodic_callback(store.deliver, 150)
-        # the recording loads once the page is shown: its worker thread would otherwise share
-        # the interpreter with the building and sending of the page (about 0.7 s of work)
         if recording_source:
             store.recording.load_path(recording_source)
         else:
             store.recording.load_sample()
+
+    def on_load():
+        pn.state.add_periodic_callback(store.deliver, 150)
+        when_ready("page")
+
+    def show_engine():
+        simulate.show_engine()
+        when_ready("engine")
 
     def on_destroyed(session_context):
         started = time.perf_counter()
@@ -105,9 +120,9 @@ def create_app(recording_source=None):
         # server's next tick, once the page is on its way, while the browser loads BokehJS
         document = pn.state.curdoc
         document.add_next_tick_callback(lambda: store.load_engine(
-            then=lambda: document.add_next_tick_callback(simulate.show_engine)))
+            then=lambda: document.add_next_tick_callback(show_engine)))
     else:
-        simulate.show_engine()
+        show_engine()
     template.store = store  # for tests and notebooks
     template.page = page
     template.views = lazy.views  # the views built so far, by tab index
