@@ -196,8 +196,8 @@ _shl23_add_2p32 = _exponent_scaler(32)  # 2**(n + 32) p: exp times 2**32, for fr
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
-def _exp32(x):
-    """exp(x) for float32 x <= 0, clamped below at EXP32_MIN; relative error < EXP32_ERR."""
+def _exp32_parts(x):
+    """(p, y) with exp(x) = 2**n p, p in [0.7, 1.5], n stored in y's bits (float32 x <= 0)."""
     x = max(x, _MIN)
     y = x * _LOG2E + _SHIFTER
     n = y - _SHIFTER
@@ -208,22 +208,20 @@ def _exp32(x):
     p = p * r + _C2
     p = p * r + _C1
     p = p * r + _ONE
+    return p, y
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
+def _exp32(x):
+    """exp(x) for float32 x <= 0, clamped below at EXP32_MIN; relative error < EXP32_ERR."""
+    p, y = _exp32_parts(x)
     return _bits_f32(_shl23_add(_f32_bits(p), _f32_bits(y)))
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
 def _exp32_2p32(x):
     """exp(x) 2**32 for float32 x <= 0 (as :func:`_exp32`, the factor folded into the exponent)."""
-    x = max(x, _MIN)
-    y = x * _LOG2E + _SHIFTER
-    n = y - _SHIFTER
-    r = (x - n * _LN2_HI) - n * _LN2_LO
-    p = _C5
-    p = p * r + _C4
-    p = p * r + _C3
-    p = p * r + _C2
-    p = p * r + _C1
-    p = p * r + _ONE
+    p, y = _exp32_parts(x)
     return _bits_f32(_shl23_add_2p32(_f32_bits(p), _f32_bits(y)))
 
 
