@@ -92,7 +92,8 @@ def create_app(recording_source=None):
         waiting_for.discard(event)
         if waiting_for:
             return
-        page.start_frames()
+        if store.engine_ready:   # else its error message is shown
+            page.start_frames()
         if recording_source:
             store.recording.load_path(recording_source)
         else:
@@ -103,7 +104,10 @@ def create_app(recording_source=None):
         when_ready("page")
 
     def show_engine():
-        simulate.show_engine()
+        if store.engine_ready:
+            simulate.show_engine()
+        else:
+            simulate.show_no_engine()
         when_ready("engine")
 
     def on_destroyed(session_context):
@@ -122,6 +126,7 @@ def create_app(recording_source=None):
         document.add_next_tick_callback(lambda: store.load_engine(
             then=lambda: document.add_next_tick_callback(show_engine)))
     else:
+        store.build_engine()   # in a notebook the engine is built at once
         show_engine()
     template.store = store  # for tests and notebooks
     template.page = page

@@ -98,13 +98,14 @@ class SessionStore(param.Parameterized):
         The page is built without it: Numba and the kernels load after the page is sent
         (``app.main.create_app``), while the browser is busy drawing it.
         """
-        return self._built_sampler()
+        return self.build_engine()
 
     @sampler.setter
     def sampler(self, sampler):
         self._sampler = sampler
 
-    def _built_sampler(self):
+    def build_engine(self):
+        """The engine, built now unless it is (any thread: see load_engine)."""
         with self._sampler_lock:   # the first use may come from load_engine's thread
             if self._sampler is None:
                 self._sampler = self._new_sampler()
@@ -113,17 +114,20 @@ class SessionStore(param.Parameterized):
     def load_engine(self, then):
         """Build the engine in a background thread, then call ``then()`` in that thread.
 
-        A failure is posted as an error message (and the next use of ``sampler`` tries again).
+        ``then`` is called after a failure too (``engine_ready`` tells which); the failure is
+        posted as an error message, and the next use of ``sampler`` tries again.
         """
         def load():
             try:
-                self._built_sampler()
+                self.build_engine()
             except Exception as error:   # shown to the user, never lost
                 log.exception("the engine could not be built")
                 self.outbox.post(message=f"The engine could not start: {error}",
                                  message_level="error")
-            else:
+            try:
                 then()
+            except Exception:   # e.g. the session closed meanwhile: nothing left to draw
+                log.exception("after loading the engine")
         threading.Thread(target=load, name="engine-load", daemon=True).start()
 
     @property

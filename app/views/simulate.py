@@ -105,6 +105,10 @@ class SimulateView(pn.viewable.Viewer):
         self.raster.update(sampler.snapshot())
         self._update_readout(sampler.latest_frame())
 
+    def show_no_engine(self):
+        """Say in the readout that the engine could not be built (the message tells why)."""
+        self.readout.object = "<b>no engine</b>: it could not start (see the message above)"
+
     def _on_frame(self):
         """Draw the latest snapshot; the statistics plots every STATS_EVERY-th frame."""
         sampler = self.store.sampler
