@@ -86,14 +86,14 @@ def create_app(recording_source=None):
     def when_ready(event):
         """Start the frames and load the recording once the page is shown and the engine built.
 
+        An engine that could not start leaves its message and idle frames (Play tries again).
         The recording's worker thread would otherwise share the interpreter (and the machine)
         with the building, sending and drawing of the page.
         """
         waiting_for.discard(event)
         if waiting_for:
             return
-        if store.engine_ready:   # else its error message is shown
-            page.start_frames()
+        page.start_frames()   # idle while there is no engine (Play tries to build it again)
         if recording_source:
             store.recording.load_path(recording_source)
         else:
@@ -126,7 +126,7 @@ def create_app(recording_source=None):
         document.add_next_tick_callback(lambda: store.load_engine(
             then=lambda: document.add_next_tick_callback(show_engine)))
     else:
-        store.build_engine()   # in a notebook the engine is built at once
+        store.try_build_engine()   # in a notebook the engine is built at once
         show_engine()
     template.store = store  # for tests and notebooks
     template.page = page

@@ -86,7 +86,8 @@ class SessionStore(param.Parameterized):
         self.controls = LatticeModel(name="controls")
         self.controls.param.update(**PRESETS[self.preset][1])
         self._sampler = None   # built on first use (see sampler)
-        self._sampler_lock = threading.Lock()
+        self._engine_failed = False   # the last try_build_engine failed
+        self._sampler_lock = threading.RLock()   # re-entered by watchers of a reverted change
         self.controls.param.watch(self._forward_change, CONTROL_PARAMETERS)
         self._applying_preset = False
 
@@ -111,6 +112,24 @@ class SessionStore(param.Parameterized):
                 self._sampler = self._new_sampler()
             return self._sampler
 
+    def try_build_engine(self):
+        """Build the engine now (any thread); a failure is posted as an error message.
+
+        Returns True if the engine is ready; the next use of ``sampler`` tries again.
+        """
+        try:
+            self.build_engine()
+        except Exception as error:   # shown to the user, never lost
+            log.exception("the engine could not be built")
+            self._engine_failed = True
+            self.outbox.post(message=f"The engine could not start: {error}",
+                             message_level="error")
+            return False
+        if self._engine_failed:      # replaces the error on the page
+            self._engine_failed = False
+            self.outbox.post(message="The engine started.", message_level="info")
+        return True
+
     def load_engine(self, then):
         """Build the engine in a background thread, then call ``then()`` in that thread.
 
@@ -118,12 +137,7 @@ class SessionStore(param.Parameterized):
         posted as an error message, and the next use of ``sampler`` tries again.
         """
         def load():
-            try:
-                self.build_engine()
-            except Exception as error:   # shown to the user, never lost
-                log.exception("the engine could not be built")
-                self.outbox.post(message=f"The engine could not start: {error}",
-                                 message_level="error")
+            self.try_build_engine()
             try:
                 then()
             except Exception:   # e.g. the session closed meanwhile: nothing left to draw
@@ -138,8 +152,7 @@ class SessionStore(param.Parameterized):
     def _new_sampler(self):
         from neurolattice_core.sampler import Sampler  # Numba: not needed to draw the page
 
-        values = {k: v for k, v in self.controls.param.values().items() if k != "name"}
-        sampler = Sampler(LatticeModel.create(**values), algorithm=self.algorithm,
+        sampler = Sampler(LatticeModel.create(**self._control_values()), algorithm=self.algorithm,
                           seed=self.controls.seed, history=2000,
                           initial=PRESETS[self.preset][2])
         sampler.frame_analyser = ThrottledAnalyser(sampler)  # a few analyses per second
@@ -147,6 +160,9 @@ class SessionStore(param.Parameterized):
             message=f"The engine stopped: {error}", message_level="error"))
         sampler.step(1)
         return sampler
+
+    def _control_values(self):
+        return {k: v for k, v in self.controls.param.values().items() if k != "name"}
 
     def notify(self, text, level="info"):
         """Publish a message for the views (UI thread; workers use :attr:`outbox`)."""
@@ -163,6 +179,13 @@ class SessionStore(param.Parameterized):
                                  f"{self.controls.replicas} sites is more than this page handles "
                                  f"({MAX_SITES:,}); use the CLI for larger lattices.")
             return
+        with self._sampler_lock:   # waits for a build in progress, which read the old values
+            if self._sampler is None:   # checked alone; the engine, once built, reads them
+                try:
+                    LatticeModel.create(**self._control_values())
+                except NeurolatticeError as error:
+                    self._revert(events, str(error))
+                return
         try:
             self.sampler.set_parameters(**changes)
         except NeurolatticeError as error:
@@ -188,13 +211,18 @@ class SessionStore(param.Parameterized):
 
     @param.depends("algorithm", watch=True)
     def _apply_algorithm(self):
+        with self._sampler_lock:   # waits for a build in progress, which read the old value
+            if self._sampler is None:   # the engine, once built, reads it
+                return
         try:
             self.sampler.set_parameters(algorithm=self.algorithm)
         except NeurolatticeError as error:
             self.notify(str(error), "error")
 
     def play(self):
-        """Start (or resume) the engine thread."""
+        """Start (or resume) the engine thread (building the engine if it is not yet)."""
+        if not self.try_build_engine():
+            return
         if self.sampler.running:
             self.sampler.resume()
         else:
@@ -202,15 +230,19 @@ class SessionStore(param.Parameterized):
 
     def pause(self):
         """Pause the engine thread after its current chunk."""
-        self.sampler.pause()
+        if self.engine_ready:
+            self.sampler.pause()
 
     def step(self):
         """Run one frame's worth of sweeps (only while not playing)."""
-        if not self.sampler.running:
+        if self.try_build_engine() and not self.sampler.running:
             self.sampler.step(self.sweeps_per_frame)
 
     def reset(self):
         """Restart the engine from the preset's initial state with the current controls."""
+        if not self.engine_ready:
+            self.try_build_engine()   # a new engine is a reset
+            return
         running = self.sampler.running and not self.sampler.paused
         self.sampler.stop()
         self.sampler = self._new_sampler()
@@ -219,7 +251,7 @@ class SessionStore(param.Parameterized):
 
     @param.depends("sweeps_per_frame", watch=True)
     def _restart_with_new_chunk(self):
-        if self.sampler.running and not self.sampler.paused:
+        if self.engine_ready and self.sampler.running and not self.sampler.paused:
             self.sampler.stop()
             self.sampler.start(sweeps_per_chunk=chunk_sweeps(self.sampler, self.sweeps_per_frame))
 

@@ -64,6 +64,8 @@ class PresentView(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ frames
     def _on_frame(self):
+        if not self.store.engine_ready:
+            return
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         if frame["sweep"] != self._last_sweep_drawn:

@@ -107,10 +107,13 @@ class SimulateView(pn.viewable.Viewer):
 
     def show_no_engine(self):
         """Say in the readout that the engine could not be built (the message tells why)."""
-        self.readout.object = "<b>no engine</b>: it could not start (see the message above)"
+        self.readout.object = ("<b>no engine</b>: it could not start (see the message above); "
+                               "▶ Play tries again")
 
     def _on_frame(self):
         """Draw the latest snapshot; the statistics plots every STATS_EVERY-th frame."""
+        if not self.store.engine_ready:   # the readout says why (show_no_engine)
+            return
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         if frame["sweep"] != self._last_sweep_drawn:

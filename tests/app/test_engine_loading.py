@@ -46,3 +46,48 @@ def test_an_engine_that_cannot_be_built_is_reported_on_the_page(monkeypatch):
     assert store.message == "The engine could not start: no kernels"
     assert store.message_level == "error" and not store.engine_ready
     assert called.wait(30)                      # the page goes on without an engine
+
+
+def test_without_an_engine_the_controls_report_and_play_tries_again(monkeypatch):
+    store = SessionStore()
+    attempts = []
+
+    def broken():
+        attempts.append(1)
+        raise RuntimeError("no kernels")
+    monkeypatch.setattr(store, "_new_sampler", broken)
+    store.controls.temperature = 3.0      # kept for the engine to come, nothing raised
+    store.algorithm = "metropolis"
+    store.pause()
+    store.step()
+    store.reset()
+    store.play()
+    assert len(attempts) == 3 and not store.engine_ready   # step, reset, play tried
+    assert wait_until(lambda: store.deliver() or store.message, timeout=30)
+    assert store.message == "The engine could not start: no kernels"
+    monkeypatch.undo()                    # the cause is gone: the next Play builds and runs
+    try:
+        store.play()
+        assert store.engine_ready and store.sampler.running
+        assert store.sampler.model.temperature == 3.0
+        assert store.sampler.algorithm == "metropolis"
+        store.deliver()
+        assert store.message == "The engine started."
+        assert store.message_level == "info"
+    finally:
+        store.shutdown()
+
+
+def test_a_notebook_page_without_an_engine_says_so_instead_of_raising(monkeypatch):
+    from app.main import create_app
+
+    def broken(self):
+        raise RuntimeError("no kernels")
+    monkeypatch.setattr(SessionStore, "_new_sampler", broken)
+    page = create_app()                   # no server session: the notebook path
+    store = page.store
+    assert not store.engine_ready
+    assert "no engine" in page.page.simulate.readout.object
+    assert wait_until(lambda: store.deliver() or store.message, timeout=30)
+    assert store.message == "The engine could not start: no kernels"
+    store.shutdown()
