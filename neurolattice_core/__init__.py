@@ -11,4 +11,8 @@ import os
 # load). Set before Numba starts its thread pool; an explicit user setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from ._vector_width import prefer_full_vector_width  # noqa: E402
+
+prefer_full_vector_width()
+
 __version__ = "0.1.0"
