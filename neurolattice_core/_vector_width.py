@@ -10,29 +10,37 @@ change: every lane computes the same float32 operations in the same order.
 This sets ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` to the host's own CPU and features
 plus ``-prefer-256-bit``, before Numba builds its code generator (it does so lazily, at the
 first compilation, so this works after ``import numba`` too). It does nothing when the user
-already set either variable, when the host has no AVX-512, or when
+already set either variable or ``NUMBA_ENABLE_AVX=0``, when the host has no AVX-512, or when
 ``NEUROLATTICE_VECTOR_WIDTH=256`` asks for LLVM's default. Compiled kernels are cached per CPU
 name and feature string, so the two settings never share a cache entry.
 """
 
 import os
+import sys
 
 _OPT_OUT = "NEUROLATTICE_VECTOR_WIDTH"
 
 
 def prefer_full_vector_width():
-    """Ask Numba for 512-bit vectors if the host has AVX-512; True if the setting was made."""
+    """Ask Numba for 512-bit vectors if the host has AVX-512; True if the setting was made.
+
+    Reads the host CPU with llvmlite (about 30 ms) and does not import Numba, which the
+    dashboard loads only with a session's engine.
+    """
     if os.environ.get(_OPT_OUT, "").strip() == "256":
         return False
     if "NUMBA_CPU_NAME" in os.environ or "NUMBA_CPU_FEATURES" in os.environ:
         return False
+    if os.environ.get("NUMBA_ENABLE_AVX", "").strip() == "0":   # Numba's own AVX switch
+        return False
     import llvmlite.binding as llvm
-    from numba.core import codegen, config
 
-    features = codegen.get_host_cpu_features()   # honours NUMBA_ENABLE_AVX=0
-    if "+avx512f" not in features.split(","):
+    features = llvm.get_host_cpu_features()
+    if not features.get("avx512f", False):
         return False
     os.environ["NUMBA_CPU_NAME"] = llvm.get_host_cpu_name()
-    os.environ["NUMBA_CPU_FEATURES"] = features + ",-prefer-256-bit"
-    config.reload_config()
+    os.environ["NUMBA_CPU_FEATURES"] = features.flatten() + ",-prefer-256-bit"
+    if "numba" in sys.modules:    # already imported: its configuration reads the variables again
+        from numba.core import config
+        config.reload_config()
     return True

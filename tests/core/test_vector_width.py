@@ -43,5 +43,7 @@ def test_avx512_hosts_compile_with_512_bit_vectors():
 def test_the_opt_out_and_the_users_own_settings_win():
     features, wide = _probe(NEUROLATTICE_VECTOR_WIDTH="256")
     assert features == "" and not wide
+    features, wide = _probe(NUMBA_ENABLE_AVX="0")
+    assert features == "" and not wide
     features, wide = _probe(NUMBA_CPU_FEATURES="+avx2,+fma")
     assert features == "+avx2,+fma" and not wide
