@@ -29,11 +29,11 @@ import numpy as np
 
 from ..errors import ParameterError
 from .local_layout import (
-    CACHE_LINE,
     _greedy_colours,
     _merge,
     _split,
     aligned_zeros,
+    new_edge_strips,
     new_working_array,
     permute_ticks,
     time_classes,
@@ -197,17 +197,15 @@ def _validate_run(R, betas, method, n_sweeps, keys, sweep_offset):
 
 
 def _block_size(kind, n_class, n_neurons, n_rep, threads):
-    """Ticks per task: enough tasks for every thread, dense rows that stay in cache.
+    """Ticks per task (the layout block): enough tasks for every thread, dense rows in cache.
 
-    Blocks of 64 ticks or more are a multiple of 64, so that threads never write to the same
-    cache line of the working array (:mod:`.local_layout`).
+    Blocks of 64 ticks or more start every segment on a cache line, so that threads never
+    write to the same line of the working array (:mod:`.local_layout`).
     """
     per_replica = -(-threads // n_rep)
     block = -(-n_class // per_replica)
     if kind == "dense":
         block = min(block, max(16, _CACHE_BYTES // (4 * n_neurons)))
-    if block >= CACHE_LINE and per_replica > 1:
-        block = -(-block // CACHE_LINE) * CACHE_LINE
     return max(1, min(block, 4096))
 
 
@@ -275,17 +273,18 @@ class LocalState:
         self._seconds_per_site = {False: None, True: None}   # by driver (parallel?), smoothed
         self._warm = {False: False, True: False}   # first call of a driver (loading) untimed
         self._calls = 0
+        self._block = _block_size(kind, int(self._cls[:, 2].max()), n, R, 1)   # serial layout
         self.set_spins(spins)
 
     def set_spins(self, spins):
         """Replace the configurations (int8 (R, N, T), same shape); rebuilds the caches."""
         _validate_spins(spins, self.shape)
         R, n, T = self.shape
-        self._W = _split(np.ascontiguousarray(spins), self.periodic, new_working_array(R, n, T))
+        self._lay_out(np.ascontiguousarray(spins), self._block)
         self._S = np.zeros((1, 1), np.int32)
         if self.kind == "all-to-all":
             self._S = aligned_zeros((R, T), np.int32)
-            self._S[...] = _slice_sums(self._W, T)
+            self._S[...] = _slice_sums(self._W, T, self._block)
         if self.kind == "dense":
             s = permute_ticks(spins).astype(np.float64).transpose(0, 2, 1)   # (R, T, N)
             # integer partial sums below 2**31 are exact in float64: phi is exact
@@ -298,8 +297,20 @@ class LocalState:
         """The configurations, int8 (R, N, T): written into ``out`` if given, else a new array."""
         if out is None:
             out = np.empty(self.shape, dtype=np.int8)
-        _merge(self._W, out)
+        _merge(self._W, out, self._block)
         return out
+
+    def _lay_out(self, spins, block):
+        """Store spins (R, N, T) in the working layout of ``block`` (:mod:`.local_layout`)."""
+        R, n, T = self.shape
+        self._W = _split(spins, self.periodic, new_working_array(R, n, T, block), block)
+        self._X = new_edge_strips(R, n, T, block)
+        self._block = block
+
+    def _use_block(self, block):
+        """Re-lay the spins out for tasks of ``block`` parity indices (caches are per tick)."""
+        if block != self._block:
+            self._lay_out(self.spins(), block)
 
     def sweep(self, *, betas, method, n_sweeps, keys, sweep_offset, block=None, parallel=None):
         """Run ``n_sweeps`` sweeps of every replica.
@@ -325,8 +336,9 @@ class LocalState:
             Index of the first sweep in the stream: calls with offsets 0 (n sweeps) and n
             continue exactly like one call of 2 n sweeps.
         block : int, optional
-            Ticks per parallel task (default: from the thread count and cache size). Affects
-            speed only: every value gives bit-identical results.
+            Ticks per parallel task (default: from the thread count and cache size); the
+            spins are laid out again when it changes. Affects speed only: every value gives
+            bit-identical results.
         parallel : {None, False, "ticks", "replicas"}
             Driver: ``False`` serial; ``"ticks"`` the blocks of ticks of each time class on
             numba's threads (one parallel region per call, blocks waiting for their
@@ -364,13 +376,14 @@ class LocalState:
             per_task = threads if parallel == "ticks" else 1
             block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, per_task)
         block = _int_scalar(block, "block", 1)
+        self._use_block(block)
         arguments = (self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
                      self._scale, self._indptr, self._indices, self._weights, self._order,
                      self._K, self._hp, (-2.0 * betas).astype(np.float32), self.periodic,
                      metropolis, n_sweeps, keys, offset, self._cls, block)
         start = time.perf_counter()
         if parallel == "ticks" and self._cls.shape[0] == 2:   # one parallel region per call
-            flips = _sweeps_pinned(*arguments, threads)
+            flips = _sweeps_pinned(*arguments, self._X, threads)
         else:
             flips = {False: _sweeps_serial, "ticks": _sweeps_parallel,
                      "replicas": _sweeps_replicas}[parallel](*arguments)

@@ -1,24 +1,37 @@
-"""The checkerboard-in-time working layout of the local-update kernels.
+"""The checkerboard-in-time working layout of the local-update kernels, in blocks of ticks.
 
-The spins s[r, i, t] of R replicas (int8, (R, N, T), C order) live in a resident working array
-W of shape (R, N, L), split by the parity of t so that every update class is a contiguous run of
-bytes (ne = (T + 1) // 2 even ticks, no = T // 2 odd ticks; e0, o0, L from :func:`_bases`):
+The spins s[r, i, t] of R replicas (int8, (R, N, T), C order) are split by the parity of t
+(ne = (T + 1) // 2 even ticks, no = T // 2 odd ticks; even tick 2k and odd tick 2k + 1 both
+have parity index k) and cut into ``nb = ceil(ne / B)`` *blocks* of B parity indices (the
+layout block: the ticks one task updates). The working array W has shape (R nb, N, P), block
+major: row ``r nb + b`` holds block b of replica r for every neuron, so that the threads that
+update different blocks work in separate regions of memory (hardware prefetchers stream along
+rows; with neuron rows interleaving blocks they pulled the other thread's lines back and forth).
+With P, the row length, and d, the odd offset, from :func:`_geometry`:
 
-    W[r, i, e0 + k]     = s[r, i, 2k]          k = 0 .. ne-1   (even block)
-    W[r, i, o0 + k]     = s[r, i, 2k + 1]      k = 0 .. no-1   (odd block)
+    W[r nb + b, i, j]         = s[r, i, 2 (b B + j)]        j < ne_b   (even segment)
+    W[r nb + b, i, d + j]     = s[r, i, 2 (b B + j) + 1]    j < no_b   (odd segment)
 
-The temporal neighbours of the even site t = 2k are W[r, i, o0 + k - 1] (t - 1) and
-W[r, i, o0 + k] (t + 1); those of the odd site t = 2k + 1 are W[r, i, e0 + k] and
-W[r, i, e0 + k + 1]. The cells e0 - 1, e0 + ne, o0 - 1 and o0 + no stand for t = -1 or t = T:
-they are ghosts, 0 for open time (no bond), copies of the wrapped spin for periodic time
-(refreshed by :func:`_refresh_ghosts` after every update class). For T == 1 the ghosts stay 0
-(no temporal bond); for T == 2 periodic both ghosts copy the other tick, so the pair is coupled
-twice (2 K_i), as in the energy convention.
+with ne_b, no_b the even and odd indices of the block. Every segment carries copies of the
+spins its neighbour class reads outside the block, *ghosts*, so that a task reads only cells of
+its own block:
 
-Rows of at least ``ALIGN_MIN_TICKS`` even ticks are padded so that rows and both blocks start on
-a cache line (W itself is allocated on one, :func:`new_working_array`): threads that update
-blocks of a multiple of 64 ticks then never write to the same cache line. Shorter rows are
-packed (e0 = 1, o0 = ne + 3, L = T + 4).
+- even ghost at column ne_b: the even index b B + ne_b (first of block b + 1; for the last
+  block, t = T: tick 0 for periodic time, else 0), read by the odd site before it;
+- odd ghosts at columns d - 1 and d + no_b: the odd indices b B - 1 (last of block b - 1; for
+  block 0, t = -1: tick T - 1 for periodic time, else 0) and b B + no_b (only read when
+  no_b < ne_b, i.e. t = T for odd T: tick 0 for periodic time, else 0).
+
+Ghosts are refreshed from the cells they copy after every update class (:func:`_refresh_ghosts`),
+or, by the one-region driver, from compact per-block edge strips (:func:`_publish_edges`,
+:func:`_fill_ghosts`): a block's neighbour then reads N contiguous bytes written by another
+thread instead of one such cache line per neuron. For T == 1 the ghosts
+stay 0 (no temporal bond); for T == 2 periodic both ghosts copy the other tick, so the pair is
+coupled twice (2 K_i), as in the energy convention.
+
+With B >= ``ALIGN_MIN_TICKS`` every segment starts on a cache line (W itself is allocated on
+one, :func:`new_working_array`): threads that update different blocks never touch the same
+cache line of W. Shorter blocks are packed.
 
 Per-tick arrays (fields h[i, :], slice sums S, cached fields phi) use the permuted tick order
 [0, 2, 4, ..., 1, 3, 5, ...]: even tick 2k at position k, odd tick 2k + 1 at ne + k.
@@ -35,8 +48,8 @@ Neurons are visited in index order, or for sparse couplings in the order of a gr
 colouring of the neuron graph (:func:`_greedy_colours`), so that neurons of one colour, which
 share no bond, come together.
 
-Each class is a row ``(parity, k0, n)``: sites k0 .. k0 + n - 1 of the parity's block; inside a
-class a site is named by its class index k = 0 .. n-1 (random numbers are keyed by it).
+Each class is a row ``(parity, k0, n)``: parity indices k0 .. k0 + n - 1; inside a class a site
+is named by its class index k = 0 .. n-1 (random numbers are keyed by it).
 """
 
 import numpy as np
@@ -65,50 +78,126 @@ def _round_up(x, m):
 
 
 @njit(cache=True, nogil=True)
-def _bases(T):
-    """(e0, o0, L): the cells of ticks 0 and 1 in a row of W, and the row length (bytes)."""
-    ne, no = (T + 1) // 2, T // 2
-    if ne < ALIGN_MIN_TICKS:
-        return 1, ne + 3, ne + no + 4
-    o0 = _round_up(CACHE_LINE + ne + 2, CACHE_LINE)
-    return CACHE_LINE, o0, _round_up(o0 + no + 1, CACHE_LINE)
+def _geometry(T, B):
+    """(P, d, nb): row length of W and offset of the odd segment (bytes), blocks per replica."""
+    ne = (T + 1) // 2
+    if B >= ALIGN_MIN_TICKS:
+        d = _round_up(B + 2, CACHE_LINE)
+        return d + _round_up(B + 1, CACHE_LINE), d, (ne + B - 1) // B
+    return 2 * B + 3, B + 2, (ne + B - 1) // B
 
 
 @njit(cache=True, nogil=True)
-def _offsets(par, k0, T):
-    """(t_off, nb_off, f_off) of a class starting at site k0 of parity ``par``.
+def _block_counts(T, B, b):
+    """(ne_b, no_b): even and odd parity indices held by block b."""
+    ne, no = (T + 1) // 2, T // 2
+    return min(B, ne - b * B), max(0, min(B, no - b * B))
 
-    Class site k has its spin at W[r, i, t_off + k], its t - 1 neighbour at W[r, i, nb_off + k]
-    (t + 1 at nb_off + k + 1), and its per-tick entries at position f_off + k.
+
+@njit(cache=True, nogil=True)
+def _offsets(par, k, T, B):
+    """(b, t, nb, f): the block of parity index k and where its site is.
+
+    In a row of block b the spin is at column t, its t - 1 neighbour at nb and its t + 1
+    neighbour at nb + 1; f is its per-tick position.
     """
-    e0, o0, _ = _bases(T)
+    _, d, _ = _geometry(T, B)
+    b, j = k // B, k % B
     if par == 0:
-        return e0 + k0, o0 - 1 + k0, k0
-    return o0 + k0, e0 + k0, (T + 1) // 2 + k0
+        return b, j, d - 1 + j, k
+    return b, d + j, j, (T + 1) // 2 + k
 
 
 @njit(cache=True, nogil=True)
-def _cell(t, T):
-    """The cell of tick t (0 <= t < T) in a row of W."""
-    e0, o0, _ = _bases(T)
-    return (e0 if t % 2 == 0 else o0) + t // 2
+def _cell(t, T, B):
+    """(b, column) of tick t (0 <= t < T): the spin s[r, i, t] is W[r nb + b, i, column]."""
+    _, d, _ = _geometry(T, B)
+    k = t // 2
+    return k // B, (d if t % 2 else 0) + k % B
 
 
 @njit(cache=True, nogil=True)
-def _refresh_ghosts(W, r0, r1, T, periodic):
-    """Copy the wrapped spins into the ghost cells of replicas r0..r1-1 (periodic time)."""
-    if not periodic or T < 2:
-        return
-    e0, o0, _ = _bases(T)
-    ne, no = (T + 1) // 2, T // 2
+def _refresh_ghosts(W, r0, r1, T, periodic, B):
+    """Copy into every ghost of replicas r0..r1-1 the cell it stands for.
+
+    Sources (:mod:`.local_layout`): the neighbouring block's edge, or the wrapped tick for
+    periodic time; ghosts with no source keep 0 (open time, T == 1: no bond).
+    """
+    _, d, nb = _geometry(T, B)
+    wrap = periodic and T >= 2
+    first_b, first_c = _cell(0, T, B)
+    last_b, last_c = _cell(T - 1, T, B)
     for r in range(r0, r1):
+        for b in range(nb):
+            ne_b, no_b = _block_counts(T, B, b)
+            row = r * nb + b
+            for i in range(W.shape[1]):
+                if b + 1 < nb:
+                    W[row, i, ne_b] = W[row + 1, i, 0]
+                elif wrap and T % 2 == 0:
+                    W[row, i, ne_b] = W[r * nb + first_b, i, first_c]
+                if b > 0:
+                    W[row, i, d - 1] = W[row - 1, i, d + B - 1]
+                elif wrap:
+                    W[row, i, d - 1] = W[r * nb + last_b, i, last_c]
+                if wrap and no_b < ne_b:
+                    W[row, i, d + no_b] = W[r * nb + first_b, i, first_c]
+
+
+EDGE_FIRST_EVEN, EDGE_LAST_EVEN, EDGE_LAST_ODD = 0, 1, 2
+
+
+def new_edge_strips(R, n, T, B):
+    """Zeroed edge strips X (R, nb, 3, N rounded up to a cache line), int8, line aligned."""
+    width = -(-n // CACHE_LINE) * CACHE_LINE
+    return aligned_zeros((R, int(_geometry(T, B)[2]), 3, width), np.int8)
+
+
+@njit(cache=True, nogil=True)
+def _publish_edges(W, X, r, b, par, T, B):
+    """Copy the edge spins of block b of parity ``par`` (replica r) into its strips.
+
+    Even: the first and last even spins (X[r, b, EDGE_FIRST_EVEN / EDGE_LAST_EVEN, i]); odd:
+    the last odd spin (X[r, b, EDGE_LAST_ODD, i]).
+    """
+    _, d, nb = _geometry(T, B)
+    ne_b, no_b = _block_counts(T, B, b)
+    row = r * nb + b
+    if par == 0:
         for i in range(W.shape[1]):
-            if T % 2 == 0:
-                W[r, i, o0 - 1] = W[r, i, o0 + no - 1]    # t = -1  is  t = T-1 (odd)
-                W[r, i, e0 + ne] = W[r, i, e0]            # t = T   is  t = 0
-            else:
-                W[r, i, o0 - 1] = W[r, i, e0 + ne - 1]    # t = -1  is  t = T-1 (even)
-                W[r, i, o0 + no] = W[r, i, e0]            # t = T   is  t = 0
+            X[r, b, EDGE_FIRST_EVEN, i] = W[row, i, 0]
+            X[r, b, EDGE_LAST_EVEN, i] = W[row, i, ne_b - 1]
+    elif no_b > 0:
+        for i in range(W.shape[1]):
+            X[r, b, EDGE_LAST_ODD, i] = W[row, i, d + no_b - 1]
+
+
+@njit(cache=True, nogil=True)
+def _fill_ghosts(W, X, r, b, par, T, periodic, B):
+    """Fill the ghosts that sites of parity ``par`` in block b read, from the edge strips.
+
+    Even sites read the odd ghosts, odd sites the even one; the sources are those of
+    :func:`_refresh_ghosts`.
+    """
+    _, d, nb = _geometry(T, B)
+    ne_b, no_b = _block_counts(T, B, b)
+    wrap = periodic and T >= 2
+    row = r * nb + b
+    if par == 1:
+        if b + 1 < nb or (wrap and T % 2 == 0):
+            src = (b + 1) % nb
+            for i in range(W.shape[1]):
+                W[row, i, ne_b] = X[r, src, EDGE_FIRST_EVEN, i]
+        return
+    if b > 0 or wrap:
+        src, edge = b - 1, EDGE_LAST_ODD
+        if b == 0:
+            src, edge = nb - 1, (EDGE_LAST_ODD if T % 2 == 0 else EDGE_LAST_EVEN)
+        for i in range(W.shape[1]):
+            W[row, i, d - 1] = X[r, src, edge, i]
+    if wrap and no_b < ne_b:
+        for i in range(W.shape[1]):
+            W[row, i, d + no_b] = X[r, 0, EDGE_FIRST_EVEN, i]
 
 
 def aligned_zeros(shape, dtype):
@@ -124,31 +213,36 @@ def aligned_zeros(shape, dtype):
     return buffer[start:start + size].view(dtype).reshape(shape)
 
 
-def new_working_array(R, n, T):
-    """A zeroed W (R, N, L) int8 whose first byte starts a cache line."""
-    return aligned_zeros((R, n, int(_bases(T)[2])), np.int8)
+def new_working_array(R, n, T, B):
+    """A zeroed W (R nb, N, P) int8 for layout block B whose first byte starts a cache line."""
+    P, _, nb = _geometry(T, B)
+    return aligned_zeros((R * nb, n, int(P)), np.int8)
 
 
 @njit(cache=True, nogil=True)
-def _split(spins, periodic, W):
+def _split(spins, periodic, W, B):
     """Fill the zeroed working array W (:func:`new_working_array`) from spins (R, N, T)."""
     R, n, T = spins.shape
+    nb = _geometry(T, B)[2]
     for r in range(R):
         for i in range(n):
             for t in range(T):
-                W[r, i, _cell(t, T)] = spins[r, i, t]
-    _refresh_ghosts(W, 0, R, T, periodic)
+                b, column = _cell(t, T, B)
+                W[r * nb + b, i, column] = spins[r, i, t]
+    _refresh_ghosts(W, 0, R, T, periodic, B)
     return W
 
 
 @njit(cache=True, nogil=True)
-def _merge(W, spins):
-    """Write the working array W (R, N, L) into spins (R, N, T)."""
+def _merge(W, spins, B):
+    """Write the working array W (R nb, N, P) of layout block B into spins (R, N, T)."""
     R, n, T = spins.shape
+    nb = _geometry(T, B)[2]
     for r in range(R):
         for i in range(n):
             for t in range(T):
-                spins[r, i, t] = W[r, i, _cell(t, T)]
+                b, column = _cell(t, T, B)
+                spins[r, i, t] = W[r * nb + b, i, column]
 
 
 def permute_ticks(per_site):

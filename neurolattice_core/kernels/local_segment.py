@@ -69,17 +69,19 @@ def _metropolis(s, H, m2b, u):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b, metropolis,
-               key, counter0):
+def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, J_all, K, order, m2b, metropolis, key,
+               counter0):
     """Update the block with all-to-all couplings from the slice sums S; returns flips.
 
-    The segment of the q-th neuron i = order[q] uses the key ``random_u64(key, counter0 +
-    3 i)``.
+    Site m (class index k_lo + m) of neuron i has its spin at W[row, i, t0 + m], its temporal
+    neighbours at W[row, i, nb0 + m] and W[row, i, nb0 + m + 1] and its field and slice sum
+    at hp[i, f0 + m] and S[r, f0 + m]. The segment of the q-th neuron i = order[q] uses the key
+    ``random_u64(key, counter0 + 3 i)``.
     """
     flips = 0
-    if r < 0 or t_off < 0 or nb_off < 0 or f_off < 0 or k_lo < 0:
+    if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
         return flips
-    tb, nb, fb = np.uint64(t_off + k_lo), np.uint64(nb_off + k_lo), np.uint64(f_off + k_lo)
+    tb, nb, fb = np.uint64(t0), np.uint64(nb0), np.uint64(f0)
     one = np.uint64(1)
     for q in range(order.size):
         i = np.uint64(order[q])
@@ -89,27 +91,27 @@ def _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
-                si = W[r, i, tb + mu]
+                si = W[row, i, tb + mu]
                 s = F32(si)
                 H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
-                     + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
+                     + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
                 flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 if flip:
-                    W[r, i, tb + mu] = -si
+                    W[row, i, tb + mu] = -si
                 S[r, fb + mu] += np.int32(-2 * si) if flip else np.int32(0)
                 n_flips = _inc32(n_flips, flip)
         else:
             for m in range(n):
                 mu = np.uint64(m)
-                si = W[r, i, tb + mu]
+                si = W[row, i, tb + mu]
                 s = F32(si)
                 H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
-                     + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one])))
+                     + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
                 flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 if flip:
-                    W[r, i, tb + mu] = -si
+                    W[row, i, tb + mu] = -si
                 S[r, fb + mu] += np.int32(-2 * si) if flip else np.int32(0)
                 n_flips = _inc32(n_flips, flip)
         flips += n_flips
@@ -117,17 +119,17 @@ def _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp, indptr,
-                 indices, weights, K, order, m2b, metropolis, key, counter0, A, old):
+def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, indptr, indices,
+                 weights, K, order, m2b, metropolis, key, counter0, A, old):
     """Update the block with sparse (CSR) or dense (cached fields) couplings; returns flips.
 
-    ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Segment keys as in
-    :func:`_block_all`.
+    ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Cells, fields and
+    segment keys as in :func:`_block_all`; cached fields at phi[r, f0 + m, :].
     """
     flips = 0
-    if r < 0 or t_off < 0 or nb_off < 0 or f_off < 0 or k_lo < 0:
+    if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
         return flips
-    tb, nb, fb = np.uint64(t_off + k_lo), np.uint64(nb_off + k_lo), np.uint64(f_off + k_lo)
+    tb, nb, fb = np.uint64(t0), np.uint64(nb0), np.uint64(f0)
     one = np.uint64(1)
     n_neur = np.uint64(W.shape[1])
     for q in range(order.size):
@@ -146,14 +148,14 @@ def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp,
                 j2, wp2 = np.uint64(indices[p + 1]), weights[p + 1]
                 for m in range(n):
                     mu = np.uint64(m)
-                    A[mu] = ((hp[i, fb + mu] + wp * F32(W[r, j, tb + mu]))
-                             + wp2 * F32(W[r, j2, tb + mu]))
+                    A[mu] = ((hp[i, fb + mu] + wp * F32(W[row, j, tb + mu]))
+                             + wp2 * F32(W[row, j2, tb + mu]))
                 p += 2
             elif p < p_end:
                 j, wp = np.uint64(indices[p]), weights[p]
                 for m in range(n):
                     mu = np.uint64(m)
-                    A[mu] = hp[i, fb + mu] + wp * F32(W[r, j, tb + mu])
+                    A[mu] = hp[i, fb + mu] + wp * F32(W[row, j, tb + mu])
                 p += 1
             else:
                 for m in range(n):
@@ -164,47 +166,48 @@ def _block_field(dense, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo, n, hp,
                 j2, wp2 = np.uint64(indices[p + 1]), weights[p + 1]
                 for m in range(n):
                     mu = np.uint64(m)
-                    A[mu] = (A[mu] + wp * F32(W[r, j, tb + mu])) + wp2 * F32(W[r, j2, tb + mu])
+                    A[mu] = ((A[mu] + wp * F32(W[row, j, tb + mu]))
+                             + wp2 * F32(W[row, j2, tb + mu]))
                 p += 2
             if p < p_end:
                 j, wp = np.uint64(indices[p]), weights[p]
                 for m in range(n):
                     mu = np.uint64(m)
-                    A[mu] += wp * F32(W[r, j, tb + mu])
+                    A[mu] += wp * F32(W[row, j, tb + mu])
         if dense:   # the spins before the decisions, for step 3
             for m in range(n):
-                old[m] = W[r, i, tb + np.uint64(m)]
+                old[m] = W[row, i, tb + np.uint64(m)]
         # 2. decisions
         x, n_flips = _weyl32(seg, k_lo), np.int32(0)   # Weyl value of the site index; flips
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
-                si = W[r, i, tb + mu]
+                si = W[row, i, tb + mu]
                 s = F32(si)
-                H = A[mu] + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one]))
+                H = A[mu] + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one]))
                 flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 if flip:
-                    W[r, i, tb + mu] = -si
+                    W[row, i, tb + mu] = -si
                 n_flips = _inc32(n_flips, flip)
         else:
             for m in range(n):
                 mu = np.uint64(m)
-                si = W[r, i, tb + mu]
+                si = W[row, i, tb + mu]
                 s = F32(si)
-                H = A[mu] + Ki * (F32(W[r, i, nb + mu]) + F32(W[r, i, nb + mu + one]))
+                H = A[mu] + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one]))
                 flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 if flip:
-                    W[r, i, tb + mu] = -si
+                    W[row, i, tb + mu] = -si
                 n_flips = _inc32(n_flips, flip)
         flips += n_flips
         # 3. cached dense fields of the flipped sites
         if dense:
             for m in range(n):
-                d = np.int32(W[r, i, tb + np.uint64(m)]) - np.int32(old[m])
+                d = np.int32(W[row, i, tb + np.uint64(m)]) - np.int32(old[m])
                 if d != 0:
-                    row = fb + np.uint64(m)
+                    tick = fb + np.uint64(m)
                     for j in range(n_neur):
-                        phi[r, row, j] += np.int32(d * Jq[i, j])
+                        phi[r, tick, j] += np.int32(d * Jq[i, j])
     return flips

@@ -15,8 +15,9 @@ One sweep = one update attempt per site, in the order
                 update site (i, t)
 
 Different ticks of one class share no bond, so the result is the same for any grouping of the
-ticks: the drivers cut each class into blocks of ``block`` consecutive ticks and run one *task*
-per (replica, block), each task visiting its neurons in order and, for each neuron, its ticks as
+ticks: the drivers cut each class into blocks of ``block`` consecutive ticks (the layout
+block of the working array, :mod:`.local_layout`) and run one *task* per (replica, block),
+each task visiting its neurons in order and, for each neuron, its ticks as
 one vectorised segment (:mod:`.local_segment`). :func:`_sweeps_parallel` runs the tasks of a
 class in parallel (``prange``, one parallel region per class and sweep),
 :func:`_sweeps_replicas` the replicas in parallel (one region per call), :func:`_sweeps_serial`
@@ -32,7 +33,14 @@ couplings in fixed point (:func:`quantise_couplings`), refreshed on every flip.
 import numpy as np
 from numba import njit, prange
 
-from .local_layout import _bases, _cell, _offsets, _refresh_ghosts
+from .local_layout import (
+    _cell,
+    _fill_ghosts,
+    _geometry,
+    _offsets,
+    _publish_edges,
+    _refresh_ghosts,
+)
 from .local_segment import _block_all, _block_field
 from .sync import LINE, STATIC, fetch_add, mode, store_release, wait_at_least
 
@@ -48,18 +56,20 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
 
     Segment keys: ``random_u64(key, (w N + i) * 3 + c)``.
     """
-    t_off, nb_off, f_off = _offsets(cls[c, 0], cls[c, 1], hp.shape[1])
     k_lo = b * block
     n = min(block, cls[c, 2] - k_lo)
+    T = hp.shape[1]
+    lay_b, tb, nb, fb = _offsets(cls[c, 0], cls[c, 1] + k_lo, T, block)
+    row = r * _geometry(T, block)[2] + lay_b
     counter0 = np.uint64(w) * np.uint64(3 * W.shape[1]) + np.uint64(c)
     if kind == KIND_ALL:
-        return _block_all(W, S, r, t_off, nb_off, f_off, k_lo, n, hp, J_all, K, order, m2b,
+        return _block_all(W, S, row, r, tb, nb, fb, k_lo, n, hp, J_all, K, order, m2b,
                           metropolis, key, counter0)
     A = np.empty(n, dtype=np.float32)
     old = np.empty(n, dtype=np.int8)
-    return _block_field(kind == KIND_DENSE, W, phi, Jq, scale, r, t_off, nb_off, f_off, k_lo,
-                        n, hp, indptr, indices, weights, K, order, m2b, metropolis, key,
-                        counter0, A, old)
+    return _block_field(kind == KIND_DENSE, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
+                        indptr, indices, weights, K, order, m2b, metropolis, key, counter0, A,
+                        old)
 
 
 @njit(cache=True, nogil=True)
@@ -69,7 +79,7 @@ def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
 
     Arguments: see :func:`_sweeps_parallel`.
     """
-    n_rep = W.shape[0]
+    n_rep = m2b.shape[0]
     flips = np.zeros(n_rep, dtype=np.int64)
     for w in range(sweep_offset, sweep_offset + n_sweeps):
         for c in range(cls.shape[0]):
@@ -79,7 +89,7 @@ def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                     flips[r] += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
                                       indices, weights, order, K, hp, m2b[r], metropolis,
                                       keys[r], cls, block)
-            _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic)
+            _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
     return flips
 
 
@@ -91,7 +101,7 @@ def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
     Replicas are independent, so each runs all its sweeps without waiting for the others.
     Arguments: see :func:`_sweeps_parallel`.
     """
-    n_rep = W.shape[0]
+    n_rep = m2b.shape[0]
     flips = np.zeros(n_rep, dtype=np.int64)
     for r in prange(n_rep):
         count = 0
@@ -101,7 +111,7 @@ def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
                     count += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
                                    indices, weights, order, K, hp, m2b[r], metropolis, keys[r],
                                    cls, block)
-                _refresh_ghosts(W, r, r + 1, hp.shape[1], periodic)
+                _refresh_ghosts(W, r, r + 1, hp.shape[1], periodic, block)
         flips[r] = count
     return flips
 
@@ -113,8 +123,8 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
 
     Parameters
     ----------
-    W : int8 (R, N, L)
-        Working spins (:mod:`.local_layout`), updated in place.
+    W : int8 (R nb, N, P)
+        Working spins in the layout of ``block`` (:mod:`.local_layout`), updated in place.
     S : int32 (R, T)
         Slice sums in permuted tick order (all-to-all; else any shape), updated in place.
     phi : int32 (R, T, N)
@@ -141,14 +151,15 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
     cls : int64 (n_classes, 3)
         Time classes (:func:`.local_layout.time_classes`).
     block : int
-        Ticks per task (any value >= 1 gives the same result).
+        Parity indices per task, the layout block of W (any value >= 1 gives the same
+        result).
 
     Returns
     -------
     int64 (R,)
         Flips per replica.
     """
-    n_rep = W.shape[0]
+    n_rep = m2b.shape[0]
     flips = np.zeros(n_rep, dtype=np.int64)
     for w in range(sweep_offset, sweep_offset + n_sweeps):
         for c in range(cls.shape[0]):
@@ -161,22 +172,21 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
                                          m2b[r], metropolis, keys[r], cls, block)
             for task in range(n_rep * n_blocks):
                 flips[task // n_blocks] += task_flips[task]
-            _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic)
+            _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
     return flips
 
 
 @njit(cache=True, nogil=True)
-def _pinned_task(W, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, scale, indptr,
+def _pinned_task(W, X, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, scale, indptr,
                  indices, weights, order, K, hp, m2b, periodic, metropolis, keys,
                  sweep_offset, cls, block):
-    """Task (step, r, b) of :func:`_sweeps_pinned`: wait, refresh its ghost, update; flips.
+    """Task (step, r, b) of :func:`_sweeps_pinned`: wait, fill its ghosts, update; flips.
 
     Block b of step s (sweep sweep_offset + s // 2, class s % 2) reads the other class's
     ticks of blocks b - 1, b, b + 1 (cyclically for periodic time) as left by step s - 1, and
     none of them may start step s + 1 before it is done: it waits until those blocks have
-    finished s steps, and publishes s + 1 when done. With periodic time the first block of
-    the even class reads the ghost copy of tick T - 1 and the last block of the odd class that
-    of tick 0: each refreshes its ghost cell itself, after the wait.
+    finished s steps, fills its ghosts from their edge strips X (:mod:`.local_layout`),
+    updates, publishes its own edges, and then its progress s + 1.
     """
     T = hp.shape[1]
     base = r * n_blocks
@@ -188,26 +198,20 @@ def _pinned_task(W, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, sca
             nb %= n_blocks
         wait_at_least(progress, LINE * (base + nb), step)
     c = step % 2
-    if periodic and T >= 2:
-        e0, o0, _ = _bases(T)
-        if c == 0 and b == 0:
-            for i in range(W.shape[1]):
-                W[r, i, o0 - 1] = W[r, i, o0 + T // 2 - 1]      # t = -1 is t = T-1 (odd)
-        if c == 1 and b == (cls[1, 2] - 1) // block:
-            for i in range(W.shape[1]):
-                W[r, i, e0 + (T + 1) // 2] = W[r, i, e0]        # t = T is t = 0
+    _fill_ghosts(W, X, r, b, c, T, periodic, block)
     flips = 0
     if b * block < cls[c, 2]:
         flips = _task(W, S, phi, r, c, b, sweep_offset + step // 2, kind, J_all, Jq, scale,
                       indptr, indices, weights, order, K, hp, m2b[r], metropolis, keys[r], cls,
                       block)
+        _publish_edges(W, X, r, b, c, T, block)
     store_release(progress, LINE * (base + b), step + 1)
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
-                   m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block,
+                   m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block, X,
                    n_workers):
     """As :func:`_sweeps_parallel`, in one parallel region per call (two time classes only).
 
@@ -217,15 +221,21 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
     (replica, block) index when all workers run at once, else the workers claim tasks in
     order (:func:`.sync.mode`). Same tasks, same waits, same result: bit-identical to the
     other drivers for any number of workers. Needs ``cls.shape[0] == 2`` (even T or open
-    time); ``n_workers`` is normally numba's thread count.
+    time) and W in the layout of ``block``; ``X`` int8 (R, nb, 3, >= N) is scratch for the
+    edge strips (:func:`.local_layout.new_edge_strips`); ``n_workers`` is normally numba's
+    thread count.
     """
-    n_rep = W.shape[0]
+    n_rep = m2b.shape[0]
     n_blocks = (max(cls[0, 2], cls[1, 2]) + block - 1) // block
     tasks = n_rep * n_blocks
     n_steps = 2 * n_sweeps
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)          # workers arrived, mode, tasks claimed
     progress = np.zeros(LINE * tasks, dtype=np.int64)   # steps finished by each block
+    for r in range(n_rep):
+        for b in range(n_blocks):
+            for par in range(2):
+                _publish_edges(W, X, r, b, par, hp.shape[1], block)
     for k in prange(n_workers):
         if mode(control, n_workers) == STATIC:
             lo, hi = k * tasks // n_workers, (k + 1) * tasks // n_workers
@@ -234,7 +244,7 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                     g = lo if i == 0 else (hi - 1 if i == 1 else lo + i - 1)
                     r = g // n_blocks
                     flips[k, r] += _pinned_task(
-                        W, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all,
+                        W, X, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all,
                         Jq, scale, indptr, indices, weights, order, K, hp, m2b, periodic,
                         metropolis, keys, sweep_offset, cls, block)
         else:
@@ -245,22 +255,24 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                 step, g = g // tasks, g % tasks
                 r = g // n_blocks
                 flips[k, r] += _pinned_task(
-                    W, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all, Jq,
+                    W, X, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all, Jq,
                     scale, indptr, indices, weights, order, K, hp, m2b, periodic, metropolis,
                     keys, sweep_offset, cls, block)
-    _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic)
+    _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
     return flips.sum(axis=0)
 
 
 @njit(cache=True, nogil=True)
-def _slice_sums(W, T):
-    """S[r, f] = sum_i s_i(t_f) in the permuted tick order, int32 (R, T)."""
-    ne = (T + 1) // 2
-    S = np.zeros((W.shape[0], T), dtype=np.int32)
-    for r in range(W.shape[0]):
+def _slice_sums(W, T, B):
+    """S[r, f] = sum_i s_i(t_f) in the permuted tick order, int32 (R, T); W of layout B."""
+    ne, nb = (T + 1) // 2, _geometry(T, B)[2]
+    R = W.shape[0] // nb
+    S = np.zeros((R, T), dtype=np.int32)
+    for r in range(R):
         for i in range(W.shape[1]):
             for f in range(T):
-                S[r, f] += W[r, i, _cell(2 * f if f < ne else 2 * (f - ne) + 1, T)]
+                b, column = _cell(2 * f if f < ne else 2 * (f - ne) + 1, T, B)
+                S[r, f] += W[r * nb + b, i, column]
     return S
 
 

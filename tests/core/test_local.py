@@ -253,7 +253,7 @@ def _state(kind, R=3, n=11, T=15, periodic=True, seed=8):
     return spins, args
 
 
-@pytest.mark.parametrize("T", [15, 16])
+@pytest.mark.parametrize("T", [15, 16, 257])
 @pytest.mark.parametrize("periodic", [True, False])
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
 def test_any_block_size_and_driver_give_identical_results(kind, periodic, T):
@@ -291,7 +291,7 @@ def _driver_arguments(state, block):
             7, state._cls, block)
 
 
-@pytest.mark.parametrize("T", [2, 3, 16, 40])
+@pytest.mark.parametrize("T", [2, 3, 16, 40, 258, 259])
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
 def test_the_one_region_driver_matches_the_serial_one_for_any_worker_count(kind, T):
     """Static ownership (workers all running) or dynamic claiming (fewer threads than
@@ -300,14 +300,18 @@ def test_the_one_region_driver_matches_the_serial_one_for_any_worker_count(kind,
     default = numba.get_num_threads()
     results = []
     try:
-        for threads, workers, block in ((1, 1, 4), (1, 3, 2), (2, 2, 3), (2, 2, 8), (2, 5, 1)):
+        for threads, workers, block in ((1, 1, 4), (1, 3, 2), (2, 2, 3), (2, 2, 8), (2, 5, 1),
+                                        (2, 2, 64)):
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             for periodic in (True, False):
                 spins, args = _state(kind, R=2, n=9, T=T, periodic=periodic)
                 pinned, serial = LocalState(spins, **args), LocalState(spins, **args)
                 if pinned._cls.shape[0] != 2:
                     continue
-                flips = local_sweep._sweeps_pinned(*_driver_arguments(pinned, block), workers)
+                pinned._use_block(block)
+                serial._use_block(block)
+                flips = local_sweep._sweeps_pinned(*_driver_arguments(pinned, block), pinned._X,
+                                                   workers)
                 expected = local_sweep._sweeps_serial(*_driver_arguments(serial, block))
                 results.append((np.array_equal(pinned._W, serial._W),
                                 np.array_equal(flips, expected)))
@@ -440,7 +444,7 @@ def _segment_case(metropolis, n=20001):
     hp = np.zeros((2, n), dtype=np.float32)
     hp[1] = A                                         # no equal-time neighbours: fields = A
     flips = _block_field(False, W, np.zeros((1, 1, 1), np.int32), np.zeros((1, 1), np.int32),
-                         np.float32(0), 0, 0, n, 0, 0, n, hp, np.zeros(3, np.int64),
+                         np.float32(0), 0, 0, 0, n, 0, 0, n, hp, np.zeros(3, np.int64),
                          np.zeros(0, np.int64), np.zeros(0, np.float32),
                          np.array([0.0, 0.4], np.float32), np.array([1], np.int64), m2b,
                          metropolis, key, counter0, np.zeros(n, np.float32),
