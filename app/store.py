@@ -272,6 +272,8 @@ class SessionStore(param.Parameterized):
         except NeurolatticeError as error:
             self.notify(str(error), "error")
             return False
+        if not self.try_build_engine():   # the error message is on the page
+            return False
         values = {k: v for k, v in model.param.values().items() if k != "name"}
         self._applying_preset = True
         try:

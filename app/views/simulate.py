@@ -87,6 +87,7 @@ class SimulateView(pn.viewable.Viewer):
         self._last_trace_sweep = 0
         self._trace_draws = 0
         self._frame_times = []
+        self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
         self.readout = pn.pane.HTML("<b>starting the engine…</b>", sizing_mode="stretch_width",
                                     css_classes=["nl-readout"])
@@ -110,9 +111,17 @@ class SimulateView(pn.viewable.Viewer):
         self.readout.object = ("<b>no engine</b>: it could not start (see the message above); "
                                "▶ Play tries again")
 
+    def _enable_downloads(self, enabled):
+        """The exports need the engine's data: their buttons are off while there is none."""
+        for button in self._engine_downloads:
+            if button.disabled == enabled:
+                button.disabled = not enabled
+
     def _on_frame(self):
         """Draw the latest snapshot; the statistics plots every STATS_EVERY-th frame."""
-        if not self.store.engine_ready:   # the readout says why (show_no_engine)
+        ready = self.store.engine_ready
+        self._enable_downloads(ready)
+        if not ready:   # the readout says why (show_no_engine)
             return
         sampler = self.store.sampler
         frame = sampler.latest_frame()
@@ -258,14 +267,17 @@ class SimulateView(pn.viewable.Viewer):
         def query():
             location = pn.state.location
             return location.search if location is not None else ""
-        return pn.Row(
+        self._engine_downloads = [
             download("Parameters (JSON)", "neurolattice-parameters.json",
                      lambda: export.parameters_json(store, query())),
             download("Snapshot (NPZ)", "neurolattice-snapshot.npz",
                      lambda: export.snapshot_npz(store)),
             download("Traces (CSV)", "neurolattice-traces.csv", lambda: export.traces_csv(store)),
             download("Correlations (CSV)", "neurolattice-correlations.csv",
-                     lambda: export.correlations_csv(store)),
+                     lambda: export.correlations_csv(store))]
+        self._enable_downloads(store.engine_ready)
+        return pn.Row(
+            *self._engine_downloads,
             pn.pane.HTML("<span class='nl-muted'>PNG: the save tool of each plot's "
                          "toolbar</span>", margin=(12, 5)),
             sizing_mode="stretch_width")

@@ -91,3 +91,32 @@ def test_a_notebook_page_without_an_engine_says_so_instead_of_raising(monkeypatc
     assert wait_until(lambda: store.deliver() or store.message, timeout=30)
     assert store.message == "The engine could not start: no kernels"
     store.shutdown()
+
+
+def test_without_an_engine_exports_are_off_and_a_fit_is_not_simulated(monkeypatch):
+    """The Simulate downloads need the engine's data; "Simulate this fit" reports instead."""
+    from app.main import create_app
+    from app.recording_state import RecordingState
+    from tests.app.test_fit_state import _fit
+
+    def broken(self):
+        raise RuntimeError("no kernels")
+    monkeypatch.setattr(SessionStore, "_new_sampler", broken)
+    page = create_app()
+    store, view = page.store, page.page.simulate
+    buttons = view._engine_downloads
+    assert len(buttons) == 4 and all(button.disabled for button in buttons)
+    recording = RecordingState()
+    recording.load_sample(wait=True)
+    store.fit.result = _fit(recording, model="lft", method="pl", drive="off")
+    store.deliver()
+    assert not store.simulate_fit() and not store.engine_ready
+    store.deliver()
+    assert store.message == "The engine could not start: no kernels"
+    monkeypatch.undo()
+    try:
+        assert store.simulate_fit() and store.engine_ready
+        view._on_frame()
+        assert not any(button.disabled for button in buttons)
+    finally:
+        store.shutdown()
