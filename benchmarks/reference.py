@@ -7,6 +7,10 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+# before any @njit: neurolattice_core sets Numba's CPU options (512-bit vectors on AVX-512
+# hosts), fixed at the first decoration; the reference then gets the engine's code generator
+import neurolattice_core  # noqa: E402, F401
+
 
 @njit(parallel=True, cache=True)
 def _plain_checkerboard(spins, beta, n_sweeps):

@@ -8,15 +8,17 @@ this project's machine (Emerald Rapids; ``make bench``), the fast path 1.1-1.3x.
 change: every lane computes the same float32 operations in the same order.
 
 This sets ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` to the host's own CPU and features
-plus ``-prefer-256-bit``, before Numba builds its code generator (it does so lazily, at the
-first compilation, so this works after ``import numba`` too). It does nothing when the user
-already set either variable or ``NUMBA_ENABLE_AVX=0``, when the host has no AVX-512, or when
-``NEUROLATTICE_VECTOR_WIDTH=256`` asks for LLVM's default. Compiled kernels are cached per CPU
-name and feature string, so the two settings never share a cache entry.
+plus ``-prefer-256-bit``, before Numba builds its code generator. Numba builds it lazily, when
+the first function is decorated with ``numba.njit``: so this works after ``import numba`` but
+not after a decoration, and then warns (import ``neurolattice_core`` first). It does nothing
+when the user already set either variable or ``NUMBA_ENABLE_AVX=0``, when the host has no
+AVX-512, or when ``NEUROLATTICE_VECTOR_WIDTH=256`` asks for LLVM's default. Compiled kernels
+are cached per CPU name and feature string, so the two settings never share a cache entry.
 """
 
 import os
 import sys
+import warnings
 
 _OPT_OUT = "NEUROLATTICE_VECTOR_WIDTH"
 
@@ -38,9 +40,25 @@ def prefer_full_vector_width():
     features = llvm.get_host_cpu_features()
     if not features.get("avx512f", False):
         return False
+    if _numba_code_generator_built():
+        warnings.warn("Numba compiled or decorated a function before neurolattice_core was "
+                      "imported, so neurolattice's kernels keep 256-bit vectors on this AVX-512 "
+                      "CPU (the general path runs about 2x slower). Import neurolattice_core "
+                      "before defining Numba functions.", RuntimeWarning, stacklevel=2)
+        return False
     os.environ["NUMBA_CPU_NAME"] = llvm.get_host_cpu_name()
     os.environ["NUMBA_CPU_FEATURES"] = features.flatten() + ",-prefer-256-bit"
     if "numba" in sys.modules:    # already imported: its configuration reads the variables again
         from numba.core import config
         config.reload_config()
     return True
+
+
+def _numba_code_generator_built():
+    """True once Numba has built its CPU code generator (its CPU settings are then fixed)."""
+    if "numba" not in sys.modules:
+        return False
+    from numba.core import registry
+
+    # Numba keeps the built target context in this cached property (numba 0.5x-0.6x)
+    return "_toplevel_target_context" in vars(registry.cpu_target)
