@@ -134,11 +134,11 @@ class FitView(pn.viewable.Viewer):
         spectra = hv.Overlay([hv.Curve((np.linspace(0, 1, len(arrays[key][name])),
                                         np.sort(arrays[key][name])), ("q", "quantile"),
                                        ("m", "magnetisation"), label=f"{label} ({who})").opts(
-            color=colour, line_dash=dash)
-            for key, label in (("mu_spectrum", "μ_i"), ("nu_spectrum", "ν_t"))
-            for name, who, colour, dash in (("data", "data", "#111", "solid"),
-                                            ("model", "fit", "#1f77b4", "dashed"))]).opts(
-            title="Kernel spectra: data vs fit", legend_position="bottom_right", **_OPTS)
+            color=colour, line_dash=dash)   # colour: which average; dash: data or fit
+            for key, label, colour in (("mu_spectrum", "μ_i", "#1f77b4"),
+                                       ("nu_spectrum", "ν_t", "#d62728"))
+            for name, who, dash in (("data", "data", "solid"), ("model", "fit", "dashed"))]).opts(
+            title="Kernel spectra: data vs fit", legend_position="top_left", **_OPTS)
         J = np.array(result.J, dtype=float)
         off = J[~np.eye(len(J), dtype=bool)]
         limit = float(np.nanmax(np.abs(off))) if off.size else 1.0

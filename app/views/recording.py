@@ -150,7 +150,7 @@ class RecordingView(pn.viewable.Viewer):
                             ("m", "magnetisation"), label="units μ_i")
                    * hv.Curve((np.linspace(0, 1, len(cols)), cols), ("q", "quantile"),
                               ("m", "magnetisation"), label="ticks ν_t")).opts(
-            title="Kernel spectra (trial-averaged)", legend_position="bottom_right", **_OPTS)
+            title="Kernel spectra (trial-averaged)", legend_position="top_left", **_OPTS)
         corr = np.array(d["correlation"], dtype=float)
         np.fill_diagonal(corr, np.nan)
         heat = hv.Image(corr[::-1], bounds=(0, 0, len(units), len(units)),
