@@ -58,7 +58,8 @@ PARALLEL_MIN_SITES = 1 << 13
 parallel region costs about 10-40 us (OpenMP threads wake from a passive wait), the time of
 10**4 site updates or more. Above it the faster driver is chosen by timing (see
 :meth:`LocalState.sweep`). Speed only: both drivers give identical results."""
-_EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slower
+_EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slower ...
+_EXPLORE_MAX = 256    # ... doubling up to this while each timing confirms the choice
 _TIMED_MIN_SWEEPS = 4  # shorter calls are not timed: waking the threads dominates them
 
 
@@ -272,7 +273,9 @@ class LocalState:
             self._Jq, self._scale = Jq, np.float32(scale)
         self._seconds_per_site = {False: None, True: None}   # by driver (parallel?), smoothed
         self._warm = {False: False, True: False}   # first call of a driver (loading) untimed
-        self._calls = 0
+        self._explore_every = _EXPLORE_EVERY    # calls between timings of the slower driver
+        self._since_explored = 0
+        self._choice_explored = None             # the faster driver at the last such timing
         self._block = _block_size(kind, int(self._cls[:, 2].max()), n, R, 1)   # serial layout
         self.set_spins(spins)
 
@@ -348,8 +351,8 @@ class LocalState:
             below ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or by ticks,
             whichever has the lower measured time per site (each call of at least 4 sweeps is
             timed, except the first call of each driver; the other one is timed again every
-            16th call, so the choice follows the load of the machine). Speed only: results are
-            bit-identical.
+            16th call, up to every 256th while the choice holds, so the choice follows the
+            load of the machine). Speed only: results are bit-identical.
 
         Returns
         -------
@@ -400,13 +403,26 @@ class LocalState:
         return flips
 
     def _choose_driver(self):
-        """Parallel (True) or serial (False): untimed drivers first, then the faster one."""
-        self._calls += 1
+        """Parallel (True) or serial (False): untimed drivers first, then the faster one.
+
+        The slower driver is timed again every ``_explore_every``-th call. That interval
+        doubles (up to ``_EXPLORE_MAX``) each time the faster driver is the same as at the
+        previous such timing, and falls back to ``_EXPLORE_EVERY`` when it changed: a clear
+        choice costs little, and a change of the machine's load is still followed.
+        """
         rates = self._seconds_per_site
         if rates[True] is None or rates[False] is None:
             return rates[True] is None
         faster = rates[True] < rates[False]
-        return (not faster) if self._calls % _EXPLORE_EVERY == 0 else faster
+        self._since_explored += 1
+        if self._since_explored < self._explore_every:
+            return faster
+        self._since_explored = 0
+        confirmed = faster == self._choice_explored
+        self._explore_every = min(2 * self._explore_every, _EXPLORE_MAX) if confirmed \
+            else _EXPLORE_EVERY
+        self._choice_explored = faster
+        return not faster
 
 
 def local_sweeps(spins, *, kind, K, fields, betas, time_periodic, method, n_sweeps, keys,

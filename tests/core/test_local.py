@@ -587,3 +587,21 @@ def test_bad_driver_and_block_are_refused():
         state.sweep(block=0, **run)
     with pytest.raises(ParameterError, match="shape"):
         state.set_spins(np.ones((3, 11, 14), dtype=np.int8))
+
+
+def test_the_slower_driver_is_timed_less_often_while_the_choice_holds():
+    """Timings of the slower driver: every 16th call, doubling to 256 while the choice holds."""
+    spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
+    state = LocalState(spins, **args)
+
+    def explorations(rates, calls):
+        state._seconds_per_site.update(rates)
+        return [c for c in range(calls) if state._choose_driver() != (rates[True] < rates[False])]
+
+    parallel_faster = {True: 1.0, False: 2.0}
+    seen = explorations(parallel_faster, 16 + 16 + 32 + 64 + 128 + 256 + 256)
+    gaps = np.diff([-1] + seen).tolist()
+    assert gaps == [16, 16, 32, 64, 128, 256, 256]
+    # the serial driver turns out faster: timed again after 16 calls, then backing off again
+    seen = explorations({True: 2.0, False: 1.0}, 256 + 16 + 32)
+    assert np.diff([-1] + seen).tolist()[-2:] == [16, 32]
