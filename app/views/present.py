@@ -37,7 +37,7 @@ class PresentView(pn.viewable.Viewer):
                                        "neurolattice-present-magnetisation", y_range=(-1.05, 1.05),
                                        height=560, font_scale=1.8)
         self.magnetization.figure.xaxis.ticker.desired_num_ticks = 3
-        self._last_sweep_drawn = -1
+        self._drawn = (None, -1)   # (sampler, sweep) of the snapshot on the page
         self._last_trace_sweep = 0
         self._frames = 0
         self._facts = ModelFacts()
@@ -68,8 +68,8 @@ class PresentView(pn.viewable.Viewer):
             return
         sampler = self.store.sampler
         frame = sampler.latest_frame()
-        if frame["sweep"] != self._last_sweep_drawn:
-            self._last_sweep_drawn = frame["sweep"]
+        if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
+            self._drawn = (sampler, frame["sweep"])   # a new engine restarts the sweep count
             self._draw_raster()
         self._frames += 1
         if self._frames % STATS_EVERY == 1:
@@ -111,7 +111,7 @@ class PresentView(pn.viewable.Viewer):
             self.step_text.object = (f"<b>{experiments.experiment}</b> · step "
                                      f"{experiments.step + 1} of {len(steps)}<br>"
                                      f"{steps[experiments.step].text}")
-        self._last_sweep_drawn = -1  # redraw: the decimation may have changed
+        self._drawn = (None, -1)  # redraw: the decimation may have changed
 
     def start_frames(self):
         """Start pulling frames (while the presentation is shown)."""

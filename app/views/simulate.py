@@ -81,7 +81,7 @@ class SimulateView(pn.viewable.Viewer):
             [("rows", "neurons μ_i", "#1f77b4", "solid"), ("cols", "ticks ν_t", "#d62728",
                                                             "solid")],
             "neurolattice-kernel-spectra", y_range=(-1.05, 1.05), legend="top_left")
-        self._last_sweep_drawn = -1
+        self._drawn = (None, -1)   # (sampler, sweep) of the snapshot on the page
         self._drawn_products = {}
         self._frames = 0
         self._last_trace_sweep = 0
@@ -103,8 +103,10 @@ class SimulateView(pn.viewable.Viewer):
     def show_engine(self):
         """Draw the engine's configuration and readout (building the engine if need be)."""
         sampler = self.store.sampler
+        frame = sampler.latest_frame()
         self.raster.update(sampler.snapshot())
-        self._update_readout(sampler.latest_frame())
+        self._drawn = (sampler, frame["sweep"])   # the first frame does not send it again
+        self._update_readout(frame)
 
     def show_no_engine(self):
         """Say in the readout that the engine could not be built (the message tells why)."""
@@ -125,8 +127,8 @@ class SimulateView(pn.viewable.Viewer):
             return
         sampler = self.store.sampler
         frame = sampler.latest_frame()
-        if frame["sweep"] != self._last_sweep_drawn:
-            self._last_sweep_drawn = frame["sweep"]
+        if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
+            self._drawn = (sampler, frame["sweep"])   # a new engine restarts the sweep count
             self.raster.update(sampler.snapshot())
             now = time.perf_counter()
             self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]

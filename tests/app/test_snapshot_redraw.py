@@ -1,0 +1,47 @@
+"""The snapshot on the page follows the engine, also when a new engine restarts the sweep count."""
+
+import numpy as np
+import pytest
+
+from app.experiments import ExperimentState
+from app.store import SessionStore
+from app.views.present import PresentView
+from app.views.simulate import SimulateView
+
+
+@pytest.fixture
+def store():
+    store = SessionStore()
+    store.try_build_engine()
+    yield store
+    store.shutdown()
+
+
+def drawn(view):
+    """The spike mask (N, T) of uint8 that the view's raster last sent."""
+    return view.raster.source.data["image"][0]
+
+
+@pytest.mark.parametrize("make_view", [
+    lambda store: SimulateView(store=store),
+    lambda store: PresentView(store=store, experiments=ExperimentState(store)),
+], ids=["simulate", "present"])
+def test_a_preset_chosen_before_play_is_drawn_at_the_next_frame(store, make_view):
+    """Critical (hot start) -> Ordered phase (cold start): both engines are at sweep 1."""
+    view = make_view(store)
+    view._on_frame()
+    hot = drawn(view).copy()
+    store.preset = "Ordered phase"
+    assert store.sampler.latest_frame()["sweep"] == 1   # the case: same sweep, new engine
+    view._on_frame()
+    cold = (store.sampler.snapshot() > 0).view(np.uint8)
+    assert np.array_equal(drawn(view), cold)
+    assert not np.array_equal(hot, cold)
+
+
+def test_the_first_frame_does_not_resend_the_snapshot_shown_with_the_engine(store):
+    view = SimulateView(store=store)
+    view.show_engine()
+    sent = view.raster.source.data
+    view._on_frame()
+    assert view.raster.source.data is sent
