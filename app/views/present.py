@@ -39,6 +39,7 @@ class PresentView(pn.viewable.Viewer):
         self.magnetization.figure.xaxis.ticker.desired_num_ticks = 3
         self._drawn = (None, -1)   # (sampler, sweep) of the snapshot on the page
         self._last_trace_sweep = 0
+        self._traced = None   # the engine whose trace is drawn
         self._frames = 0
         self._facts = ModelFacts()
         self._callback = None
@@ -77,6 +78,10 @@ class PresentView(pn.viewable.Viewer):
         self._update_readout(frame)
 
     def _draw_trace(self, sampler):
+        if sampler is not self._traced:   # a new engine (it may be at the same sweep count)
+            if self._traced is not None:
+                self.magnetization.clear("m")
+            self._traced, self._last_trace_sweep = sampler, 0
         history = sampler.history()
         new = history["sweep"] > self._last_trace_sweep
         if new.any():

@@ -85,6 +85,7 @@ class SimulateView(pn.viewable.Viewer):
         self._drawn_products = {}
         self._frames = 0
         self._last_trace_sweep = 0
+        self._traced = None   # the engine whose traces are drawn
         self._trace_draws = 0
         self._frame_times = []
         self._engine_downloads = []   # made by exports()
@@ -173,6 +174,11 @@ class SimulateView(pn.viewable.Viewer):
 
     def _draw_traces(self, sampler):
         """Stream the new points of the traces; every TRACE_RESEND-th draw resend them all."""
+        if sampler is not self._traced:   # a new engine (it may be at the same sweep count)
+            if self._traced is not None:
+                self.energy.clear("energy")
+                self.magnetization.clear("m")
+            self._traced, self._last_trace_sweep = sampler, 0
         history = sampler.history()
         new = history["sweep"] > self._last_trace_sweep
         self._trace_draws += 1

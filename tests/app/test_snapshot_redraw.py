@@ -45,3 +45,21 @@ def test_the_first_frame_does_not_resend_the_snapshot_shown_with_the_engine(stor
     sent = view.raster.source.data
     view._on_frame()
     assert view.raster.source.data is sent
+
+
+def test_the_traces_of_a_new_engine_replace_those_of_the_old_one(store):
+    """Both engines have a point at sweep 1: the old engine's point must not stay."""
+    view = SimulateView(store=store)
+    view._draw_traces(store.sampler)
+    store.preset = "Ordered phase"
+    view._draw_traces(store.sampler)
+    history = store.sampler.history()
+    for plot, line, key in ((view.energy, "energy", "energy_per_site"),
+                            (view.magnetization, "m", "magnetization")):
+        assert list(plot.sources[line].data["y"]) == list(history[key][:, 0])
+    present = PresentView(store=store, experiments=ExperimentState(store))
+    present._draw_trace(store.sampler)
+    store.preset = "Critical 2-D Ising"
+    present._draw_trace(store.sampler)
+    assert list(present.magnetization.sources["m"].data["y"]) == list(
+        store.sampler.history()["magnetization"][:, 0])
