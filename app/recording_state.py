@@ -65,10 +65,15 @@ class RecordingState(param.Parameterized):
         return self._start(lambda: load_recording(str(path)), str(path), wait)
 
     def load_upload(self, filename, data, wait=False):
-        """Load uploaded bytes; the format is detected from content and ``filename``."""
+        """Load an uploaded file; the format is detected from content and ``filename``.
+
+        ``data`` is bytes, or str for a text file (Panel's FileDropper decodes text/* files,
+        a CSV for example, as UTF-8); str is encoded back to UTF-8 bytes.
+        """
         cap = MAX_UPLOAD_MB * 2**20
-        return self._start(lambda: load_recording(bytes(data), name=filename,
-                                                  size_cap_bytes=cap), filename, wait)
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        return self._start(lambda: load_recording(raw, name=filename, size_cap_bytes=cap),
+                           filename, wait)
 
     def rebin(self, wait=False):
         """Bin the loaded recording again with the current binning settings."""
