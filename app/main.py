@@ -11,6 +11,7 @@ import panel as pn
 from .lazy_tabs import LazyTabs
 from .page import CSS as PAGE_CSS
 from .page import Page
+from .rejected_input import install as report_rejected_input
 from .store import SessionStore
 from .views.simulate import SimulateView
 
@@ -119,6 +120,7 @@ def create_app(recording_source=None):
 
     pn.state.onload(on_load)
     if context is not None:  # in a notebook the kernel owns the engine: app.store.shutdown()
+        report_rejected_input(template, store.notify)   # this session's exception handler
         pn.state.on_session_destroyed(on_destroyed)
         # the engine (Numba and its kernels: about 0.4 s) loads in a thread started on the
         # server's next tick, once the page is on its way, while the browser loads BokehJS

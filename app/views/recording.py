@@ -68,10 +68,12 @@ class RecordingView(pn.viewable.Viewer):
     def _on_state(self, *events):
         state = self.state
         if state.status == "error":
-            self.message.object = ("**Could not load or bin the recording.** "
-                                   f"{state.error.rstrip('.')}. "
-                                   "The previous recording, if any, is kept.")
+            text = (f"Could not load or bin the recording: {state.error.rstrip('.')}. "
+                    "The previous recording, if any, is kept.")
+            self.message.object = f"**{text}**"
             self.message.visible = True
+            if pn.state.notifications is not None:   # the message may be below the fold
+                pn.state.notifications.error(text, duration=8000)
             return
         self.message.visible = False
         if state.status != "ready" or state.binned is None:
@@ -185,10 +187,12 @@ class RecordingView(pn.viewable.Viewer):
         state = self.state
         load = pn.widgets.Button(label="Load sample", color="primary")
         load.on_click(lambda _: state.load_sample())
+        # no bound in the browser: a refused width reaches the server, which says why and
+        # sets the box back (app.rejected_input)
         binning = pn.Param(state.binning, parameters=["bin_ms", "window_start_s",
                                                       "window_stop_s", "align"],
                            show_name=False, widgets={"bin_ms": {
-                               "type": pn.widgets.FloatInput, "start": 0.1, "step": 1.0}})
+                               "type": pn.widgets.FloatInput, "start": None, "step": 1.0}})
         return pn.Column(
             pn.pane.Markdown("#### Recording"),
             pn.Param(state, parameters=["sample"], show_name=False), load,

@@ -25,7 +25,10 @@ TRACE_RESEND = 10
 
 _WIDGETS = {
     # Editable sliders: drag for exploration, or type an exact value (e.g. 2.269).
-    "temperature": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "format": "0.0[000]"},
+    # No lower bound in the browser: a typed 0 or -2 reaches the server, which says why it is
+    # refused and sets the box back (app.rejected_input); the browser would keep showing it.
+    "temperature": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "format": "0.0[000]",
+                    "fixed_start": None},
     "J": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
     "K": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
     "h": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},

@@ -90,3 +90,19 @@ def test_absurd_lattice_size_shows_a_message_and_the_page_keeps_working(app_page
     app_page.page.get_by_role("button", name="Step").click()
     assert wait_until(lambda: sweeps(app_page) >= 2, timeout=20)
     assert app_page.errors == []
+
+
+def test_a_refused_temperature_is_said_and_the_box_set_back(app_page):
+    """0 and -2 typed in the temperature box: a message, the box shows θ in use, engine kept."""
+    inputs = app_page.page.locator("input")
+    box = next(inputs.nth(i) for i in range(inputs.count())
+               if inputs.nth(i).input_value().startswith("2.269"))
+    for typed in ("0", "-2"):
+        box.fill(typed)
+        box.press("Enter")
+        said = f"Not applied: temperature must be greater than 0.0, not {typed}"
+        assert wait_until(lambda said=said: app_page.page.get_by_text(said).count() > 0,
+                          timeout=20)
+        assert wait_until(lambda: box.input_value().startswith("2.269"), timeout=10)
+    assert "θ/θc = 1.000" in app_page.readout()
+    assert app_page.errors == []

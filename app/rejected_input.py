@@ -1,0 +1,58 @@
+"""A value typed in a widget that its parameter refuses: said on the page, the widget set back.
+
+Panel applies a widget's new value to the parameter it edits (``pn.Param``); a value outside
+the parameter's bounds (a temperature of 0, a negative bin width) raises there, in Panel's
+event handling, and the browser would go on showing the refused value. Each session therefore
+installs :func:`install`'s handler as its Panel exception handler.
+"""
+
+import logging
+import re
+
+import panel as pn
+
+log = logging.getLogger(__name__)
+
+_PARAM_MESSAGE = re.compile(r"parameter '(?:\w+\.)*(\w+)' (.+)$", re.DOTALL)
+
+
+def plain_message(error):
+    """A parameter's bound error in plain words: ``temperature must be greater than 0.0, ...``."""
+    text = str(error).strip()
+    match = _PARAM_MESSAGE.search(text)
+    if match is None:
+        return text
+    name, rest = match.groups()
+    return f"{name} {rest.rstrip('.')}"
+
+
+def resync_widgets(root):
+    """Set every ``pn.Param`` widget under ``root`` back to its parameter's value (re-sent)."""
+    for pane in root.select(pn.Param):
+        for name, widget in pane._widgets.items():
+            if name == "name" or not hasattr(widget, "value") or not hasattr(pane.object, name):
+                continue
+            current = getattr(pane.object, name)
+            if widget.value != current:
+                widget.value = current
+            else:
+                widget.param.trigger("value")
+
+
+def install(root, notify):
+    """Handle this session's exceptions in Panel's event processing.
+
+    A refused value (ValueError) is reported with ``notify(text, level)`` and the widgets are
+    set back; anything else is logged and reported as an error. Call inside the session.
+    """
+    def handle(exception):
+        if isinstance(exception, ValueError):
+            notify(f"Not applied: {plain_message(exception)}. The control shows the value in "
+                   "use again.", "error")
+            resync_widgets(root)
+            return
+        log.error("error in a page event", exc_info=exception)
+        notify(f"Something went wrong: {exception}", "error")
+
+    pn.config.exception_handler = handle
+    return handle

@@ -1,0 +1,43 @@
+"""Refused widget values: the message and the widgets set back, without a browser."""
+
+import panel as pn
+import param
+import pytest
+
+from app.rejected_input import install, plain_message, resync_widgets
+
+
+class _Controls(param.Parameterized):
+    temperature = param.Number(1.0, bounds=(0.0, None), inclusive_bounds=(False, True))
+
+
+def test_a_bound_error_reads_as_plain_words():
+    with pytest.raises(ValueError) as refused:
+        _Controls().temperature = 0.0
+    assert plain_message(refused.value) == "temperature must be greater than 0.0, not 0.0"
+
+
+def test_the_handler_reports_and_sets_the_widget_back():
+    controls = _Controls()
+    pane = pn.Param(controls, parameters=["temperature"],
+                    widgets={"temperature": {"type": pn.widgets.FloatInput, "start": None}})
+    root = pn.Column(pn.Row(pane))
+    widget = pane._widgets["temperature"]
+    with pytest.raises(ValueError) as refused:
+        widget.value = -2.0          # what the browser sends; Panel passes the error on
+    assert controls.temperature == 1.0
+    with param.discard_events(widget):   # as the browser leaves it: out of step with
+        widget.value = 0.5               # its parameter (Panel keeps what was typed)
+    said = []
+    previous = pn.config.exception_handler
+    try:
+        handle = install(root, lambda text, level: said.append((level, text)))
+        assert pn.config.exception_handler is handle
+    finally:
+        pn.config.exception_handler = previous   # outside a session the setting is global
+    handle(refused.value)
+    assert widget.value == 1.0
+    assert said == [("error", "Not applied: temperature must be greater than 0.0, not -2.0. "
+                              "The control shows the value in use again.")]
+    resync_widgets(root)             # nothing refused: values unchanged
+    assert widget.value == 1.0
