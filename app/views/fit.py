@@ -172,12 +172,15 @@ class FitView(pn.viewable.Viewer):
 
         def fit_json():
             from neurolattice_core.fitting.io import fit_to_json
-            result = store.fit.result
-            if result is None:
-                return io.StringIO(json.dumps({"error": "no fit yet"}))
-            return io.StringIO(json.dumps(fit_to_json(result)))
+            return io.StringIO(json.dumps(fit_to_json(store.fit.result)))   # enabled with a fit
         download = pn.widgets.FileDownload(callback=fit_json, filename="neurolattice-fit.json",
                                            label="Download the fit (JSON)", width=220)
+
+        def enable_with_a_fit(*_):
+            simulate.disabled = download.disabled = store.fit.result is None
+
+        store.fit.param.watch(enable_with_a_fit, "version")
+        enable_with_a_fit()
         return pn.Column(pn.pane.Markdown("#### Fit the loaded recording"), settings,
                          pn.Row(run, cancel), self.progress, self.elapsed, simulate, download,
                          pn.pane.Markdown("Simulating loads the fitted action into the engine "

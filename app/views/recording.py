@@ -40,9 +40,11 @@ class RecordingView(pn.viewable.Viewer):
         self.exclusions = pn.widgets.MultiChoice(label="Units left out (positions)", options=[],
                                                  sizing_mode="stretch_width")
         self.exclusions.param.watch(self._on_exclusions, "value")
-        self.trial_slider = pn.widgets.IntSlider(label="Trial", start=0, end=1, value=0,
+        # numbered from 1, as in the raster's title ("trial 1 of 30"); ``trial`` is the index
+        self.trial_slider = pn.widgets.IntSlider(label="Trial", start=1, end=2, value=1,
                                                  sizing_mode="stretch_width")
-        self.trial_slider.link(self, value="trial")
+        self.trial_slider.param.watch(lambda event: setattr(self, "trial", event.new - 1),
+                                      "value")
         # No client-side type filter: browsers know no MIME type for .mat or .nwb; the server
         # detects the format from the content and explains what it expected.
         self.uploader = pn.widgets.FileDropper(multiple=False, stylesheets=_filepond_css(),
@@ -85,7 +87,7 @@ class RecordingView(pn.viewable.Viewer):
             self.exclusions.value = list(state.excluded_units)
         finally:
             self._updating = False
-        self.trial_slider.end = max(binned.shape[0] - 1, 1)
+        self.trial_slider.end = max(binned.shape[0], 2)
         self.trial_slider.disabled = binned.shape[0] < 2
         self.summary.object = self._summary_html(binned, quality)
         self.param.trigger("trial")

@@ -1,0 +1,36 @@
+"""Controls of the Recording and Fit views, without a browser."""
+
+import panel as pn
+
+from app.store import SessionStore
+from app.views.fit import FitView
+from app.views.recording import RecordingView
+
+
+def _buttons(layout, *labels):
+    found = {w.label: w for w in layout.select(pn.widgets.Button)}
+    found |= {w.label: w for w in layout.select(pn.widgets.FileDownload)}
+    return [found[label] for label in labels]
+
+
+def test_the_fit_buttons_are_off_until_there_is_a_fit_and_trials_count_from_one():
+    store = SessionStore()
+    try:
+        store.recording.load_sample(wait=True)
+        store.recording.outbox.deliver()
+        recording = RecordingView(state=store.recording)
+        slider = recording.trial_slider
+        assert (slider.start, slider.end, slider.value) == (1, 30, 1) and recording.trial == 0
+        slider.value = 30
+        assert recording.trial == 29   # the last trial, shown as "trial 30 of 30"
+
+        view = FitView(store=store)
+        simulate, download = _buttons(view.controls(), "Simulate this fit",
+                                      "Download the fit (JSON)")
+        assert simulate.disabled and download.disabled
+        store.fit.start(store.recording).join(timeout=120)
+        store.fit.outbox.deliver()
+        assert store.fit.result is not None
+        assert not simulate.disabled and not download.disabled
+    finally:
+        store.shutdown()
