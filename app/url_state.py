@@ -71,12 +71,15 @@ def _parse_parameter(name, text):
 
 
 def _format(name, value):
-    """A parameter value as it appears in the URL (floats always the same way: 6 -> '6.0')."""
+    """A parameter value as it appears in the URL (floats always the same way: 6 -> '6.0').
+
+    Floats keep 12 significant digits: a slider's 3.999999999999999 is written as 4.0.
+    """
     if value is None:
         return ""
     parameter = LatticeModel.param[name]
     if isinstance(parameter, param.Number) and not isinstance(parameter, param.Integer):
-        return repr(float(value))
+        return repr(float(f"{float(value):.12g}"))
     return str(value)
 
 
@@ -210,10 +213,11 @@ class LinkState:
 
         Called twice a second by the session (a periodic callback): a dragged slider then adds
         a few history entries, not hundreds, and the browser's own report of its location on
-        page load cannot overwrite the state.
+        page load cannot overwrite the state. While the engine runs a fit ("Simulate this fit")
+        the address keeps the last state a link can reopen.
         """
-        if self.location is None:
-            return
+        if self.location is None or self.store.simulating_fit:
+            return   # a fit's couplings do not fit in a link: the last state that does stays
         search = self.search()
         if self.location.search != search:
             self.location.search = search

@@ -125,3 +125,18 @@ def test_values_valid_alone_but_not_together_are_refused(store):
 def test_request_arguments_are_decoded():
     assert decode_args({"a": [b"1", b"2"], "b": [b"\xff"], "c": []}) == {"a": "2", "b": "\ufffd"}
     assert decode_args(None) == {}
+
+
+def test_slider_noise_is_not_written_and_a_simulated_fit_keeps_the_last_link(store):
+    from types import SimpleNamespace
+    link, _ = link_for(store)
+    store.controls.temperature = 3.999999999999999   # as a dragged slider leaves it
+    assert link.query()["temperature"] == "4.0"
+    link.location = SimpleNamespace(search="")
+    link.write()
+    written = link.location.search
+    assert "temperature=4.0" in written
+    store.simulating_fit = True          # the engine runs a fit: custom couplings, no link
+    store.controls.temperature = 1.0
+    link.write()
+    assert link.location.search == written
