@@ -4,6 +4,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 import time
 
 import panel as pn
@@ -111,7 +112,10 @@ def create_app(recording_source=None):
             simulate.show_no_engine()
         when_ready("engine")
 
+    closed = threading.Event()   # the tab closed: its document takes no more callbacks
+
     def on_destroyed(session_context):
+        closed.set()
         started = time.perf_counter()
         page.stop_frames()
         stopped = store.shutdown()
@@ -126,7 +130,7 @@ def create_app(recording_source=None):
         # server's next tick, once the page is on its way, while the browser loads BokehJS
         document = pn.state.curdoc
         document.add_next_tick_callback(lambda: store.load_engine(
-            then=lambda: document.add_next_tick_callback(show_engine)))
+            then=lambda: closed.is_set() or document.add_next_tick_callback(show_engine)))
     else:
         store.try_build_engine()   # in a notebook the engine is built at once
         show_engine()
