@@ -142,6 +142,13 @@ class PresentView(pn.viewable.Viewer):
         pause = pn.widgets.Button(label="Pause", width=100, **BUTTON)
         back.on_click(lambda _: experiments.previous())
         forward.on_click(lambda _: experiments.next())
+
+        def at_the_ends(*_):   # nothing before the first step, nothing after the last
+            back.disabled = experiments.step <= 0
+            forward.disabled = experiments.step >= len(experiments.steps) - 1
+
+        experiments.param.watch(at_the_ends, ["step", "experiment"])
+        at_the_ends()
         play.on_click(lambda _: store.play())
         pause.on_click(lambda _: store.pause())
         return pn.Row(choice, back, forward, pn.Spacer(width=30), play, pause,

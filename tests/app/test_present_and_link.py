@@ -1,11 +1,13 @@
 """Guided experiments and the URL state, without a browser."""
 
+import panel as pn
 import pytest
 
 from app.experiments import EXPERIMENTS, ExperimentState
 from app.presets import PRESETS
 from app.store import SessionStore
 from app.url_state import LinkState, PageState, decode_args, slug
+from app.views.present import PresentView
 from tests.conftest import wait_until
 
 TABS = ["Simulate", "Recording", "Fit", "About"]
@@ -140,3 +142,18 @@ def test_slider_noise_is_not_written_and_a_simulated_fit_keeps_the_last_link(sto
     store.controls.temperature = 1.0
     link.write()
     assert link.location.search == written
+
+
+def test_back_and_next_are_off_at_the_ends_of_an_experiment(store):
+    experiments = ExperimentState(store)
+    view = PresentView(store=store, experiments=experiments)
+    buttons = {b.label: b for b in view.header(pn.widgets.Button(label="Exit"))
+               .select(pn.widgets.Button)}
+    back, forward = buttons["◀ Back"], buttons["Next ▶"]
+    assert back.disabled and not forward.disabled          # not started
+    experiments.go(0)
+    assert back.disabled and not forward.disabled
+    experiments.go(len(experiments.steps) - 1)
+    assert not back.disabled and forward.disabled
+    experiments.experiment = "Heat through θc"                # a new experiment starts over
+    assert back.disabled and not forward.disabled
