@@ -93,12 +93,17 @@ def traces_csv(store):
     return _csv(header, columns)
 
 
+CORRELATION_COLUMNS = ["k", "C_tau_at_lag_k_ticks", "C_tau_exact_at_lag_k_ticks",
+                       "C_r_at_distance_k_neurons", "mu_of_neuron_k", "nu_of_tick_k"]
+
+
 def correlations_csv(store):
     """The correlation functions and kernel averages of the latest frame, as plotted.
 
-    Columns: ``distance`` (lag tau in ticks for C(tau), r in neurons for C(r), index for the
-    kernel averages), ``C_tau``, ``C_tau_exact``, ``C_r``, ``mu_i`` (per neuron), ``nu_t`` (per
-    tick); shorter columns are padded with NaN (empty before the first frame).
+    Column ``k`` indexes every other column; each says what ``k`` is for it:
+    ``C_tau_at_lag_k_ticks``, ``C_tau_exact_at_lag_k_ticks``, ``C_r_at_distance_k_neurons``,
+    ``mu_of_neuron_k`` and ``nu_of_tick_k`` (the kernel's row and column averages). Shorter
+    columns are padded with NaN (empty before the first frame).
     """
     products = store.sampler.latest_frame()["products"] or {}
 
@@ -109,7 +114,7 @@ def correlations_csv(store):
     columns = [column(k) for k in ("temporal_correlation", "exact_temporal_correlation",
                                    "spatial_correlation", "row_average", "column_average")]
     index = np.arange(max((len(c) for c in columns), default=0))
-    return _csv(["distance", "C_tau", "C_tau_exact", "C_r", "mu_i", "nu_t"], [index, *columns])
+    return _csv(CORRELATION_COLUMNS, [index, *columns])
 
 
 def recording_npz(recording_state):

@@ -56,7 +56,8 @@ def test_traces_csv_has_one_row_per_measured_sweep(store):
 def test_correlations_csv_matches_the_latest_frame(store):
     table = rows(export.correlations_csv(store))
     products = store.sampler.latest_frame()["products"]
-    assert table[0] == ["distance", "C_tau", "C_tau_exact", "C_r", "mu_i", "nu_t"]
+    assert table[0] == ["k", "C_tau_at_lag_k_ticks", "C_tau_exact_at_lag_k_ticks",
+                        "C_r_at_distance_k_neurons", "mu_of_neuron_k", "nu_of_tick_k"]
     values = np.array([[float(v) for v in row] for row in table[1:]])
     assert len(values) == 512  # nu_t, the longest column
     np.testing.assert_allclose(values[: len(products["temporal_correlation"]), 1],
