@@ -145,9 +145,24 @@ class SimulateView(pn.viewable.Viewer):
         self._frames += 1
         self._update_readout(frame)
 
+    def _clear_products(self, group):
+        """Empty the plots of a group of :meth:`_draw_products` until the next analysis."""
+        plots = ((self.kernel, ("rows", "cols"), "Kernel spectra"),) if group == 2 else (
+            (self.temporal, ("measured", "exact"), "Temporal correlation C(τ)"),
+            (self.spatial, ("C",), "Spatial correlation C(r)"))
+        for plot, lines, title in plots:
+            for line in lines:
+                plot.clear(line)
+            plot.set_title(f"{title}: waiting for the next frame")
+
     def _draw_products(self, products, group):
         """Group 1: the correlation functions; group 2: the kernel spectra (new analyses only)."""
-        if not products or products is self._drawn_products.get(group):
+        if products is self._drawn_products.get(group):
+            return
+        if not products:   # a new lattice not analysed yet: no curves of the old one
+            if self._drawn_products.get(group):
+                self._clear_products(group)
+            self._drawn_products[group] = products
             return
         self._drawn_products[group] = products
         if group == 2:

@@ -63,3 +63,15 @@ def test_the_traces_of_a_new_engine_replace_those_of_the_old_one(store):
     present._draw_trace(store.sampler)
     assert list(present.magnetization.sources["m"].data["y"]) == list(
         store.sampler.history()["magnetization"][:, 0])
+
+
+def test_a_new_lattice_shape_clears_the_correlations_of_the_old_one(store):
+    """Ticks changed while paused: the engine has no analysis yet, so C(τ) must not stay."""
+    view = SimulateView(store=store)
+    view._draw_products(store.sampler.latest_frame()["products"], 1)
+    assert len(view.temporal.sources["measured"].data["x"]) == 512 // 2 + 1
+    store.controls.ticks = 256
+    assert store.sampler.snapshot().shape[-1] == 256
+    view._draw_products(store.sampler.latest_frame()["products"], 1)
+    assert len(view.temporal.sources["measured"].data["x"]) == 0
+    assert "waiting" in view.temporal.figure.title.text
