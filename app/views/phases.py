@@ -197,9 +197,7 @@ class PhasesView(pn.viewable.Viewer):
         settings = state.swept or {k: v for k, v in state.sweep.param.values().items()
                                    if k != "name"}
         point, note = state.recording_point(settings["connectivity"])
-        self.point_note.object = note or (
-            f"Recording placed with {point['convention']}; error bars are standard errors "
-            f"from the fit ({point['n_units']} units).")
+        self.point_note.object = note or _placement_note(point, settings)
         return phase_diagram(state.grid(), settings, state.observable, point,
                              state.trajectory(settings["connectivity"]))
 
@@ -241,3 +239,26 @@ class PhasesView(pn.viewable.Viewer):
                       pn.Column(self.diagram, self.point_note, self.flows,
                                 sizing_mode="stretch_width"),
                       sizing_mode="stretch_width")
+
+
+def _placement_note(point, settings):
+    """How the recording is placed, and when its place on this diagram says little.
+
+    ``point``: :func:`neurolattice_core.phases.recording_point` (theta = 1 units); ``settings``:
+    the sweep's parameters (``J_min``, ``J_max``, ``K_min``, ``K_max``).
+    """
+    parts = [f"Recording placed with {point['convention']}; error bars are standard errors "
+             f"from the fit ({point['n_units']} units)."]
+    outside = [f"{name}/θ = {point[name]:.2f} lies outside the swept {name} range "
+               f"[{settings[name + '_min']:g}, {settings[name + '_max']:g}]"
+               for name in ("J", "K")
+               if not settings[name + "_min"] <= point[name] <= settings[name + "_max"]]
+    if outside:
+        advice = ("the diagrams sweep J >= 0 and K >= 0 only (its mean coupling is negative)"
+                  if min(point["J"], point["K"]) < 0 else "widen the sweep to see the phases "
+                  "around it")
+        parts.append("Its " + " and ".join(outside) + f": {advice}.")
+    if abs(point["h"]) > 0.5:
+        parts.append(f"Its mean field h/θ = {point['h']:.2f} is far from this diagram's h = 0 "
+                     "(most bins silent): the place compares couplings, not phases.")
+    return " ".join(parts)

@@ -122,3 +122,14 @@ def test_every_tunable_has_a_doc_and_bounds(owner):
         assert parameter.doc, f"{owner.__name__}.{name} has no doc"
         if isinstance(parameter, param.Number) and not parameter.constant:
             assert parameter.bounds is not None and parameter.softbounds is not None, name
+
+
+def test_the_placement_note_says_when_the_place_says_little():
+    from app.views.phases import _placement_note
+    settings = {"J_min": 0.1, "J_max": 1.0, "K_min": 0.1, "K_max": 1.0}
+    point = {"convention": "J/θ = n·<J_ij>", "n_units": 49, "J": 0.5, "K": 0.2, "h": -0.1}
+    assert _placement_note(point, settings).count(".") == 1     # inside, weak field: no caveat
+    far = _placement_note(point | {"J": -1.35, "h": -4.51}, settings)
+    assert "J/θ = -1.35 lies outside the swept J range [0.1, 1]" in far
+    assert "J >= 0 and K >= 0 only" in far and "h/θ = -4.51" in far
+    assert "widen the sweep" in _placement_note(point | {"K": 1.6}, settings)
