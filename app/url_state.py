@@ -143,6 +143,7 @@ class LinkState:
             store.controls.param.update(**values)
             if store.message and store.message_level == "error":
                 problems.append(f"the link's parameters together were refused ({store.message})")
+                store.message = ""   # said once, with the link's other problems
             store.reset()  # from the preset's initial state, with the link's seed
         return problems
 

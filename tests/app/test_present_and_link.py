@@ -122,6 +122,7 @@ def test_values_valid_alone_but_not_together_are_refused(store):
     problems = link.apply({"connectivity": "grid", "grid_rows": "5"})  # 128 neurons, 5 rows
     assert len(problems) == 1 and "refused" in problems[0]
     assert store.sampler.model.connectivity == "ring"
+    assert store.message == ""   # not said a second time beside the link's problems
 
 
 def test_request_arguments_are_decoded():
