@@ -27,11 +27,12 @@ _WIDGETS = {
     # Editable sliders: drag for exploration, or type an exact value (e.g. 2.269).
     # No lower bound in the browser: a typed 0 or -2 reaches the server, which says why it is
     # refused and sets the box back (app.rejected_input); the browser would keep showing it.
+    # Labels with the symbols of the readout, the About page and MODEL.md.
     "temperature": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "format": "0.0[000]",
-                    "fixed_start": None},
-    "J": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
-    "K": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
-    "h": {"type": pn.widgets.EditableFloatSlider, "step": 0.01},
+                    "fixed_start": None, "name": "Temperature θ"},
+    "J": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "name": "Coupling J"},
+    "K": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "name": "Temporal coupling K"},
+    "h": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "name": "Field h"},
     "drive_amplitude": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
     "sk_spread": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
     # A huge client-side maximum (the default would be the soft bound, silently clamping):
@@ -43,8 +44,6 @@ _WIDGETS = {
     "grid_rows": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
     "grid_cols": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
 }
-
-
 
 
 def download(label, filename, content):
