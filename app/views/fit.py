@@ -197,12 +197,14 @@ class FitView(pn.viewable.Viewer):
         units = self.store.recording.kept_units()
         recorded = binned.binary[0][units].astype(np.float32) * 2 - 1
 
-        def image(data, title):
+        def image(data, title):   # a tick of the fitted model is a bin of the recording
             n, t = data.shape
-            return hv.Image(data[::-1], bounds=(0, 0, t, n), kdims=["tick", "unit"],
+            seconds = t * binned.bin_s
+            return hv.Image(data[::-1], bounds=(0, 0, seconds, n), kdims=["time", "unit"],
                             vdims=[hv.Dimension("s", range=(-1, 1))]).opts(
                 cmap=SPIKE_COLOURS, responsive=True, height=260, title=title,
-                xlabel="time t (ticks)", ylabel="unit", colorbar=False,
+                xlabel=f"time in trial (s; ticks of {binned.bin_s * 1000:g} ms)", ylabel="unit",
+                colorbar=False,
                 default_tools=["save", "pan", "wheel_zoom", "reset"])
         plots = [image(recorded, "Recorded trial 1 (kept units)")]
         sampler = self.store.sampler
