@@ -1,0 +1,135 @@
+"""The general path's drivers and block layouts (kernels.local): only a partition of the work.
+
+Every driver (serial, blocks of ticks on threads, replicas on threads), every block size and
+every worker count gives bit-identical spins and flip counts; the automatic driver is chosen
+by timing, which changes speed only.
+"""
+
+import numba
+import numpy as np
+import pytest
+
+from neurolattice_core.errors import ParameterError
+from neurolattice_core.kernels import local
+from neurolattice_core.kernels.local import LocalState
+from tests.core.test_local import _state, keys_for
+
+
+@pytest.mark.parametrize("T", [15, 16, 257])
+@pytest.mark.parametrize("periodic", [True, False])
+@pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
+def test_any_block_size_and_driver_give_identical_results(kind, periodic, T):
+    """Blocks and drivers are only a work partition: every block size, every driver.
+
+    (Periodic odd T has three time classes and runs by ticks on one region per class; the
+    other cases on one region per call, :func:`local_sweep._sweeps_pinned`.)
+    """
+    default = numba.get_num_threads()
+    results = []
+    try:
+        for threads, block, driver in ((1, None, False), (1, 1, False), (1, 3, False),
+                                       (2, 2, "ticks"), (2, 5, "ticks"), (2, 64, "ticks"),
+                                       (2, None, "replicas"), (2, 4, "replicas")):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            spins, args = _state(kind, periodic=periodic, T=T)
+            state = LocalState(spins, **args)
+            for method in ("heatbath", "metropolis"):
+                flips = state.sweep(betas=np.array([0.4, 0.9, 1.3]), method=method,
+                                    n_sweeps=4, keys=keys_for(2, 3), sweep_offset=0,
+                                    block=block, parallel=driver)
+                results.append((state.spins(), flips))
+    finally:
+        numba.set_num_threads(default)
+    for k, (spins, flips) in enumerate(results[2:]):
+        reference_spins, reference_flips = results[k % 2]   # same method, first setting
+        assert np.array_equal(spins, reference_spins) and np.array_equal(flips, reference_flips)
+
+
+def _driver_arguments(state, block):
+    """The arguments of a local_sweep driver for 5 Metropolis sweeps of ``state`` (R = 2)."""
+    return (state._W, state._S, state._phi, state._kind, state._J_all, state._Jq, state._scale,
+            state._indptr, state._indices, state._weights, state._order, state._K, state._hp,
+            np.array([-0.8, -2.2], dtype=np.float32), state.periodic, True, 5, keys_for(4, 2),
+            7, state._cls, block)
+
+
+@pytest.mark.parametrize("T", [2, 3, 16, 40, 258, 259])
+@pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
+def test_the_one_region_driver_matches_the_serial_one_for_any_worker_count(kind, T):
+    """Static ownership (workers all running) or dynamic claiming (fewer threads than
+    workers): the same spins and flips as the serial driver, ghosts included."""
+    from neurolattice_core.kernels import local_sweep
+    default = numba.get_num_threads()
+    results = []
+    try:
+        for threads, workers, block in ((1, 1, 4), (1, 3, 2), (2, 2, 3), (2, 2, 8), (2, 5, 1),
+                                        (2, 2, 64)):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            for periodic in (True, False):
+                spins, args = _state(kind, R=2, n=9, T=T, periodic=periodic)
+                pinned, serial = LocalState(spins, **args), LocalState(spins, **args)
+                if pinned._cls.shape[0] != 2:
+                    continue
+                pinned._use_block(block)
+                serial._use_block(block)
+                flips = local_sweep._sweeps_pinned(*_driver_arguments(pinned, block), pinned._X,
+                                                   workers)
+                expected = local_sweep._sweeps_serial(*_driver_arguments(serial, block))
+                results.append((np.array_equal(pinned._W, serial._W),
+                                np.array_equal(flips, expected)))
+    finally:
+        numba.set_num_threads(default)
+    assert results and all(same_spins and same_flips for same_spins, same_flips in results)
+
+
+def test_timed_driver_choice_does_not_change_results():
+    """One replica above PARALLEL_MIN_SITES: the driver is picked by timing, same results."""
+    default = numba.get_num_threads()
+    try:
+        out = []
+        for threads, parallel in ((min(2, numba.config.NUMBA_NUM_THREADS), None), (1, False)):
+            numba.set_num_threads(threads)
+            spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
+            state = LocalState(spins, **args)
+            calls = 2 * local._EXPLORE_EVERY + 2
+            sweeps = local._TIMED_MIN_SWEEPS    # shorter calls are not timed
+            flips = [state.sweep(betas=np.array([0.6]), method="heatbath", n_sweeps=sweeps,
+                                 keys=keys_for(3, 1), sweep_offset=sweeps * w, parallel=parallel)
+                     for w in range(calls)]
+            out.append((state.spins(), np.array(flips)))
+            if parallel is None and threads > 1:
+                assert all(v is not None for v in state._seconds_per_site.values())
+    finally:
+        numba.set_num_threads(default)
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+
+
+def test_bad_driver_and_block_are_refused():
+    spins, args = _state("all-to-all")
+    state = LocalState(spins, **args)
+    run = dict(betas=np.ones(3), method="heatbath", n_sweeps=1, keys=keys_for(0, 3),
+               sweep_offset=0)
+    with pytest.raises(ParameterError, match="parallel"):
+        state.sweep(parallel="threads", **run)
+    with pytest.raises(ParameterError, match="block"):
+        state.sweep(block=0, **run)
+    with pytest.raises(ParameterError, match="shape"):
+        state.set_spins(np.ones((3, 11, 14), dtype=np.int8))
+
+
+def test_the_slower_driver_is_timed_less_often_while_the_choice_holds():
+    """Timings of the slower driver: every 16th call, doubling to 256 while the choice holds."""
+    spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
+    state = LocalState(spins, **args)
+
+    def explorations(rates, calls):
+        state._seconds_per_site.update(rates)
+        return [c for c in range(calls) if state._choose_driver() != (rates[True] < rates[False])]
+
+    parallel_faster = {True: 1.0, False: 2.0}
+    seen = explorations(parallel_faster, 16 + 16 + 32 + 64 + 128 + 256 + 256)
+    gaps = np.diff([-1] + seen).tolist()
+    assert gaps == [16, 16, 32, 64, 128, 256, 256]
+    # the serial driver turns out faster: timed again after 16 calls, then backing off again
+    seen = explorations({True: 2.0, False: 1.0}, 256 + 16 + 32)
+    assert np.diff([-1] + seen).tolist()[-2:] == [16, 32]
