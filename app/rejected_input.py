@@ -27,7 +27,10 @@ def plain_message(error):
 
 
 def resync_widgets(root):
-    """Set every ``pn.Param`` widget under ``root`` back to its parameter's value (re-sent)."""
+    """Set every ``pn.Param`` widget under ``root`` back to its parameter's value (re-sent).
+
+    Reads ``pn.Param._widgets`` (name -> widget), which Panel has no public accessor for.
+    """
     for pane in root.select(pn.Param):
         for name, widget in pane._widgets.items():
             if name == "name" or not hasattr(widget, "value") or not hasattr(pane.object, name):
@@ -42,11 +45,12 @@ def resync_widgets(root):
 def install(root, notify):
     """Handle this session's exceptions in Panel's event processing.
 
-    A refused value (ValueError) is reported with ``notify(text, level)`` and the widgets are
-    set back; anything else is logged and reported as an error. Call inside the session.
+    A value a parameter refused (param's ValueError naming the parameter) is reported with
+    ``notify(text, level)`` and the widgets are set back; anything else is logged and reported
+    as an error. Call inside the session.
     """
     def handle(exception):
-        if isinstance(exception, ValueError):
+        if isinstance(exception, ValueError) and _PARAM_MESSAGE.search(str(exception)):
             notify(f"Not applied: {plain_message(exception)}. The control shows the value in "
                    "use again.", "error")
             resync_widgets(root)

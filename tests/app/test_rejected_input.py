@@ -41,3 +41,6 @@ def test_the_handler_reports_and_sets_the_widget_back():
                               "The control shows the value in use again.")]
     resync_widgets(root)             # nothing refused: values unchanged
     assert widget.value == 1.0
+    handle(ValueError("a bug, not a refused value"))   # logged and said as an error
+    assert said[-1] == ("error", "Something went wrong: a bug, not a refused value")
+    assert widget.value == 1.0
