@@ -8,10 +8,9 @@ import numpy as np
 import panel as pn
 import param
 
-from .holoviews_backend import hv
+from .holoviews_backend import MEAN_SPIN, hv
 from .raster import SPIKE_COLOURS
 
-_MEAN_SPIN = ("m", "mean spin ⟨s⟩ = 2 p(spike) − 1")   # the kernel averages μ_i, ν_t
 _OPTS = dict(responsive=True, height=280, show_grid=True, toolbar="above", framewise=True,
              default_tools=["save", "pan", "wheel_zoom", "reset"])
 _METRICS = (("rate_corr", "firing rates: correlation"),
@@ -134,7 +133,7 @@ class FitView(pn.viewable.Viewer):
             logx=True, logy=True, title="Most common patterns: frequency", **_OPTS)
         spectra = hv.Overlay([hv.Curve((np.linspace(0, 1, len(arrays[key][name])),
                                         np.sort(arrays[key][name])), ("q", "quantile"),
-                                       _MEAN_SPIN, label=f"{label} ({who})").opts(
+                                       MEAN_SPIN, label=f"{label} ({who})").opts(
             color=colour, line_dash=dash)   # colour: which average; dash: data or fit
             for key, label, colour in (("mu_spectrum", "μ_i", "#1f77b4"),
                                        ("nu_spectrum", "ν_t", "#d62728"))

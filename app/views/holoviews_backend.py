@@ -14,4 +14,7 @@ _ELEMENTS = ("Bars", "Curve", "ErrorBars", "Histogram", "Image", "Overlay", "Sca
 hv.opts.defaults(*[getattr(hv.opts, element)(backend_opts={"plot.toolbar.logo": None})
                    for element in _ELEMENTS])
 
-__all__ = ["hv"]
+#: y axis of the kernel averages mu_i, nu_t of recordings and fits (spin variables)
+MEAN_SPIN = hv.Dimension("m", label="mean spin ⟨s⟩ = 2 p(spike) − 1")
+
+__all__ = ["MEAN_SPIN", "hv"]

@@ -6,7 +6,7 @@ import param
 
 from .. import export
 from ..recording_state import MAX_UPLOAD_MB
-from .holoviews_backend import hv
+from .holoviews_backend import MEAN_SPIN, hv
 from .raster import SPIKE_COLOURS
 from .simulate import download
 
@@ -21,7 +21,6 @@ def _filepond_css():
     bundle = Path(pn.__file__).parent / "dist" / "bundled" / "filedropper"
     path = bundle / "filepond@^4" / "dist" / "filepond.css"
     return [path.read_text()] if path.exists() else []
-_MEAN_SPIN = ("m", "mean spin ⟨s⟩ = 2 p(spike) − 1")   # the kernel averages μ_i, ν_t
 _OPTS = dict(responsive=True, height=260, show_grid=True, toolbar="above", framewise=True,
              default_tools=["save", "pan", "wheel_zoom", "reset"])
 
@@ -152,9 +151,9 @@ class RecordingView(pn.viewable.Viewer):
             title="Temporal correlation C(τ), pooled over units", **_OPTS)
         rows, cols = np.sort(d["row_average"]), np.sort(d["column_average"])
         spectra = (hv.Curve((np.linspace(0, 1, len(rows)), rows), ("q", "quantile"),
-                            _MEAN_SPIN, label="units μ_i")
+                            MEAN_SPIN, label="units μ_i")
                    * hv.Curve((np.linspace(0, 1, len(cols)), cols), ("q", "quantile"),
-                              _MEAN_SPIN, label="ticks ν_t")).opts(
+                              MEAN_SPIN, label="ticks ν_t")).opts(
             title="Kernel spectra (trial-averaged)", legend_position="top_left", **_OPTS)
         corr = np.array(d["correlation"], dtype=float)
         np.fill_diagonal(corr, np.nan)
