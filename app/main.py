@@ -4,7 +4,6 @@ import importlib
 import logging
 import os
 import sys
-import threading
 import time
 
 import panel as pn
@@ -80,42 +79,28 @@ def create_app(recording_source=None):
     header = pn.pane.HTML(
         f"<div class='nl-header' data-session='{session_id}'><b>neurolattice</b> · lattice "
         "field theory of neural populations</div>", sizing_mode="stretch_width")
-    page = Page(store, lazy.tabs, header, simulate)
+    page = Page(store, lazy.tabs, header, simulate)   # applies the link's values
     template = page.root
+    # tens of ms once serve() has warmed the engine: the page goes out with its first frame
+    if store.try_build_engine():
+        simulate.show_engine()
+    else:
+        simulate.show_no_engine()
 
-    waiting_for = {"page", "engine"}
+    def on_load():
+        """Start the frames, then load the recording.
 
-    def when_ready(event):
-        """Start the frames and load the recording once the page is shown and the engine built.
-
-        An engine that could not start leaves its message and idle frames (Play tries again).
         The recording's worker thread would otherwise share the interpreter (and the machine)
-        with the building, sending and drawing of the page.
+        with the sending and drawing of the page.
         """
-        waiting_for.discard(event)
-        if waiting_for:
-            return
+        pn.state.add_periodic_callback(store.deliver, 150)
         page.start_frames()   # idle while there is no engine (Play tries to build it again)
         if recording_source:
             store.recording.load_path(recording_source)
         else:
             store.recording.load_sample()
 
-    def on_load():
-        pn.state.add_periodic_callback(store.deliver, 150)
-        when_ready("page")
-
-    def show_engine():
-        if store.engine_ready:
-            simulate.show_engine()
-        else:
-            simulate.show_no_engine()
-        when_ready("engine")
-
-    closed = threading.Event()   # the tab closed: its document takes no more callbacks
-
     def on_destroyed(session_context):
-        closed.set()
         started = time.perf_counter()
         page.stop_frames()
         stopped = store.shutdown()
@@ -126,23 +111,27 @@ def create_app(recording_source=None):
     if context is not None:  # in a notebook the kernel owns the engine: app.store.shutdown()
         report_rejected_input(template, store.notify)   # this session's exception handler
         pn.state.on_session_destroyed(on_destroyed)
-        # the engine (Numba and its kernels: about 0.4 s) loads in a thread started on the
-        # server's next tick, once the page is on its way, while the browser loads BokehJS
-        document = pn.state.curdoc
-        document.add_next_tick_callback(lambda: store.load_engine(
-            then=lambda: closed.is_set() or document.add_next_tick_callback(show_engine)))
-    else:
-        store.try_build_engine()   # in a notebook the engine is built at once
-        show_engine()
     template.store = store  # for tests and notebooks
     template.page = page
     template.views = lazy.views  # the views built so far, by tab index
     return template
 
 
+def warm_engine():
+    """Import the engine and load its compiled kernels (about 0.4 s), before the server listens.
+
+    Each session then builds its engine in tens of milliseconds while it builds its page, and
+    the browser receives the first frame with the page instead of redrawing it afterwards.
+    """
+    store = SessionStore()
+    store.try_build_engine()   # a failure is logged; each session then reports it on its page
+    store.shutdown()
+
+
 def serve(recording_source=None, *, port=5006, address="localhost", allow_websocket_origin=None,
           show=False):
     """Start the Panel server (blocks). Closed tabs free their engine within about 2 s."""
+    warm_engine()
     origins = allow_websocket_origin or [f"localhost:{port}", f"127.0.0.1:{port}"]
     # JS and CSS come from this server, never from a CDN: the app works offline.
     os.environ["BOKEH_RESOURCES"] = "server"

@@ -96,8 +96,8 @@ class SessionStore(param.Parameterized):
     def sampler(self):
         """The session's engine, built on first use.
 
-        The page is built without it: Numba and the kernels load after the page is sent
-        (``app.main.create_app``), while the browser is busy drawing it.
+        ``app.main.create_app`` builds it with the page, after ``app.main.warm_engine`` has
+        loaded Numba and the kernels at the server's start.
         """
         return self.build_engine()
 
@@ -106,8 +106,8 @@ class SessionStore(param.Parameterized):
         self._sampler = sampler
 
     def build_engine(self):
-        """The engine, built now unless it is (any thread: see load_engine)."""
-        with self._sampler_lock:   # the first use may come from load_engine's thread
+        """The engine, built now unless it is (any thread)."""
+        with self._sampler_lock:   # never during a change of the controls (see _forward_change)
             if self._sampler is None:
                 self._sampler = self._new_sampler()
             return self._sampler
@@ -129,20 +129,6 @@ class SessionStore(param.Parameterized):
             self._engine_failed = False
             self.outbox.post(message="The engine started.", message_level="info")
         return True
-
-    def load_engine(self, then):
-        """Build the engine in a background thread, then call ``then()`` in that thread.
-
-        ``then`` is called after a failure too (``engine_ready`` tells which); the failure is
-        posted as an error message, and the next use of ``sampler`` tries again.
-        """
-        def load():
-            self.try_build_engine()
-            try:
-                then()
-            except Exception:   # e.g. the session closed meanwhile: nothing left to draw
-                log.exception("after loading the engine")
-        threading.Thread(target=load, name="engine-load", daemon=True).start()
 
     @property
     def engine_ready(self):

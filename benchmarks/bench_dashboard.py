@@ -11,8 +11,8 @@ Targets of issue 5, for the default 128 x 512 critical lattice:
 
 Method. The real server (``neurolattice serve``) starts in a subprocess; Chromium (driven by
 Playwright) opens the page as soon as the port listens; "usable" means the readout is drawn and
-Play is shown (the readout gets its flips/ns once the session's engine is built, which the
-server does while the browser loads the page); the median of STARTS starts counts (each a new
+Play is shown (the readout shows the flips/ns of the session's engine, built with the page
+after the server loaded Numba and the kernels before listening); the median of STARTS starts counts (each a new
 server and a new page, the browser cache cold for its port). Frames are counted in the page: a
 timer polls the snapshot's Bokeh data source every 4 ms and counts each new image array the
 server sent. Engine throughput is wall-clock sweeps per second, read from the page's sweep

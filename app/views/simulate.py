@@ -104,11 +104,18 @@ class SimulateView(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ frames
     def show_engine(self):
-        """Draw the engine's configuration and readout (building the engine if need be)."""
+        """Draw the engine's first frame: snapshot, traces, analyses and readout.
+
+        Called while the page is built, so the browser receives them with it; the frames that
+        follow send only what changed.
+        """
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         self.raster.update(sampler.snapshot())
         self._drawn = (sampler, frame["sweep"])   # the first frame does not send it again
+        self._draw_traces(sampler)
+        for group in (1, 2):
+            self._draw_products(frame["products"], group)
         self._update_readout(frame)
 
     def show_no_engine(self):

@@ -1,8 +1,7 @@
-"""The session's engine is built after the page: Numba stays out of the server's start."""
+"""The session's engine: loaded by ``serve`` (not by importing the app), built with the page."""
 
 import subprocess
 import sys
-import threading
 
 from app.store import SessionStore
 from tests.conftest import wait_until
@@ -15,23 +14,25 @@ def test_importing_the_dashboard_does_not_load_numba(repo_root):
     assert run.stdout.strip() == "[]"
 
 
-def test_the_engine_is_built_on_first_use_or_by_load_engine():
+def test_the_engine_is_built_on_first_use_once():
     store = SessionStore()
+    assert store.shutdown()                           # nothing built, nothing to stop
+    assert not store.engine_ready
     try:
-        assert not store.engine_ready
-        done = threading.Event()
-        store.load_engine(then=done.set)
-        assert done.wait(60) and store.engine_ready
-        first = store.sampler
+        first = store.sampler                         # first use builds it
+        assert store.engine_ready and first.sweeps_done == 1
         assert store.sampler is first                 # built once
-        assert store.sampler.snapshot().shape == (128, 512)   # the preset's lattice
+        assert first.snapshot().shape == (128, 512)   # the preset's lattice
     finally:
         store.shutdown()
-    lazy = SessionStore()
-    assert lazy.shutdown()                            # nothing built, nothing to stop
-    assert not lazy.engine_ready
-    assert lazy.sampler.sweeps_done == 1 and lazy.engine_ready   # first use builds it
-    lazy.shutdown()
+
+
+def test_warming_the_engine_loads_numba_and_the_kernels(repo_root):
+    probe = ("import sys, app.main; app.main.warm_engine(); "
+             "print(sorted(m for m in sys.modules if m.startswith('neurolattice_core.kernels')))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=repo_root)
+    assert "'neurolattice_core.kernels.multispin'" in run.stdout
 
 
 def test_an_engine_that_cannot_be_built_is_reported_on_the_page(monkeypatch):
@@ -40,12 +41,10 @@ def test_an_engine_that_cannot_be_built_is_reported_on_the_page(monkeypatch):
     def broken():
         raise RuntimeError("no kernels")
     monkeypatch.setattr(store, "_new_sampler", broken)
-    called = threading.Event()
-    store.load_engine(then=called.set)
+    assert not store.try_build_engine()
     assert wait_until(lambda: store.deliver() or store.message, timeout=30)
     assert store.message == "The engine could not start: no kernels"
     assert store.message_level == "error" and not store.engine_ready
-    assert called.wait(30)                      # the page goes on without an engine
 
 
 def test_without_an_engine_the_controls_report_and_play_tries_again(monkeypatch):
@@ -120,3 +119,21 @@ def test_without_an_engine_exports_are_off_and_a_fit_is_not_simulated(monkeypatc
         assert not any(button.disabled for button in buttons)
     finally:
         store.shutdown()
+
+
+def test_the_page_is_built_with_its_first_frame_drawn():
+    """Snapshot, traces, correlations, kernel and readout go out with the page (no redraw)."""
+    from app.main import create_app
+
+    page = create_app()
+    view = page.page.simulate
+    try:
+        assert "flips/ns" in view.readout.object
+        assert view.raster.source.data["image"][0].shape == (128, 512)
+        assert len(view.energy.sources["energy"].data["y"]) >= 1
+        for plot, line in ((view.temporal, "measured"), (view.spatial, "C"),
+                           (view.kernel, "rows"), (view.kernel, "cols")):
+            assert len(plot.sources[line].data["y"]) > 1, (plot, line)
+        assert "waiting" not in view.temporal.figure.title.text
+    finally:
+        page.store.shutdown()
