@@ -12,18 +12,18 @@ Targets of issue 5, for the default 128 x 512 critical lattice:
 Method. The real server (``neurolattice serve``) starts in a subprocess; Chromium (driven by
 Playwright) opens the page as soon as the port listens; "usable" means the readout is drawn and
 Play is shown (the readout shows the flips/ns of the session's engine, built with the page
-after the server loaded Numba and the kernels before listening); the median of STARTS starts counts (each a new
-server and a new page, the browser cache cold for its port). Frames are counted in the page: a
-timer polls the snapshot's Bokeh data source every 4 ms and counts each new image array the
-server sent. Engine throughput is wall-clock sweeps per second, read from the page's sweep
-counter while the page plays, alternated with a headless Sampler of the same model and chunking
-(chunks of about 20 ms, as the dashboard runs them; no analysis, no server) run in a fresh
-Python process while the page is paused; the reported share is the median over rounds of
-(dashboard round) / (the headless round right after it), which compares the two at nearly the
-same machine load (on a shared machine the engine's own speed varies several-fold). Slider
-latency is measured in the page, from the key press on the temperature slider to the readout
-showing the new θ/θc. The time to a second page (server already warm) is reported beside the
-first.
+after the server loaded Numba and the kernels before listening); the median of STARTS starts
+counts (each a new server and a new page, the browser cache cold for its port). Frames are
+counted in the page: a timer polls the snapshot's Bokeh data source every 4 ms and counts each
+new image array the server sent. Engine throughput is wall-clock sweeps per second, read from
+the page's sweep counter while the page plays, alternated with a headless Sampler of the same
+model and chunking (chunks of about 20 ms, as the dashboard runs them; no analysis, no server)
+run in a fresh Python process while the page is paused; the reported share is the median over
+rounds of (dashboard round) / (the headless round right after it), which compares the two at
+nearly the same machine load (on a shared machine the engine's own speed varies several-fold).
+Slider latency is measured in the page, from the key press on the temperature slider to the
+readout showing the new θ/θc. The time to a second page (server already warm) is reported
+beside the first.
 
     python benchmarks/bench_dashboard.py [--json] [--seconds S] [--rounds R]
 """

@@ -48,16 +48,9 @@ class Server:
                 raise RuntimeError(f"server exited: {self.log()}")
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    self._warm_up()
-                    return
+                    return   # the server loaded (on a fresh checkout compiled) the engine first
             time.sleep(0.2)
         raise RuntimeError(f"server did not start: {self.log()}")
-
-    def _warm_up(self):
-        """Open one session so that Numba compiles before the first browser test."""
-        import urllib.request
-        with urllib.request.urlopen(self.url, timeout=600) as response:
-            response.read()
 
     def log(self):
         self._log.flush()
