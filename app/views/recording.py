@@ -25,6 +25,20 @@ _OPTS = dict(responsive=True, height=260, show_grid=True, toolbar="above", frame
              default_tools=["save", "pan", "wheel_zoom", "reset"])
 
 
+def _per_unit_bars(units, values, vdim):
+    """One bar per kept unit at its position; left-out units leave a gap.
+
+    A numeric axis, whose ticks stay readable for any number of units (a categorical one labels
+    every unit). ``units`` (n,): kept positions; ``values`` (n,).
+    """
+    units = np.asarray(units, dtype=np.int64)
+    heights = np.full(int(units.max()) + 1 if units.size else 0, np.nan)
+    heights[units] = values
+    edges = np.arange(heights.size + 1) - 0.5
+    return hv.Histogram((edges, heights), kdims=[("unit", "unit (position)")], vdims=[vdim]
+                        ).opts(tools=["hover"], line_color="white", line_width=0.5)
+
+
 class RecordingView(pn.viewable.Viewer):
     """Controls on the left; summary, quality report and recorded observables on the right."""
 
@@ -137,9 +151,8 @@ class RecordingView(pn.viewable.Viewer):
         if d is None:
             return pn.pane.Markdown("")
         units = d["units"]
-        rates = hv.Bars((units.astype(str), d["rates_hz"]), ("unit", "unit"),
-                        ("rate", "rate (Hz)")).opts(title="Firing rate per unit", xrotation=90,
-                                                   **_OPTS)
+        rates = _per_unit_bars(units, d["rates_hz"], ("rate", "rate (Hz)")).opts(
+            title="Firing rate per unit", **_OPTS)
         pk = d["population_count_distribution"]
         k = np.arange(len(pk))
         pk_plot = hv.Curve((k, np.where(pk > 0, pk, np.nan)), ("k", "units spiking in a bin, k"),
@@ -162,10 +175,9 @@ class RecordingView(pn.viewable.Viewer):
                         ).opts(cmap="RdBu_r", colorbar=True, clim=(-0.5, 0.5), responsive=True,
                                height=320, title="Equal-time correlation c_ij (Pearson)",
                                default_tools=["save", "pan", "wheel_zoom", "reset"])
-        stationarity = hv.Bars((units.astype(str), d["stationarity"]), ("unit", "unit"),
-                               ("S", "stationarity S_i")).opts(
+        stationarity = _per_unit_bars(units, d["stationarity"], ("S", "stationarity S_i")).opts(
             title="Stationarity S_i (≈1 when stationary; >1: locked to the trial clock)",
-            xrotation=90, **_OPTS)
+            **_OPTS)
         pane = dict(sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(pn.Row(pn.pane.HoloViews(rates, **pane),
                                 pn.pane.HoloViews(pk_plot, **pane)),

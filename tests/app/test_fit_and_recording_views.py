@@ -34,3 +34,16 @@ def test_the_fit_buttons_are_off_until_there_is_a_fit_and_trials_count_from_one(
         assert not simulate.disabled and not download.disabled
     finally:
         store.shutdown()
+
+
+def test_per_unit_bars_sit_at_the_unit_positions_on_a_numeric_axis():
+    """49 units labelled one by one were unreadable: the axis is numeric, gaps are left out."""
+    import numpy as np
+
+    from app.views.recording import _per_unit_bars
+
+    bars = _per_unit_bars(np.array([0, 1, 3]), np.array([2.0, 5.0, 7.0]), ("rate", "rate (Hz)"))
+    edges, heights = bars.data["unit"], bars.data["rate"]
+    assert list(edges) == [-0.5, 0.5, 1.5, 2.5, 3.5]
+    assert heights[0] == 2.0 and heights[1] == 5.0 and np.isnan(heights[2]) and heights[3] == 7.0
+    assert bars.kdims[0].label == "unit (position)"
