@@ -81,7 +81,8 @@ def create_app(recording_source=None):
         "field theory of neural populations</div>", sizing_mode="stretch_width")
     page = Page(store, lazy.tabs, header, simulate)   # applies the link's values
     template = page.root
-    # tens of ms once serve() has warmed the engine: the page goes out with its first frame
+    # tens of ms after warm_engine (the CLI runs it before serving): the page goes out with
+    # the engine's first frame drawn
     if store.try_build_engine():
         simulate.show_engine()
     else:
