@@ -112,8 +112,9 @@ def test_a_shared_link_reopens_the_same_state(browser, server, app_page):
     other = Page(browser, shared, ready="Units left out")
     try:
         other.page.get_by_text("sample:onken-movie1-exp2").first.wait_for(timeout=60_000)
-        other.page.get_by_text("Simulate", exact=True).first.click()
-        assert f"θ/θc = {theta / 2.269185314213022:.3f}" in other.readout()
+        other.page.get_by_text("Simulate", exact=True).first.click()   # built on opening
+        assert wait_until(lambda: f"θ/θc = {theta / 2.269185314213022:.3f}" in other.readout(),
+                          timeout=20)
         assert other.page.get_by_label("Preset", exact=True).first.input_value() == \
             "Ordered phase"
         assert wait_until(lambda: query(other) == {k: v for k, v in state.items()
