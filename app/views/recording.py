@@ -39,6 +39,19 @@ def _per_unit_bars(units, values, vdim):
                         ).opts(tools=["hover"], line_color="white", line_width=0.5)
 
 
+def _per_unit_matrix(units, matrix):
+    """A kept-units matrix (n, n) at the units' positions (M, M), M = last position + 1.
+
+    Left-out units and the diagonal are NaN (blank), as the bars of :func:`_per_unit_bars`.
+    """
+    units = np.asarray(units, dtype=np.int64)
+    size = int(units.max()) + 1 if units.size else 0
+    full = np.full((size, size), np.nan)
+    full[np.ix_(units, units)] = matrix
+    np.fill_diagonal(full, np.nan)
+    return full
+
+
 class RecordingView(pn.viewable.Viewer):
     """Controls on the left; summary, quality report and recorded observables on the right."""
 
@@ -168,13 +181,14 @@ class RecordingView(pn.viewable.Viewer):
                    * hv.Curve((np.linspace(0, 1, len(cols)), cols), ("q", "quantile"),
                               MEAN_SPIN, label="ticks ν_t")).opts(
             title="Kernel spectra (trial-averaged)", legend_position="top_left", **_OPTS)
-        corr = np.array(d["correlation"], dtype=float)
-        np.fill_diagonal(corr, np.nan)
-        heat = hv.Image(corr[::-1], bounds=(0, 0, len(units), len(units)),
-                        kdims=["unit j", "unit i"], vdims=[hv.Dimension("r", range=(-1, 1))]
-                        ).opts(cmap="RdBu_r", colorbar=True, clim=(-0.5, 0.5), responsive=True,
-                               height=320, title="Equal-time correlation c_ij (Pearson)",
-                               default_tools=["save", "pan", "wheel_zoom", "reset"])
+        corr = _per_unit_matrix(units, d["correlation"])
+        size = len(corr)
+        heat = hv.Image(corr[::-1], bounds=(-0.5, -0.5, size - 0.5, size - 0.5),
+                        kdims=[("j", "unit j (position)"), ("i", "unit i (position)")],
+                        vdims=[hv.Dimension("r", range=(-1, 1))]).opts(
+            cmap="RdBu_r", colorbar=True, clim=(-0.5, 0.5), responsive=True, height=320,
+            title="Equal-time correlation c_ij (Pearson)",
+            default_tools=["save", "pan", "wheel_zoom", "reset"])
         stationarity = _per_unit_bars(units, d["stationarity"], ("S", "stationarity S_i")).opts(
             title="Stationarity S_i (≈1 when stationary; >1: locked to the trial clock)",
             **_OPTS)

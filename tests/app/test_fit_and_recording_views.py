@@ -47,3 +47,16 @@ def test_per_unit_bars_sit_at_the_unit_positions_on_a_numeric_axis():
     assert list(edges) == [-0.5, 0.5, 1.5, 2.5, 3.5]
     assert heights[0] == 2.0 and heights[1] == 5.0 and np.isnan(heights[2]) and heights[3] == 7.0
     assert bars.kdims[0].label == "unit (position)"
+
+
+def test_the_correlation_matrix_sits_at_the_unit_positions_like_the_bars():
+    import numpy as np
+
+    from app.views.recording import _per_unit_matrix
+
+    kept = np.array([[1.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 1.0]])
+    full = _per_unit_matrix(np.array([0, 2, 3]), kept)
+    assert full.shape == (4, 4)
+    assert full[0, 2] == 0.3 and full[2, 3] == 0.2 and full[3, 0] == 0.1
+    assert np.isnan(full[1]).all() and np.isnan(full[:, 1]).all()   # unit 1 left out
+    assert np.isnan(np.diag(full)).all()
