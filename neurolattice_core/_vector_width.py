@@ -54,6 +54,20 @@ def prefer_full_vector_width():
     return True
 
 
+def compile_target_has(feature):
+    """True if the CPU features Numba compiles for include ``feature`` (an LLVM name: "avx512bw").
+
+    These are ``NUMBA_CPU_FEATURES`` when set (by the user or by
+    :func:`prefer_full_vector_width`), else the host's own.
+    """
+    listed = os.environ.get("NUMBA_CPU_FEATURES", "").strip()
+    if listed:
+        return f"+{feature}" in listed.split(",")
+    import llvmlite.binding as llvm
+
+    return bool(llvm.get_host_cpu_features().get(feature, False))
+
+
 def _numba_code_generator_built():
     """True once Numba has built its CPU code generator (its CPU settings are then fixed)."""
     if "numba" not in sys.modules:

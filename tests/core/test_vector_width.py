@@ -65,3 +65,15 @@ def test_the_opt_out_and_the_users_own_settings_win():
     assert features == "" and not wide and not warned
     features, wide, warned = _probe(NUMBA_CPU_FEATURES="+avx2,+fma")
     assert features == "+avx2,+fma" and not wide and not warned
+
+
+def test_the_compile_target_features_are_numbas_setting_else_the_hosts(monkeypatch):
+    from neurolattice_core._vector_width import compile_target_has
+
+    monkeypatch.setenv("NUMBA_CPU_FEATURES", "+avx2,-avx512bw,+fma")
+    assert compile_target_has("avx2") and compile_target_has("fma")
+    assert not compile_target_has("avx512bw") and not compile_target_has("avx512f")
+    monkeypatch.delenv("NUMBA_CPU_FEATURES")
+    host = codegen.get_host_cpu_features().split(",")
+    assert compile_target_has("avx2") == ("+avx2" in host)
+    assert compile_target_has("avx512bw") == ("+avx512bw" in host)
