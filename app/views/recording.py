@@ -149,7 +149,8 @@ class RecordingView(pn.viewable.Viewer):
         data = binned.binary[trial].astype(np.float32) * 2 - 1
         n, t = data.shape
         seconds = t * binned.bin_s
-        image = hv.Image(data[::-1], bounds=(0, 0, seconds, n), kdims=["time", "unit"],
+        # unit i spans i - 0.5 .. i + 0.5, as in the per-unit bars and the correlation matrix
+        image = hv.Image(data[::-1], bounds=(0, -0.5, seconds, n - 0.5), kdims=["time", "unit"],
                          vdims=[hv.Dimension("spike", range=(-1, 1))])
         return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=320,
                           xlabel="time in trial (s)", ylabel="unit (position)",

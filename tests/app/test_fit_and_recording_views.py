@@ -60,3 +60,18 @@ def test_the_correlation_matrix_sits_at_the_unit_positions_like_the_bars():
     assert full[0, 2] == 0.3 and full[2, 3] == 0.2 and full[3, 0] == 0.1
     assert np.isnan(full[1]).all() and np.isnan(full[:, 1]).all()   # unit 1 left out
     assert np.isnan(np.diag(full)).all()
+
+
+def test_the_raster_centres_unit_i_at_i_like_the_bars_and_the_matrix():
+    store = SessionStore()
+    try:
+        store.recording.load_sample(wait=True)
+        store.recording.outbox.deliver()
+        raster = RecordingView(state=store.recording).raster()
+        n_units = store.recording.binned.binary.shape[1]
+        left, bottom, _, top = raster.bounds.lbrt()
+        assert (left, bottom, top) == (0, -0.5, n_units - 0.5)
+        # the top row of the image is the last unit, at its own position
+        assert raster.closest((0.001, n_units - 1))[1] == n_units - 1
+    finally:
+        store.shutdown()
