@@ -17,8 +17,6 @@ class LazyTabs:
     ----------
     entries : list of (str, callable)
         Tab titles and zero-argument factories returning the view shown in that tab.
-    deferred : bool
-        Build no tab, not even the open one, until :meth:`release`.
 
     Attributes
     ----------
@@ -28,7 +26,7 @@ class LazyTabs:
         The views built so far, by tab index.
     """
 
-    def __init__(self, entries, deferred=False):
+    def __init__(self, entries):
         self._factories = [factory for _, factory in entries]
         self._holders = [pn.Column(pn.pane.HTML(_PLACEHOLDER), sizing_mode="stretch_width")
                          for _ in entries]
@@ -36,19 +34,8 @@ class LazyTabs:
                               in zip(entries, self._holders, strict=True)],
                             dynamic=False, sizing_mode="stretch_width")
         self.views = {}
-        self._deferred = deferred
-        self.tabs.param.watch(self._on_active, "active")
-        if not deferred:
-            self.build(self.tabs.active)
-
-    def _on_active(self, event):
-        if not self._deferred:
-            self.build(event.new)
-
-    def release(self):
-        """Build the open tab (of tabs made with ``deferred=True``), and later tabs as opened."""
-        self._deferred = False
-        return self.build(self.tabs.active)
+        self.tabs.param.watch(lambda event: self.build(event.new), "active")
+        self.build(self.tabs.active)
 
     def build(self, index):
         """The view of tab ``index``, built and put in place if it was not yet."""

@@ -17,12 +17,6 @@ from .views.simulate import SimulateView
 
 log = logging.getLogger(__name__)
 
-#: The open tab's Bokeh models (about 0.3 s to build) are made this long after a page's HTML
-#: is sent: once the server has sent the JavaScript files, while the browser compiles them and
-#: before it asks for the document. Building them in the page request instead delayed the
-#: usable page by about 0.3 s (median of 12 alternating starts: 3.35 s against 3.03 s).
-OPEN_TAB_AFTER_MS = 150
-
 CSS = """
 .nl-readout { font-family: ui-monospace, monospace; font-size: 13px; color: #222; }
 .nl-muted { color: #666; }
@@ -68,20 +62,19 @@ def create_app(recording_source=None):
     """
     store = SessionStore()
     simulate = SimulateView(store=store)
-    context = pn.state.curdoc.session_context if pn.state.curdoc else None
     lazy = LazyTabs([("Simulate", lambda: simulate),
                      ("Recording", lambda: _view("recording", "RecordingView",
                                                  state=store.recording)),
                      ("Fit", lambda: _view("fit", "FitView", store=store)),
                      ("Renormalise & phases", lambda: _view("phases", "PhasesView", store=store)),
-                     ("About", lambda: _view("about", "AboutView"))],
-                    deferred=context is not None)   # see OPEN_TAB_AFTER_MS
+                     ("About", lambda: _view("about", "AboutView"))])
 
     def show_message(event):
         if event.new and pn.state.notifications is not None:
             getattr(pn.state.notifications, event.obj.message_level)(event.new, duration=6000)
 
     store.param.watch(show_message, "message")
+    context = pn.state.curdoc.session_context if pn.state.curdoc else None
     session_id = context.id if context is not None else ""
     header = pn.pane.HTML(
         f"<div class='nl-header' data-session='{session_id}'><b>neurolattice</b> · lattice "
@@ -101,7 +94,6 @@ def create_app(recording_source=None):
         The recording's worker thread would otherwise share the interpreter (and the machine)
         with the sending and drawing of the page.
         """
-        lazy.release()   # built already, unless the browser asked for the document very early
         pn.state.add_periodic_callback(store.deliver, 150)
         page.start_frames()   # idle while there is no engine (Play tries to build it again)
         if recording_source:
@@ -120,7 +112,6 @@ def create_app(recording_source=None):
     if context is not None:  # in a notebook the kernel owns the engine: app.store.shutdown()
         report_rejected_input(template, store.notify)   # this session's exception handler
         pn.state.on_session_destroyed(on_destroyed)
-        pn.state.curdoc.add_timeout_callback(lazy.release, OPEN_TAB_AFTER_MS)
     template.store = store  # for tests and notebooks
     template.page = page
     template.views = lazy.views  # the views built so far, by tab index

@@ -43,16 +43,3 @@ def test_each_factory_runs_once_and_only_when_its_tab_opens():
     lazy.tabs.active = 0
     assert calls == ["a", "c"]
     assert lazy.build(1) == "B" and calls == ["a", "c", "b"]
-
-
-def test_deferred_tabs_build_nothing_until_released_then_the_open_one():
-    """The server sends a page's HTML first and builds its open tab a moment later."""
-    calls = []
-    lazy = LazyTabs([(name, lambda name=name: calls.append(name) or name.upper())
-                     for name in ("a", "b", "c")], deferred=True)
-    lazy.tabs.active = 2            # a link opening another tab, before the release
-    assert calls == [] and lazy.views == {}
-    assert lazy.release() == "C" and calls == ["c"]
-    assert lazy.release() == "C" and calls == ["c"]   # released once
-    lazy.tabs.active = 1            # later tabs as they open
-    assert calls == ["c", "b"]
