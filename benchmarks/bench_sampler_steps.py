@@ -1,0 +1,73 @@
+"""What measuring costs: the Sampler's sweeps/s against its kernel's, on the dashboard's lattice.
+
+The dashboard's engine measures energy and magnetisation after every sweep of its default
+128 x 512 critical lattice (fast path). Each record times ``Sampler.step`` with a measurement
+every ``measure_every`` sweeps and, in the same run, the path's kernel alone
+(``sampler.path.sweep``); ``share`` is their ratio (1.0: measuring and bookkeeping cost
+nothing). Best of several repeats, to keep other processes' noise out.
+
+Usage: python benchmarks/bench_sampler_steps.py [--repeats 5] [--seconds 0.3] [--json]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from neurolattice_core.model import LatticeModel  # noqa: E402
+from neurolattice_core.sampler import Sampler  # noqa: E402
+
+NEURONS, TICKS = 128, 512
+
+
+def best_sweeps_per_second(run, seconds, repeats):
+    """Best sweeps/s of ``run(n_sweeps)`` over ``repeats`` runs of about ``seconds`` each."""
+    run(20)
+    t0 = time.perf_counter()
+    run(20)
+    n_sweeps = max(1, int(seconds / max((time.perf_counter() - t0) / 20, 1e-7)))
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run(n_sweeps)
+        best = max(best, n_sweeps / (time.perf_counter() - t0))
+    return best
+
+
+def measure(seconds, repeats):
+    """Records {neurons, ticks, path, measure_every, sampler/kernel sweeps/s, share}."""
+    records = []
+    for measure_every in (1, 10):
+        sampler = Sampler(LatticeModel.create(neurons=NEURONS, ticks=TICKS), seed=1,
+                          measure_every=measure_every)
+        stepping = best_sweeps_per_second(sampler.step, seconds, repeats)
+        kernel = best_sweeps_per_second(sampler.path.sweep, seconds, repeats)
+        records.append({"benchmark": "sampler_steps", "neurons": NEURONS, "ticks": TICKS,
+                        "path": sampler.path.name, "measure_every": measure_every,
+                        "sampler_sweeps_per_second": round(stepping),
+                        "kernel_sweeps_per_second": round(kernel),
+                        "share": round(stepping / kernel, 3)})
+    return records
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.3)
+    parser.add_argument("--json", action="store_true", help="print a JSON list of records")
+    args = parser.parse_args()
+    records = measure(args.seconds, args.repeats)
+    if args.json:
+        print(json.dumps(records))
+        return
+    for r in records:
+        print(f"{r['neurons']}x{r['ticks']} {r['path']} measure_every={r['measure_every']}: "
+              f"sampler {r['sampler_sweeps_per_second']} sweeps/s, kernel "
+              f"{r['kernel_sweeps_per_second']} sweeps/s, share {r['share']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
