@@ -159,6 +159,26 @@ class FastPath(_Path):
         m = self.model
         mag, j_bonds, k_bonds = multispin.packed_moments(self._lattice.words(), self._neighbours,
                                                          m.time_periodic)
+        return self._per_site(m, mag, j_bonds, k_bonds)
+
+    def sweep_measured(self, n_sweeps, measure_every):
+        """Advance by ``n_sweeps`` and measure, in one kernel call.
+
+        Measures after every sweep number divisible by ``measure_every`` (see
+        ``WorkingLattice.sweep_measured``). Returns flips per replica int64 (R,), the sweep
+        numbers of the measurements int64 (k,), and energy and magnetisation per site, float64
+        (k, R) each, as :meth:`moments`.
+        """
+        m = self.model
+        flips, measured_at, sums = self._lattice.sweep_measured(
+            m.J, m.K, m.h, m.beta, m.time_periodic, self.method, n_sweeps, self.keys,
+            self.sweeps_done, measure_every, self._neighbours)
+        self.sweeps_done += n_sweeps
+        energy, magnetization = self._per_site(m, sums[:, 0], sums[:, 1], sums[:, 2])
+        return flips, measured_at, energy, magnetization
+
+    def _per_site(self, m, mag, j_bonds, k_bonds):
+        """Energy and magnetisation per site (float64) from the sums of :func:`packed_moments`."""
         energy = -(m.J * j_bonds + m.K * k_bonds + m.h * mag) / self.sites
         return energy.astype(np.float64), mag / self.sites
 

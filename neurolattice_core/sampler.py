@@ -174,6 +174,34 @@ class Sampler:
         if self.threads is not None:
             import numba
             numba.set_num_threads(int(self.threads))
+        if hasattr(self.path, "sweep_measured"):   # the fast path measures in its own call
+            self._step_measured(n_sweeps)
+        else:
+            self._step_then_measure(n_sweeps)
+        spins = self.path.spins()
+        products = self.frame_analyser(spins) if self.frame_analyser is not None else {}
+        with self._lock:
+            self._snapshot = spins
+            self._frame = {"sweep": self.sweeps_done, "products": products}
+        return self
+
+    def _step_measured(self, n_sweeps):
+        """Sweeps and measurements in one call of the path (its busy time includes both)."""
+        start = time.perf_counter()
+        flips, measured_at, energy, magnetization = self.path.sweep_measured(
+            n_sweeps, self.measure_every)
+        self._busy_seconds += time.perf_counter() - start
+        self._flips_done += int(np.sum(flips))
+        self._flips_attempted += n_sweeps * self.path.flips_per_sweep
+        self.sweeps_done += n_sweeps
+        with self._lock:
+            for row in range(measured_at.size):
+                self._sweeps.append(measured_at[row:row + 1])
+                self._energy.append(energy[row])
+                self._magnetization.append(magnetization[row])
+
+    def _step_then_measure(self, n_sweeps):
+        """Sweeps in calls between the measurements (busy time: the sweeps only)."""
         done = 0
         while done < n_sweeps:
             chunk = min(self.measure_every - self.sweeps_done % self.measure_every,
@@ -187,12 +215,6 @@ class Sampler:
             self.sweeps_done += chunk
             if self.sweeps_done % self.measure_every == 0:
                 self._measure()
-        spins = self.path.spins()
-        products = self.frame_analyser(spins) if self.frame_analyser is not None else {}
-        with self._lock:
-            self._snapshot = spins
-            self._frame = {"sweep": self.sweeps_done, "products": products}
-        return self
 
     def latest_frame(self):
         """The sweep count of the latest snapshot and what :attr:`frame_analyser` made of it."""

@@ -331,6 +331,31 @@ def test_working_lattice_keeps_the_configuration_between_calls():
         state.sweep(0.9, 1.0, -0.2, 0.5, True, "heatbath", 1, keys, 0, workers=0)
 
 
+@pytest.mark.parametrize("every, offset, n_sweeps", [(1, 0, 5), (4, 3, 11), (3, 0, 2)])
+def test_sweeps_measured_in_one_call_match_separate_calls(every, offset, n_sweeps):
+    """Same spins, flips and moments as sweeps called between packed_moments measurements."""
+    rng = np.random.default_rng(21)
+    table = lattice("grid", 12, (3, 4), False)
+    start = ms.pack(random_spins(rng, (2, 12, 256)))
+    keys = keys_for(4, 2)
+    args = (0.9, 1.1, -0.2, 0.5, False, "metropolis")
+    fused = ms.WorkingLattice(start, table)
+    flips, measured_at, sums = fused.sweep_measured(*args, n_sweeps, keys, offset, every, table)
+    stepped = ms.WorkingLattice(start, table)
+    expected_flips, expected_at, expected_sums = 0, [], []
+    for sweep in range(offset, offset + n_sweeps):
+        expected_flips = expected_flips + stepped.sweep(*args, 1, keys, sweep)
+        if (sweep + 1) % every == 0:
+            expected_at.append(sweep + 1)
+            expected_sums.append(ms.packed_moments(stepped.words(), table, False))
+    assert np.array_equal(fused.words(), stepped.words())
+    assert np.array_equal(flips, expected_flips)
+    assert measured_at.tolist() == expected_at
+    assert np.array_equal(sums, np.array(expected_sums, dtype=np.int64).reshape(-1, 3, 2))
+    with pytest.raises(ParameterError):
+        fused.sweep_measured(*args, 1, keys, 0, 0, table)
+
+
 def test_odd_periodic_ring_is_rejected():
     table = np.array([[(i - 1) % 5, (i + 1) % 5] for i in range(5)], dtype=np.int64)
     with pytest.raises(ParameterError, match="bipartite"):

@@ -34,6 +34,27 @@ def test_step_records_history_and_snapshot():
     assert np.allclose(history["magnetization"][-1], spins.mean(axis=(1, 2)))
 
 
+def test_the_fast_path_records_what_separate_sweeps_and_measurements_give():
+    """Its sweeps and measurements run in one call; the time series is the same."""
+    sampler = Sampler(small_model(replicas=2), seed=4, measure_every=3)
+    assert sampler.path.name == "fast"
+    sampler.step(4).step(7)
+    twin = Sampler(small_model(replicas=2), seed=4).path
+    sweeps, energies, magnetizations = [], [], []
+    for sweep in range(1, 12):
+        twin.sweep(1)
+        if sweep % 3 == 0:
+            energy, magnetization = twin.moments()
+            sweeps.append(sweep)
+            energies.append(energy)
+            magnetizations.append(magnetization)
+    history = sampler.history()
+    assert history["sweep"].tolist() == sweeps == [3, 6, 9]
+    assert np.array_equal(history["energy_per_site"], np.array(energies))
+    assert np.array_equal(history["magnetization"], np.array(magnetizations))
+    assert np.array_equal(sampler.configurations(), twin.spins())
+
+
 @pytest.mark.parametrize("params", [dict(), dict(connectivity="all-to-all", ticks=20),
                                     dict(connectivity="sk", ticks=10)])
 def test_same_seed_same_trajectory(params):
@@ -91,10 +112,10 @@ def test_worker_errors_are_surfaced_not_swallowed():
     seen = []
     sampler.on_error(seen.append)
 
-    def broken(n_sweeps):
+    def broken(n_sweeps, *measure_every):
         raise RuntimeError("kernel exploded")
 
-    sampler.path.sweep = broken
+    sampler.path.sweep = sampler.path.sweep_measured = broken
     sampler.start()
     assert wait_until(lambda: sampler.error is not None and not sampler.running)
     with pytest.raises(RuntimeError, match="exploded"):
