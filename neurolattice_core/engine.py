@@ -208,15 +208,12 @@ class _BytePath(_Path):
         The action of ``model.energy`` with the couplings, K and fields loaded by
         ``_load_model`` (nothing is rebuilt per measurement).
         """
-        s = self.spins().astype(np.float64)
-        equal_time = 0.5 * np.einsum("rit,rit->r", s, self._couplings.local_fields(s))
-        k = self._K[None, :, None]
-        temporal = (k * s[:, :, :-1] * s[:, :, 1:]).sum(axis=(1, 2))
-        if self.model.time_periodic and s.shape[2] > 1:
-            temporal = temporal + (self._K[None, :] * s[:, :, -1] * s[:, :, 0]).sum(axis=1)
-        field = np.einsum("it,rit->r", self._fields, s)
-        energy = -(equal_time + temporal + field) / self.sites
-        return energy, s.mean(axis=(1, 2))
+        from .kernels.byte_moments import byte_moments
+        c = self._couplings
+        energy, magnetization = byte_moments(self.spins(), c.kind == "all-to-all", c.J_all,
+                                             c.indptr, c.indices, c.weights, self._K,
+                                             self._fields, self.model.time_periodic)
+        return energy / self.sites, magnetization / self.sites
 
 
 class LocalPath(_BytePath):

@@ -60,7 +60,7 @@ parallel region costs about 10-40 us (OpenMP threads wake from a passive wait), 
 :meth:`LocalState.sweep`). Speed only: both drivers give identical results."""
 _EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slower ...
 _EXPLORE_MAX = 256    # ... doubling up to this while each timing confirms the choice
-_TIMED_MIN_SWEEPS = 4  # shorter calls are not timed: waking the threads dominates them
+SHORT_CALL_SWEEPS = 4  # calls of fewer sweeps are timed apart: waking the threads weighs more
 
 
 # ----------------------------------------------------------------------------- colouring
@@ -271,11 +271,8 @@ class LocalState:
         elif kind == "dense":
             Jq, scale = quantise_couplings(p["J_dense"])
             self._Jq, self._scale = Jq, np.float32(scale)
-        self._seconds_per_site = {False: None, True: None}   # by driver (parallel?), smoothed
-        self._warm = {False: False, True: False}   # first call of a driver (loading) untimed
-        self._explore_every = _EXPLORE_EVERY    # calls between timings of the slower driver
-        self._since_explored = 0
-        self._choice_explored = None             # the faster driver at the last such timing
+        # the driver of short calls (one sweep between measurements) and of longer ones
+        self._drivers = {True: DriverChoice(), False: DriverChoice()}
         self._block = _block_size(kind, int(self._cls[:, 2].max()), n, R, 1)   # serial layout
         self.set_spins(spins)
 
@@ -349,10 +346,11 @@ class LocalState:
             replicas on numba's threads (one region per call). Default (None): serial with one
             thread; by replicas when there are at least as many replicas as threads; serial
             below ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or by ticks,
-            whichever has the lower measured time per site (each call of at least 4 sweeps is
-            timed, except the first call of each driver; the other one is timed again every
-            16th call, up to every 256th while the choice holds, so the choice follows the
-            load of the machine). Speed only: results are bit-identical.
+            whichever has the lower measured time per site, timed apart for calls of fewer than
+            ``SHORT_CALL_SWEEPS`` sweeps and longer ones (see :class:`DriverChoice`; the
+            slower driver is timed again every 16th call, up to every 256th while the choice
+            holds, so the choice follows the load of the machine). Speed only: results are
+            bit-identical.
 
         Returns
         -------
@@ -366,13 +364,13 @@ class LocalState:
         if parallel not in (None, False, "ticks", "replicas"):
             raise ParameterError(f"parallel must be None, False, 'ticks' or 'replicas', got "
                                  f"{parallel!r}")
-        timed = False
+        timed = None
         if parallel is None and threads > 1:
             if R >= threads:
                 parallel = "replicas"
             elif R * n * T // 2 >= PARALLEL_MIN_SITES:
-                timed = True
-                parallel = "ticks" if self._choose_driver() else False
+                timed = self._drivers[n_sweeps < SHORT_CALL_SWEEPS]
+                parallel = "ticks" if timed.choose() else False
         if not parallel or threads == 1:
             parallel, threads = False, 1
         if block is None:
@@ -390,19 +388,27 @@ class LocalState:
         else:
             flips = {False: _sweeps_serial, "ticks": _sweeps_parallel,
                      "replicas": _sweeps_replicas}[parallel](*arguments)
-        if timed and n_sweeps > 0:
-            rate = (time.perf_counter() - start) / (n_sweeps * R * n * T)
-            used = threads > 1
-            old = self._seconds_per_site[used]
-            if self._warm[used] and n_sweeps >= _TIMED_MIN_SWEEPS:
-                # a faster timing is taken at once (the first ones pay for waking the threads),
-                # a slower one half-way (the choice follows a change of the machine's load)
-                self._seconds_per_site[used] = rate if old is None else min(rate,
-                                                                            0.5 * (old + rate))
-            self._warm[used] = True
+        if timed is not None and n_sweeps > 0:
+            timed.record(threads > 1, (time.perf_counter() - start) / (n_sweeps * R * n * T))
         return flips
 
-    def _choose_driver(self):
+
+class DriverChoice:
+    """Parallel or serial driver for one kind of call, by the time per site each one took.
+
+    Calls of a few sweeps (a sampler measuring after every sweep) and longer calls are timed
+    apart: waking the threads, 0.1-0.3 ms on a virtual machine, can outweigh a short call's
+    parallel gain and not a long one's.
+    """
+
+    def __init__(self):
+        self.seconds_per_site = {False: None, True: None}   # by driver (parallel?), smoothed
+        self._warm = {False: False, True: False}   # first call of a driver (loading) untimed
+        self._explore_every = _EXPLORE_EVERY    # calls between timings of the slower driver
+        self._since_explored = 0
+        self._choice_explored = None             # the faster driver at the last such timing
+
+    def choose(self):
         """Parallel (True) or serial (False): untimed drivers first, then the faster one.
 
         The slower driver is timed again every ``_explore_every``-th call. That interval
@@ -410,7 +416,7 @@ class LocalState:
         previous such timing, and falls back to ``_EXPLORE_EVERY`` when it changed: a clear
         choice costs little, and a change of the machine's load is still followed.
         """
-        rates = self._seconds_per_site
+        rates = self.seconds_per_site
         if rates[True] is None or rates[False] is None:
             return rates[True] is None
         faster = rates[True] < rates[False]
@@ -423,6 +429,19 @@ class LocalState:
             else _EXPLORE_EVERY
         self._choice_explored = faster
         return not faster
+
+    def record(self, parallel, seconds):
+        """Take the ``seconds`` per site of a call of the ``parallel`` (True) or serial driver.
+
+        A faster timing is taken at once (the first ones pay for waking the threads), a slower
+        one half-way (the choice follows a change of the machine's load); a driver's first
+        call (loading its code) is not counted.
+        """
+        old = self.seconds_per_site[parallel]
+        if self._warm[parallel]:
+            self.seconds_per_site[parallel] = (seconds if old is None else
+                                               min(seconds, 0.5 * (old + seconds)))
+        self._warm[parallel] = True
 
 
 def local_sweeps(spins, *, kind, K, fields, betas, time_periodic, method, n_sweeps, keys,

@@ -238,11 +238,14 @@ def _merge(W, spins, B):
     """Write the working array W (R nb, N, P) of layout block B into spins (R, N, T)."""
     R, n, T = spins.shape
     nb = _geometry(T, B)[2]
+    blocks = np.empty(T, dtype=np.int64)    # the cells of each tick, found once (not per site)
+    columns = np.empty(T, dtype=np.int64)
+    for t in range(T):
+        blocks[t], columns[t] = _cell(t, T, B)
     for r in range(R):
         for i in range(n):
             for t in range(T):
-                b, column = _cell(t, T, B)
-                spins[r, i, t] = W[r * nb + b, i, column]
+                spins[r, i, t] = W[r * nb + blocks[t], i, columns[t]]
 
 
 def permute_ticks(per_site):

@@ -92,13 +92,14 @@ def test_timed_driver_choice_does_not_change_results():
             spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
             state = LocalState(spins, **args)
             calls = 2 * local._EXPLORE_EVERY + 2
-            sweeps = local._TIMED_MIN_SWEEPS    # shorter calls are not timed
+            sweeps = local.SHORT_CALL_SWEEPS    # the long calls' timings
             flips = [state.sweep(betas=np.array([0.6]), method="heatbath", n_sweeps=sweeps,
                                  keys=keys_for(3, 1), sweep_offset=sweeps * w, parallel=parallel)
                      for w in range(calls)]
             out.append((state.spins(), np.array(flips)))
             if parallel is None and threads > 1:
-                assert all(v is not None for v in state._seconds_per_site.values())
+                assert all(v is not None
+                           for v in state._drivers[False].seconds_per_site.values())
     finally:
         numba.set_num_threads(default)
     assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
@@ -119,12 +120,11 @@ def test_bad_driver_and_block_are_refused():
 
 def test_the_slower_driver_is_timed_less_often_while_the_choice_holds():
     """Timings of the slower driver: every 16th call, doubling to 256 while the choice holds."""
-    spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
-    state = LocalState(spins, **args)
+    driver = local.DriverChoice()
 
     def explorations(rates, calls):
-        state._seconds_per_site.update(rates)
-        return [c for c in range(calls) if state._choose_driver() != (rates[True] < rates[False])]
+        driver.seconds_per_site.update(rates)
+        return [c for c in range(calls) if driver.choose() != (rates[True] < rates[False])]
 
     parallel_faster = {True: 1.0, False: 2.0}
     seen = explorations(parallel_faster, 16 + 16 + 32 + 64 + 128 + 256 + 256)
@@ -133,3 +133,21 @@ def test_the_slower_driver_is_timed_less_often_while_the_choice_holds():
     # the serial driver turns out faster: timed again after 16 calls, then backing off again
     seen = explorations({True: 2.0, False: 1.0}, 256 + 16 + 32)
     assert np.diff([-1] + seen).tolist()[-2:] == [16, 32]
+
+
+def test_short_and_long_calls_choose_their_drivers_apart():
+    """A sampler measuring after every sweep makes 1-sweep calls: timed apart from long ones."""
+    default = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
+        state = LocalState(spins, **args)
+        for w in range(6):
+            state.sweep(betas=np.array([0.6]), method="heatbath", n_sweeps=1,
+                        keys=keys_for(3, 1), sweep_offset=w)
+        short, long = state._drivers[True], state._drivers[False]
+        if numba.get_num_threads() > 1:
+            assert all(v is not None for v in short.seconds_per_site.values())
+        assert all(v is None for v in long.seconds_per_site.values())
+    finally:
+        numba.set_num_threads(default)

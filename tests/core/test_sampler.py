@@ -156,3 +156,20 @@ def test_initial_states():
     assert 0.7 < overlap < 0.9  # 10% of sites flipped: overlap 0.8 +- a few sd (sd ~ 0.02)
     ring = Sampler(small_model(), initial="pattern")  # no patterns on a ring: a hot start
     assert abs(ring.configurations().mean()) < 0.1
+
+
+@pytest.mark.parametrize("params", [
+    dict(connectivity="all-to-all", ticks=20, replicas=2),
+    dict(connectivity="sk", ticks=10, time_boundary="open", h=0.3),
+    dict(connectivity="grid", neurons=12, grid_rows=3, grid_cols=4, ticks=9,
+         K_per_neuron=np.linspace(0.2, 1.4, 12), drive="ramp", drive_amplitude=0.5),
+    dict(connectivity="hopfield", ticks=12, replicas=3)])
+def test_the_byte_paths_measure_the_models_energy(params):
+    sampler = Sampler(small_model(**params), seed=2, allow_fast=False)
+    sampler.step(3)
+    spins = sampler.configurations()
+    history = sampler.history()
+    sites = spins.shape[1] * spins.shape[2]
+    energy = sampler.model.energy(spins) / sites
+    assert np.allclose(history["energy_per_site"][-1], energy, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(history["magnetization"][-1], spins.mean(axis=(1, 2)))
