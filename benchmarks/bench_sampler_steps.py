@@ -1,10 +1,11 @@
 """What measuring costs: the Sampler's sweeps/s against its kernel's, on the dashboard's lattice.
 
-The dashboard's engine measures energy and magnetisation after every sweep of its default
-128 x 512 critical lattice (fast path). Each record times ``Sampler.step`` with a measurement
-every ``measure_every`` sweeps and, in the same run, the path's kernel alone
-(``sampler.path.sweep``); ``share`` is their ratio (1.0: measuring and bookkeeping cost
-nothing). Best of several repeats, to keep other processes' noise out.
+The dashboard's engine measures energy and magnetisation after every sweep of its 128 x 512
+lattice. Each record times ``Sampler.step`` with a measurement every ``measure_every`` sweeps
+and, in the same run, the path's kernel alone (``sampler.path.sweep`` of as many sweeps in one
+call); ``share`` is their ratio (1.0: measuring and bookkeeping cost nothing). Cases: the
+critical ring (fast path, the default preset) and, on the general path, the ring, all-to-all
+and SK couplings. Best of several repeats, to keep other processes' noise out.
 
 Usage: python benchmarks/bench_sampler_steps.py [--repeats 5] [--seconds 0.3] [--json]
 """
@@ -40,13 +41,16 @@ def best_sweeps_per_second(run, seconds, repeats):
 def measure(seconds, repeats):
     """Records {neurons, ticks, path, measure_every, sampler/kernel sweeps/s, share}."""
     records = []
-    for measure_every in (1, 10):
-        sampler = Sampler(LatticeModel.create(neurons=NEURONS, ticks=TICKS), seed=1,
-                          measure_every=measure_every)
+    cases = [("ring", True, 1), ("ring", True, 10), ("ring", False, 1), ("all-to-all", False, 1),
+             ("sk", False, 1)]
+    for connectivity, allow_fast, measure_every in cases:
+        model = LatticeModel.create(neurons=NEURONS, ticks=TICKS, connectivity=connectivity)
+        sampler = Sampler(model, seed=1, measure_every=measure_every, allow_fast=allow_fast)
         stepping = best_sweeps_per_second(sampler.step, seconds, repeats)
         kernel = best_sweeps_per_second(sampler.path.sweep, seconds, repeats)
         records.append({"benchmark": "sampler_steps", "neurons": NEURONS, "ticks": TICKS,
-                        "path": sampler.path.name, "measure_every": measure_every,
+                        "connectivity": connectivity, "path": sampler.path.name,
+                        "measure_every": measure_every,
                         "sampler_sweeps_per_second": round(stepping),
                         "kernel_sweeps_per_second": round(kernel),
                         "share": round(stepping / kernel, 3)})
@@ -64,7 +68,8 @@ def main():
         print(json.dumps(records))
         return
     for r in records:
-        print(f"{r['neurons']}x{r['ticks']} {r['path']} measure_every={r['measure_every']}: "
+        print(f"{r['neurons']}x{r['ticks']} {r['connectivity']} {r['path']} "
+              f"measure_every={r['measure_every']}: "
               f"sampler {r['sampler_sweeps_per_second']} sweeps/s, kernel "
               f"{r['kernel_sweeps_per_second']} sweeps/s, share {r['share']:.2f}")
 
