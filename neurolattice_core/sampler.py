@@ -34,6 +34,17 @@ class RingBuffer:
         self._data[self._count % len(self._data)] = row
         self._count += 1
 
+    def extend(self, rows):
+        """Store rows (k, width) in order, as k appends (one numpy assignment per wrap)."""
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, self._data.shape[1])
+        capacity = len(self._data)
+        rows = rows[-capacity:]           # older rows would be overwritten at once
+        start = self._count % capacity
+        first = min(len(rows), capacity - start)
+        self._data[start:start + first] = rows[:first]
+        self._data[:len(rows) - first] = rows[first:]
+        self._count += len(rows)
+
     def values(self):
         """The stored rows, oldest first, float64 (min(count, capacity), width)."""
         capacity = len(self._data)
@@ -194,11 +205,10 @@ class Sampler:
         self._flips_done += int(np.sum(flips))
         self._flips_attempted += n_sweeps * self.path.flips_per_sweep
         self.sweeps_done += n_sweeps
-        with self._lock:
-            for row in range(measured_at.size):
-                self._sweeps.append(measured_at[row:row + 1])
-                self._energy.append(energy[row])
-                self._magnetization.append(magnetization[row])
+        with self._lock:   # one call per chunk: the engine thread needs the GIL briefly
+            self._sweeps.extend(measured_at[:, None])
+            self._energy.extend(energy)
+            self._magnetization.extend(magnetization)
 
     def _step_then_measure(self, n_sweeps):
         """Sweeps in calls between the measurements (busy time: the sweeps only)."""

@@ -21,6 +21,20 @@ def test_ring_buffer_keeps_the_latest_rows_in_order():
     assert buffer.values()[:, 0].tolist() == [2, 3, 4] and len(buffer) == 3
 
 
+@pytest.mark.parametrize("lengths", [[2, 1], [5], [1, 4, 3, 7], [0, 2]])
+def test_ring_buffer_extend_is_a_run_of_appends(lengths):
+    appended, extended = RingBuffer(4, 2), RingBuffer(4, 2)
+    value = 0
+    for length in lengths:
+        rows = np.arange(value, value + 2 * length, dtype=float).reshape(length, 2)
+        value += 2 * length
+        for row in rows:
+            appended.append(row)
+        extended.extend(rows)
+        assert np.array_equal(extended.values(), appended.values())
+        assert len(extended) == len(appended)
+
+
 def test_step_records_history_and_snapshot():
     sampler = Sampler(small_model(replicas=2), seed=3)
     sampler.step(5)
