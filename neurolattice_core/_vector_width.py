@@ -58,11 +58,18 @@ def compile_target_has(feature):
     """True if the CPU features Numba compiles for include ``feature`` (an LLVM name: "avx512bw").
 
     These are ``NUMBA_CPU_FEATURES`` when set (by the user or by
-    :func:`prefer_full_vector_width`), else the host's own.
+    :func:`prefer_full_vector_width`), else the host's own. When the target is not known from
+    them (``NUMBA_CPU_NAME`` without a feature list) or ``NUMBA_ENABLE_AVX=0`` removes the AVX
+    features, the answer is False for a feature named "avx...": callers fall back to code that
+    is correct on every CPU.
     """
     listed = os.environ.get("NUMBA_CPU_FEATURES", "").strip()
     if listed:
-        return f"+{feature}" in listed.split(",")
+        return f"+{feature}" in [item.strip() for item in listed.split(",")]
+    if feature.startswith("avx") and os.environ.get("NUMBA_ENABLE_AVX", "").strip() == "0":
+        return False
+    if os.environ.get("NUMBA_CPU_NAME", "").strip():
+        return False
     import llvmlite.binding as llvm
 
     return bool(llvm.get_host_cpu_features().get(feature, False))

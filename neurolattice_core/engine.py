@@ -172,7 +172,7 @@ class FastPath(_Path):
         m = self.model
         flips, measured_at, sums = self._lattice.sweep_measured(
             m.J, m.K, m.h, m.beta, m.time_periodic, self.method, n_sweeps, self.keys,
-            self.sweeps_done, measure_every, self._neighbours)
+            self.sweeps_done, measure_every)
         self.sweeps_done += n_sweeps
         energy, magnetization = self._per_site(m, sums[:, 0], sums[:, 1], sums[:, 2])
         return flips, measured_at, energy, magnetization

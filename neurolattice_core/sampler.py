@@ -37,13 +37,13 @@ class RingBuffer:
     def extend(self, rows):
         """Store rows (k, width) in order, as k appends (one numpy assignment per wrap)."""
         rows = np.asarray(rows, dtype=np.float64).reshape(-1, self._data.shape[1])
-        capacity = len(self._data)
+        capacity, n_rows = len(self._data), len(rows)
         rows = rows[-capacity:]           # older rows would be overwritten at once
-        start = self._count % capacity
+        start = (self._count + n_rows - len(rows)) % capacity
         first = min(len(rows), capacity - start)
         self._data[start:start + first] = rows[:first]
         self._data[:len(rows) - first] = rows[first:]
-        self._count += len(rows)
+        self._count += n_rows
 
     def values(self):
         """The stored rows, oldest first, float64 (min(count, capacity), width)."""
@@ -336,7 +336,11 @@ class Sampler:
                     "magnetization": self._magnetization.values()}
 
     def progress(self):
-        """Sweeps done, throughput (flips per ns of kernel time) and the path in use."""
+        """Sweeps done, throughput (flips per ns of kernel time) and the path in use.
+
+        Kernel time is the time in the path's sweep calls; on the fast path these also take the
+        measurements (``sweep_measured``), on the others the measurements come after them.
+        """
         with self._lock:
             busy = self._busy_seconds
             return {"sweeps": self.sweeps_done, "path": self.path.name,

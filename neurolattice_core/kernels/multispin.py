@@ -188,6 +188,7 @@ class WorkingLattice:
             raise ParameterError(f"neighbours must be an int64 array of shape "
                                  f"(N = {n}, z <= 4).")
         self.shape = words.shape
+        self._neighbours = np.ascontiguousarray(neighbours).copy()   # for the bond sums
         self._z_present, self._pos, width, self._segs = _layout(neighbours.tobytes(),
                                                                 neighbours.shape)
         self._pbase = np.zeros(width + PAD, dtype=np.uint64)
@@ -217,19 +218,18 @@ class WorkingLattice:
             int64 (R,): spins flipped per replica.
         """
         kernel_args, workers = self._kernel_arguments(J, K, h, beta, time_periodic, method, keys,
-                                                      sweep_offset, n_sweeps, n_sweeps, workers)
+                                                      sweep_offset, n_sweeps, None, workers)
         with _at_most_threads(workers):
             return sweeps(*kernel_args, int(sweep_offset), int(n_sweeps), workers)
 
     def sweep_measured(self, J, K, h, beta, time_periodic, method, n_sweeps, keys, sweep_offset,
-                       measure_every, neighbours):
+                       measure_every):
         """:meth:`sweep` and :func:`packed_moments` in one call, for a sampler's time series.
 
         Measures after each sweep whose number ``sweep_offset + s`` (s = 1 .. n_sweeps) is a
         multiple of ``measure_every``. The spins and flips are those of :meth:`sweep` called
         between the measurements; one call saves the Python work of one call per measurement
-        (about 0.1 ms, more than a sweep of a 128 x 512 lattice). ``neighbours`` is the table
-        the lattice was made with.
+        (about 0.1 ms, more than a sweep of a 128 x 512 lattice).
 
         Returns
         -------
@@ -243,23 +243,19 @@ class WorkingLattice:
         if (isinstance(measure_every, bool) or not isinstance(measure_every, numbers.Integral)
                 or measure_every < 1):
             raise ParameterError(f"measure_every must be an integer >= 1, got {measure_every!r}.")
-        if (not isinstance(neighbours, np.ndarray) or neighbours.dtype != np.int64
-                or neighbours.shape[0] != self.shape[1]):
-            raise ParameterError(f"neighbours must be the int64 (N = {self.shape[1]}, z) table "
-                                 "of the lattice.")
-        call_sweeps = max(1, min(int(measure_every), int(n_sweeps)))   # sweeps per kernel call
         kernel_args, workers = self._kernel_arguments(J, K, h, beta, time_periodic, method, keys,
-                                                      sweep_offset, n_sweeps, call_sweeps, None)
+                                                      sweep_offset, n_sweeps, measure_every, None)
         with _at_most_threads(workers):
-            return _sweeps_measured(kernel_args, self._pos, np.ascontiguousarray(neighbours),
+            return _sweeps_measured(kernel_args, self._pos, self._neighbours,
                                     np.empty(self.shape, dtype=np.uint64), int(sweep_offset),
                                     int(n_sweeps), workers, int(measure_every))
 
     def _kernel_arguments(self, J, K, h, beta, time_periodic, method, keys, sweep_offset,
-                          n_sweeps, call_sweeps, workers):
+                          n_sweeps, sweeps_per_call, workers):
         """Checked arguments of :func:`.multispin_tasks.sweeps` up to ``stride``, and the workers.
 
-        ``call_sweeps``: sweeps per kernel call, which sets the default worker count.
+        ``sweeps_per_call``: the most sweeps one kernel call runs (None: all ``n_sweeps``); it
+        sets the default worker count.
         """
         n_rep = self.shape[0]
         if not isinstance(keys, np.ndarray) or keys.dtype != np.uint64 or keys.shape != (n_rep,):
@@ -270,7 +266,8 @@ class WorkingLattice:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ParameterError(f"{name} must be an integer >= 0, got {value!r}.")
         if workers is None:
-            small = int(call_sweeps) * int(np.prod(self.shape)) < PARALLEL_WORDS
+            per_call = n_sweeps if sweeps_per_call is None else min(sweeps_per_call, n_sweeps)
+            small = max(1, int(per_call)) * int(np.prod(self.shape)) < PARALLEL_WORDS
             workers = 1 if small else numba.get_num_threads()
         if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
             raise ParameterError(f"workers must be an integer >= 1, got {workers!r}.")

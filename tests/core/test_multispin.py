@@ -340,7 +340,7 @@ def test_sweeps_measured_in_one_call_match_separate_calls(every, offset, n_sweep
     keys = keys_for(4, 2)
     args = (0.9, 1.1, -0.2, 0.5, False, "metropolis")
     fused = ms.WorkingLattice(start, table)
-    flips, measured_at, sums = fused.sweep_measured(*args, n_sweeps, keys, offset, every, table)
+    flips, measured_at, sums = fused.sweep_measured(*args, n_sweeps, keys, offset, every)
     stepped = ms.WorkingLattice(start, table)
     expected_flips, expected_at, expected_sums = 0, [], []
     for sweep in range(offset, offset + n_sweeps):
@@ -352,8 +352,9 @@ def test_sweeps_measured_in_one_call_match_separate_calls(every, offset, n_sweep
     assert np.array_equal(flips, expected_flips)
     assert measured_at.tolist() == expected_at
     assert np.array_equal(sums, np.array(expected_sums, dtype=np.int64).reshape(-1, 3, 2))
-    with pytest.raises(ParameterError):
-        fused.sweep_measured(*args, 1, keys, 0, 0, table)
+    for n_bad, every_bad in ((1, 0), (None, 1), (-1, 1)):
+        with pytest.raises(ParameterError):
+            fused.sweep_measured(*args, n_bad, keys, 0, every_bad)
 
 
 def test_odd_periodic_ring_is_rejected():

@@ -32,7 +32,7 @@ def test_ring_buffer_extend_is_a_run_of_appends(lengths):
             appended.append(row)
         extended.extend(rows)
         assert np.array_equal(extended.values(), appended.values())
-        assert len(extended) == len(appended)
+        assert len(extended) == len(appended) and extended._count == appended._count
 
 
 def test_step_records_history_and_snapshot():

@@ -70,10 +70,17 @@ def test_the_opt_out_and_the_users_own_settings_win():
 def test_the_compile_target_features_are_numbas_setting_else_the_hosts(monkeypatch):
     from neurolattice_core._vector_width import compile_target_has
 
-    monkeypatch.setenv("NUMBA_CPU_FEATURES", "+avx2,-avx512bw,+fma")
+    monkeypatch.setenv("NUMBA_CPU_FEATURES", "+avx2, -avx512bw,+fma")
     assert compile_target_has("avx2") and compile_target_has("fma")
     assert not compile_target_has("avx512bw") and not compile_target_has("avx512f")
     monkeypatch.delenv("NUMBA_CPU_FEATURES")
+    monkeypatch.delenv("NUMBA_CPU_NAME", raising=False)
+    monkeypatch.setenv("NUMBA_ENABLE_AVX", "0")       # Numba then compiles without AVX
+    assert not compile_target_has("avx2") and not compile_target_has("avx512bw")
+    monkeypatch.delenv("NUMBA_ENABLE_AVX")
+    monkeypatch.setenv("NUMBA_CPU_NAME", "generic")   # a named CPU without a feature list
+    assert not compile_target_has("avx512bw")
+    monkeypatch.delenv("NUMBA_CPU_NAME")
     host = codegen.get_host_cpu_features().split(",")
     assert compile_target_has("avx2") == ("+avx2" in host)
     assert compile_target_has("avx512bw") == ("+avx512bw" in host)
