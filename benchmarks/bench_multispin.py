@@ -13,8 +13,6 @@ the run got (about ``threads`` when the threads really ran in parallel).
 Usage: python benchmarks/bench_multispin.py [--repeats 5] [--seconds 0.3] [--json]
 """
 
-import argparse
-import json
 import math
 import sys
 import time
@@ -25,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference import reference_flips_per_ns  # noqa: E402
+from script_options import run  # noqa: E402
 
 from neurolattice_core.kernels import multispin as ms  # noqa: E402
 from neurolattice_core.kernels.rng import stream_key  # noqa: E402
@@ -92,22 +91,18 @@ def measure(seconds, repeats):
     return records
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=0.3)
-    parser.add_argument("--json", action="store_true", help="print a JSON list of records")
-    args = parser.parse_args()
-    records = measure(args.seconds, args.repeats)
-    if args.json:
-        print(json.dumps(records))
-        return
+def print_table(records):
+    """The records as a table."""
     print(f"{'lattice':>11} {'method':>10} {'thr':>3} {'flips/ns':>9} {'cpu/wall':>8} "
           f"{'reference':>9} {'ratio':>6}")
     for r in records:
         print(f"{r['neurons']:>5}x{r['ticks']:<5} {r['method']:>10} {r['threads']:>3} "
               f"{r['flips_per_ns']:9.2f} {r['cpu_per_wall']:8.2f} "
               f"{r['reference_flips_per_ns']:9.3f} {r['speedup_vs_reference']:6.0f}")
+
+
+def main():
+    run(__doc__.splitlines()[0], measure, print_table)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ and SK couplings. Best of several repeats, to keep other processes' noise out.
 Usage: python benchmarks/bench_sampler_steps.py [--repeats 5] [--seconds 0.3] [--json]
 """
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from script_options import run  # noqa: E402
 
 from neurolattice_core.model import LatticeModel  # noqa: E402
 from neurolattice_core.sampler import Sampler  # noqa: E402
@@ -57,21 +58,17 @@ def measure(seconds, repeats):
     return records
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=0.3)
-    parser.add_argument("--json", action="store_true", help="print a JSON list of records")
-    args = parser.parse_args()
-    records = measure(args.seconds, args.repeats)
-    if args.json:
-        print(json.dumps(records))
-        return
+def print_table(records):
+    """The records as a table."""
     for r in records:
         print(f"{r['neurons']}x{r['ticks']} {r['connectivity']} {r['path']} "
               f"measure_every={r['measure_every']}: "
               f"sampler {r['sampler_sweeps_per_second']} sweeps/s, kernel "
               f"{r['kernel_sweeps_per_second']} sweeps/s, share {r['share']:.2f}")
+
+
+def main():
+    run(__doc__.splitlines()[0], measure, print_table)
 
 
 if __name__ == "__main__":
