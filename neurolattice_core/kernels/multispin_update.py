@@ -38,12 +38,11 @@ Random counters: ``counter = (((2 sweep + colour) N + i) L + w) 64`` (+ ``j``), 
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .rng import random_u64
 
 NFIX = 12                 # branch-free steps, spelled out in _steps, _accumulate and _decide
-NCOL = 10 + NFIX          # columns of a class-table row
+NCOL = 10 + NFIX          # columns of a class-table row (spelled out in _class_row)
 ACC = 16                  # accumulator stride of the tables of more than 8 rows (> NFIX)
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
@@ -61,6 +60,19 @@ def popcount64(typingctx, x):
         return builder.ctpop(args[0])
 
     return types.uint64(types.uint64), codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _class_row(CL, c):
+    """Row ``c`` of a class table as a tuple of NCOL scalars (kept in registers by the loops).
+
+    Spelled out: numba's ``to_fixed_tuple`` builds the tuple in a loop that shuffles it through
+    the stack, about 2000 instructions per row, which cost more than a short segment's words.
+    """
+    row = CL[c]
+    return (row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+            row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17], row[18],
+            row[19], row[20], row[21])
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -155,7 +167,7 @@ def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
     undecided) and out[1, q] (lanes accepted so far); lanes of unlisted classes (p = 1) are
     accepted.
     """
-    r = (to_fixed_tuple(CL[0], NCOL), to_fixed_tuple(CL[1], NCOL))
+    r = (_class_row(CL, 0), _class_row(CL, 1))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
@@ -172,8 +184,8 @@ def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
 def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
     """As :func:`_fused2` for a 4-row class table."""
-    r = (to_fixed_tuple(CL[0], NCOL), to_fixed_tuple(CL[1], NCOL),
-         to_fixed_tuple(CL[2], NCOL), to_fixed_tuple(CL[3], NCOL))
+    r = (_class_row(CL, 0), _class_row(CL, 1),
+         _class_row(CL, 2), _class_row(CL, 3))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
@@ -191,10 +203,10 @@ def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
 def _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
     """As :func:`_fused2` for an 8-row class table."""
-    r = (to_fixed_tuple(CL[0], NCOL), to_fixed_tuple(CL[1], NCOL),
-         to_fixed_tuple(CL[2], NCOL), to_fixed_tuple(CL[3], NCOL),
-         to_fixed_tuple(CL[4], NCOL), to_fixed_tuple(CL[5], NCOL),
-         to_fixed_tuple(CL[6], NCOL), to_fixed_tuple(CL[7], NCOL))
+    r = (_class_row(CL, 0), _class_row(CL, 1),
+         _class_row(CL, 2), _class_row(CL, 3),
+         _class_row(CL, 4), _class_row(CL, 5),
+         _class_row(CL, 6), _class_row(CL, 7))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
@@ -224,8 +236,8 @@ def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c
     (k = 0) and the thresholds t_j (k = 1 + j, lanes whose P has a 1 at bit 63 - j).
     Interleaved in one array with constant offsets, so LLVM proves independence and vectorises.
     """
-    r = (to_fixed_tuple(CL[c0], NCOL), to_fixed_tuple(CL[c0 + 1], NCOL),
-         to_fixed_tuple(CL[c0 + 2], NCOL), to_fixed_tuple(CL[c0 + 3], NCOL))
+    r = (_class_row(CL, c0), _class_row(CL, c0 + 1),
+         _class_row(CL, c0 + 2), _class_row(CL, c0 + 3))
     for q in range(n):
         uq = np.uint64(q)
         p = px + uq
