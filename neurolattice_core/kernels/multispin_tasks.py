@@ -2,27 +2,33 @@
 
 A parallel region costs tens of microseconds to start on a virtual machine (the sleeping worker
 thread has to be woken), about as long as a half-sweep of a 1024 x 1024 lattice takes.  All the
-sweeps of one call therefore run in a single region: its workers take *tasks* from a shared
-atomic counter and wait, through per-row progress counters, for the tasks they depend on.
+sweeps of one call therefore run in a single region: its workers run *tasks* and wait, through
+per-unit progress counters, for the tasks they depend on.
 
-Task ``g`` is the half-sweep ``hs = g // (R L)`` (sweep ``hs // 2``, colour ``hs % 2``) of the
-working row ``(r, w)`` (``g % (R L) = r L + i``, ``w = (i + hs) mod L``): it updates the words
-of that colour in row ``w`` of replica ``r`` (see :mod:`.multispin_update` for the layout).  It
-reads the other colour of rows ``w - 1``, ``w``, ``w + 1`` (cyclically: the time neighbours of
-rows 0 and L - 1 are each other, rotated by one bit) and writes its own colour of row ``w``, so
-it may start once those three rows have finished half-sweep ``hs - 1``; every task that reads or
-writes what it writes is ordered with it through these counters.  A task depends only on tasks
-with smaller indices, which have all been claimed, so the lowest unfinished task can always run:
-no deadlock, whatever the number of threads that actually execute the workers.  Each task draws
-its random numbers from its own counters, so the result is bit-identical for any number of
-workers and threads.  Starting each half-sweep one row later makes its first tasks depend on the
-rows finished first in the previous half-sweep, so workers rarely wait at half-sweep boundaries.
+A *unit* is part k of working row w of replica r, numbered ``(r P + k) L + w``.  Each colour
+block of a row is cut into P parts (:func:`part_cuts`): P = 1 when the replicas divide evenly
+among the workers, otherwise P = the number of workers, so that a single replica still keeps
+every core busy.  Task (hs, unit) is half-sweep ``hs`` (sweep ``hs // 2``, colour ``hs % 2``)
+of that unit: it updates the words of colour block ``(hs + w) % 2`` in its part of row ``w``
+(see :mod:`.multispin_update` for the layout).  It reads the other colour of rows ``w - 1``,
+``w``, ``w + 1`` (cyclically: the time neighbours of rows 0 and L - 1 are each other, rotated
+by one bit), so it may start once every part of those three rows has finished half-sweep
+``hs - 1``; every task that reads or writes what it writes is ordered with it through these
+counters.  Each task draws its random numbers from counters fixed by the site and the
+half-sweep, so the result is bit-identical for any number of workers, parts and threads.
 
-That dynamic claiming is the fallback.  When all workers are seen running at once (the usual
-case, :func:`_mode`), worker k instead owns the contiguous rows ``[k RL / n, (k+1) RL / n)`` of
-the flattened (replica, row) index and runs their tasks half-sweep by half-sweep, the two rows
-it shares with other workers first: every row then stays in one core's cache.  The same tasks
-with the same waits run either way, so the result is the same.
+When all workers are seen running at once (the usual case, :func:`.sync.mode`), worker k owns
+the contiguous units ``[k U / n, (k+1) U / n)`` and runs their tasks half-sweep by half-sweep,
+starting one unit later each half-sweep so that its first task depends on units finished
+early in the previous one; every unit then stays in one core's cache.  Otherwise (a worker
+did not start in time) workers claim tasks in order from a shared atomic counter: a task
+depends only on tasks with smaller indices, which have all been claimed, so the lowest
+unfinished task can always run, whatever the number of threads that actually execute the
+workers.  The same tasks with the same waits run either way, so the result is the same.
+
+The task kernels are compiled without Numba's reference counting (``_nrt=False``): they only
+take views of arrays their caller owns, and the atomic increments and decrements of those views'
+shared counts cost about a third of a small task and bounced a cache line between the cores.
 """
 
 import numpy as np
@@ -50,10 +56,14 @@ def _padded(length):
     return (length + PAD - 1) // PAD * PAD
 
 
-@njit(cache=True, nogil=True)
-def _rotated(src, shift_right, dst):
-    """Fill dst with src rotated by one bit: right (t + 1 of word L-1) or left (t - 1 of word 0)."""
-    for p in range(src.shape[0]):
+@njit(cache=True, nogil=True, _nrt=False)
+def _rotated(src, shift_right, dst, lo, hi):
+    """dst[lo:hi] = src[lo:hi] rotated by one bit.
+
+    Right gives the t + 1 neighbours of word L-1 (from word 0), left the t - 1 neighbours of
+    word 0 (from word L-1).
+    """
+    for p in range(lo, hi):
         v = src[p]
         if shift_right:
             dst[p] = (v >> _ONE) | (v << _S63)
@@ -63,19 +73,45 @@ def _rotated(src, shift_right, dst):
 
 
 @njit(cache=True, nogil=True)
-def _task(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out, AC, cm, rot):
-    """Update the words of block ``blk`` of working row (r, w), segment by segment; flips.
+def part_cuts(segs, n_parts):
+    """Where the parts of each colour block begin and end: int64 (2, n_parts + 1) positions.
 
-    ``out``, ``AC``, ``cm`` and ``rot`` (uint64 (2, N)) are the worker's scratch arrays.
+    Block b's segments span positions ``[cuts[b, 0], cuts[b, n_parts])``; part ``k`` updates
+    ``[cuts[b, k], cuts[b, k + 1])``.  Inner cuts sit a multiple of PAD after the block's start,
+    so that a part's padded vector loops end where the next part begins.
+    """
+    cuts = np.zeros((2, n_parts + 1), dtype=np.int64)
+    for b in range(2):
+        lo, hi = -1, -1
+        for sg in range(segs.shape[0]):
+            if segs[sg, 0] == b and segs[sg, 2] > 0:
+                start, end = segs[sg, 1], segs[sg, 1] + segs[sg, 2]
+                lo = start if lo < 0 else min(lo, start)
+                hi = max(hi, end)
+        lo, hi = max(lo, 0), max(hi, 0)
+        for k in range(n_parts + 1):
+            cut = lo + ((hi - lo) * k // n_parts + PAD // 2) // PAD * PAD
+            cuts[b, k] = min(max(cut, lo), hi)
+        cuts[b, 0], cuts[b, n_parts] = lo, hi
+    return cuts
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _task(work, r, w, blk, lo, hi, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out, AC,
+          cm, rot):
+    """Update the words of block ``blk`` at positions [lo, hi) of working row (r, w); flips.
+
+    ``out``, ``AC``, ``cm`` and ``rot`` (uint64 (2, W + PAD)) are the worker's scratch arrays.
     """
     n_words = work.shape[1]
     xrow = work[r, w]
+    end = min(hi + PAD, xrow.shape[0])   # the padded loops read up to PAD - 1 words past hi
     if w == n_words - 1:                 # t + 1 of word L-1 is word 0 shifted by one bit
-        nrow = _rotated(work[r, 0], True, rot[0])
+        nrow = _rotated(work[r, 0], True, rot[0], lo, end)
     else:
         nrow = work[r, w + 1]
     if w == 0:                           # t - 1 of word 0 is word L-1 shifted by one bit
-        prow = _rotated(work[r, n_words - 1], False, rot[1])
+        prow = _rotated(work[r, n_words - 1], False, rot[1], lo, end)
     else:
         prow = work[r, w - 1]
     edge = -1
@@ -93,11 +129,16 @@ def _task(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out
     for sg in range(segs.shape[0]):
         if segs[sg, 0] != blk:
             continue
-        m = segs[sg, 2]
-        if m == 0:                       # a ghost word: refresh its copy (after the segments)
-            xrow[segs[sg, 1]] = xrow[segs[sg, 1] + segs[sg, 3]]
+        if segs[sg, 2] == 0:             # a ghost word: refresh its copy (after the segments)
+            source = segs[sg, 1] + segs[sg, 3]
+            if lo <= source < hi:
+                xrow[segs[sg, 1]] = xrow[source]
             continue
-        px = np.uint64(segs[sg, 1])
+        start = max(segs[sg, 1], lo)
+        m = min(segs[sg, 1] + segs[sg, 2], hi) - start
+        if m <= 0:
+            continue
+        px = np.uint64(start)
         q0 = px + np.uint64(segs[sg, 3])
         q1 = px + np.uint64(segs[sg, 4])
         q2 = px + np.uint64(segs[sg, 5])
@@ -111,20 +152,30 @@ def _task(work, r, w, blk, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out
     return total
 
 
-@njit(cache=True, nogil=True)
-def _run(work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride, sweep_offset,
-         pbase, out, AC, cm, rot):
-    """Task (hs, row): wait for its three rows, update, publish its progress; flips."""
+@njit(cache=True, nogil=True, _nrt=False)
+def _run(work, progress, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
+         sweep_offset, pbase, out, AC, cm, rot):
+    """Task (hs, unit): wait for the units it reads, update, publish its progress; flips.
+
+    Unit ``(r P + k) L + w`` is part k of working row w of replica r (P = cuts.shape[1] - 1
+    parts).  It may start when every part of rows w - 1, w, w + 1 has finished half-sweep
+    hs - 1.
+    """
     n_words = work.shape[1]
-    r, w = row // n_words, row % n_words
-    base = r * n_words
-    wait_at_least(progress, LINE * (base + (w + n_words - 1) % n_words), hs)
-    wait_at_least(progress, LINE * row, hs)
-    wait_at_least(progress, LINE * (base + (w + 1) % n_words), hs)
+    n_parts = cuts.shape[1] - 1
+    w = unit % n_words
+    k = unit // n_words % n_parts
+    r = unit // (n_words * n_parts)
+    for part in range(n_parts):
+        base = (r * n_parts + part) * n_words
+        wait_at_least(progress, LINE * (base + (w + n_words - 1) % n_words), hs)
+        wait_at_least(progress, LINE * (base + w), hs)
+        wait_at_least(progress, LINE * (base + (w + 1) % n_words), hs)
     ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
-    flips = _task(work, r, w, (hs + w) & 1, segs, CLn, CLe, kc, periodic, keys[r], ctr_hs,
-                  pbase, out, AC, cm, rot)
-    store_release(progress, LINE * row, hs + 1)
+    blk = (hs + w) & 1
+    flips = _task(work, r, w, blk, cuts[blk, k], cuts[blk, k + 1], segs, CLn, CLe, kc, periodic,
+                  keys[r], ctr_hs, pbase, out, AC, cm, rot)
+    store_release(progress, LINE * unit, hs + 1)
     return flips
 
 
@@ -150,33 +201,35 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     for sg in range(segs.shape[0]):
         max_len = max(max_len, _padded(segs[sg, 2]))
     kc = _ALL if combined else _ZERO
-    rows = n_rep * n_words
-    n_tasks = 2 * n_sweeps * rows
+    n_parts = 1 if n_rep % n_workers == 0 else n_workers
+    cuts = part_cuts(segs, n_parts)
+    units = n_rep * n_parts * n_words
+    n_tasks = 2 * n_sweeps * units
     out = np.empty((n_workers, 2, max_len), dtype=np.uint64)
     AC = np.empty((n_workers, ACC * max_len), dtype=np.uint64)
     cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2])), dtype=np.uint64)
     rot = np.empty((n_workers, 2, width), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
-    progress = np.zeros(LINE * rows, dtype=np.int64)   # half-sweeps finished by each row
+    progress = np.zeros(LINE * units, dtype=np.int64)   # half-sweeps finished by each unit
     for k in prange(n_workers):
         if mode(control, n_workers) == STATIC:
-            lo, hi = k * rows // n_workers, (k + 1) * rows // n_workers
+            lo, hi = k * units // n_workers, (k + 1) * units // n_workers
             for hs in range(2 * n_sweeps):
-                for i in range(hi - lo):        # the shared edge rows first, then in order
-                    row = lo if i == 0 else (hi - 1 if i == 1 else lo + i - 1)
-                    flips[k, row // n_words] += _run(
-                        work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride,
-                        sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
+                for i in range(hi - lo):        # one unit later each half-sweep
+                    unit = lo + (i + hs) % (hi - lo)
+                    flips[k, unit // (n_parts * n_words)] += _run(
+                        work, progress, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys,
+                        stride, sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
         else:
             while True:
                 g = fetch_add(control, 2, 1)
                 if g >= n_tasks:
                     break
-                hs = g // rows
-                row = g % rows
-                row += (hs + row) % n_words - row % n_words   # one row later each half-sweep
-                flips[k, row // n_words] += _run(
-                    work, progress, hs, row, segs, CLn, CLe, kc, periodic, keys, stride,
+                hs = g // units
+                unit = g % units
+                unit += (hs + unit) % n_words - unit % n_words   # one row later each half-sweep
+                flips[k, unit // (n_parts * n_words)] += _run(
+                    work, progress, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
                     sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
     return flips.sum(axis=0)

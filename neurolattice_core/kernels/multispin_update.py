@@ -154,7 +154,7 @@ def _steps(m, r, key, ctr):
     return u, a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
     """One segment with a 2-row class table: counts, classes and the NFIX steps, vectorised.
@@ -180,7 +180,7 @@ def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
         out[1, q] = a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
     """As :func:`_fused2` for a 4-row class table."""
@@ -199,7 +199,7 @@ def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, 
         out[1, q] = a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out):
     """As :func:`_fused2` for an 8-row class table."""
@@ -228,7 +228,7 @@ def _or_threshold(AC, o, m, r, j):
     AC[o + np.uint64(1 + j)] |= _threshold(m, r, j)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC):
     """OR the classes c0 .. c0+3 of a segment into AC (tables of more than 8 rows).
 
@@ -262,7 +262,7 @@ def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c
         _or_threshold(AC, o, m, r, 11)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _decide(AC, px, n, key, ctr_base, pbase, out):
     """The NFIX steps from the accumulated class masks AC (see :func:`_accumulate`)."""
     for q in range(n):
@@ -286,7 +286,7 @@ def _decide(AC, px, n, key, ctr_base, pbase, out):
         out[1, q] = a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
              pbase, out, AC):
     """The NFIX first steps of a segment with the class table CL (2, 4, 8 or 4k rows).
@@ -314,7 +314,7 @@ def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key,
     _decide(AC, px, n, key, ctr_base, pbase, out)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _flip(xrow, px, n, out):
     """Flip the accepted lanes out[1, q] of the words of a segment; returns the count."""
     flips = _ZERO
@@ -325,7 +325,7 @@ def _flip(xrow, px, n, out):
     return int(flips)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out, cm):
     """Steps NFIX..63 for the words of a segment left undecided by :func:`_segment`.
