@@ -205,11 +205,12 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     cuts = part_cuts(segs, n_parts)
     units = n_rep * n_parts * n_words
     n_tasks = 2 * n_sweeps * units
-    out = np.empty((n_workers, 2, max_len), dtype=np.uint64)
-    AC = np.empty((n_workers, ACC * max_len), dtype=np.uint64)
-    cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2])), dtype=np.uint64)
+    # each worker's scratch and counts end a cache line before the next worker's begin
+    out = np.empty((n_workers, 2, max_len + LINE), dtype=np.uint64)
+    AC = np.empty((n_workers, ACC * max_len + LINE), dtype=np.uint64)
+    cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2]) + LINE), dtype=np.uint64)
     rot = np.empty((n_workers, 2, width), dtype=np.uint64)
-    flips = np.zeros((n_workers, n_rep), dtype=np.int64)
+    flips = np.zeros((n_workers, n_rep + LINE), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
     progress = np.zeros(LINE * units, dtype=np.int64)   # half-sweeps finished by each unit
     for k in prange(n_workers):
@@ -232,4 +233,4 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
                 flips[k, unit // (n_parts * n_words)] += _run(
                     work, progress, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
                     sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
-    return flips.sum(axis=0)
+    return flips[:, :n_rep].sum(axis=0)
