@@ -153,30 +153,65 @@ def _task(work, r, w, blk, lo, hi, segs, CLn, CLe, kc, periodic, key, ctr_hs, pb
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _run(work, progress, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
-         sweep_offset, pbase, out, AC, cm, rot):
-    """Task (hs, unit): wait for the units it reads, update, publish its progress; flips.
+def _run(work, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride, sweep_offset, pbase,
+         out, AC, cm, rot):
+    """Task (hs, unit), once the units it reads are ready; flips.
 
     Unit ``(r P + k) L + w`` is part k of working row w of replica r (P = cuts.shape[1] - 1
     parts).  It may start when every part of rows w - 1, w, w + 1 has finished half-sweep
-    hs - 1.
+    hs - 1 (:func:`_wait_units`, :func:`_wait_owners`).
     """
     n_words = work.shape[1]
     n_parts = cuts.shape[1] - 1
     w = unit % n_words
     k = unit // n_words % n_parts
     r = unit // (n_words * n_parts)
+    ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
+    blk = (hs + w) & 1
+    return _task(work, r, w, blk, cuts[blk, k], cuts[blk, k + 1], segs, CLn, CLe, kc, periodic,
+                 keys[r], ctr_hs, pbase, out, AC, cm, rot)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _wait_units(progress, hs, unit, n_words, n_parts):
+    """Dynamic mode: wait until every part of rows w - 1, w, w + 1 has finished hs - 1.
+
+    ``progress[LINE u]`` holds the half-sweeps finished by unit u.
+    """
+    w = unit % n_words
+    first = unit // (n_words * n_parts) * n_parts * n_words
     for part in range(n_parts):
-        base = (r * n_parts + part) * n_words
+        base = first + part * n_words
         wait_at_least(progress, LINE * (base + (w + n_words - 1) % n_words), hs)
         wait_at_least(progress, LINE * (base + w), hs)
         wait_at_least(progress, LINE * (base + (w + 1) % n_words), hs)
-    ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
-    blk = (hs + w) & 1
-    flips = _task(work, r, w, blk, cuts[blk, k], cuts[blk, k + 1], segs, CLn, CLe, kc, periodic,
-                  keys[r], ctr_hs, pbase, out, AC, cm, rot)
-    store_release(progress, LINE * unit, hs + 1)
-    return flips
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _wait_owners(done, seen, me, hs, unit, n_words, n_parts, units, n_workers):
+    """Static mode: wait until other workers have run the tasks (hs - 1, v) that (hs, unit) reads.
+
+    Worker o owns units ``[lo, hi) = [o U / n, (o+1) U / n)`` and runs (hs, v) as its task
+    number ``hs (hi - lo) + (v - lo - hs) mod (hi - lo)``; ``done[LINE o]`` counts the tasks it
+    has finished.  ``seen[o]`` is the last count read, so a worker rereads another's counter (a
+    cache line the other core keeps writing) only when what it saw is not yet enough.  A
+    worker's own earlier tasks are finished by construction.
+    """
+    if hs == 0:
+        return
+    w = unit % n_words
+    first = unit // (n_words * n_parts) * n_parts * n_words
+    for part in range(n_parts):
+        base = first + part * n_words
+        for dw in range(n_words - 1, n_words + 2):
+            v = base + (w + dw) % n_words
+            owner = ((v + 1) * n_workers - 1) // units
+            if owner == me:
+                continue
+            lo, hi = owner * units // n_workers, (owner + 1) * units // n_workers
+            need = (hs - 1) * (hi - lo) + (v - lo - hs + 1) % (hi - lo) + 1
+            if seen[owner] < need:
+                seen[owner] = wait_at_least(done, LINE * owner, need)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -212,16 +247,20 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     rot = np.empty((n_workers, 2, width), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep + LINE), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
-    progress = np.zeros(LINE * units, dtype=np.int64)   # half-sweeps finished by each unit
+    progress = np.zeros(LINE * units, dtype=np.int64)   # dynamic: half-sweeps done by unit
+    done = np.zeros(LINE * n_workers, dtype=np.int64)   # static: tasks done by each worker
+    seen = np.zeros((n_workers, n_workers + LINE), dtype=np.int64)
     for k in prange(n_workers):
         if mode(control, n_workers) == STATIC:
             lo, hi = k * units // n_workers, (k + 1) * units // n_workers
             for hs in range(2 * n_sweeps):
                 for i in range(hi - lo):        # one unit later each half-sweep
                     unit = lo + (i + hs) % (hi - lo)
+                    _wait_owners(done, seen[k], k, hs, unit, n_words, n_parts, units, n_workers)
                     flips[k, unit // (n_parts * n_words)] += _run(
-                        work, progress, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys,
-                        stride, sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
+                        work, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
+                        sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
+                    store_release(done, LINE * k, hs * (hi - lo) + i + 1)
         else:
             while True:
                 g = fetch_add(control, 2, 1)
@@ -230,7 +269,9 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
                 hs = g // units
                 unit = g % units
                 unit += (hs + unit) % n_words - unit % n_words   # one row later each half-sweep
+                _wait_units(progress, hs, unit, n_words, n_parts)
                 flips[k, unit // (n_parts * n_words)] += _run(
-                    work, progress, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
+                    work, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
                     sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
+                store_release(progress, LINE * unit, hs + 1)
     return flips[:, :n_rep].sum(axis=0)

@@ -85,12 +85,15 @@ def compare_and_swap(typingctx, ary, index, expected, value):
 
 @njit(cache=True, nogil=True)
 def wait_at_least(ary, index, target):
-    """Spin until ``ary[index] >= target``; after a short spin, yield the core while waiting."""
+    """Spin until ``ary[index] >= target`` and return that value; yields the core after a while."""
     spins = 0
-    while load_acquire(ary, index) < target:
+    value = load_acquire(ary, index)
+    while value < target:
         spins += 1
         if spins > _SPINS_BEFORE_YIELD:
             _sched_yield()
+        value = load_acquire(ary, index)
+    return value
 
 
 
