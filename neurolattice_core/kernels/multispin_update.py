@@ -314,7 +314,7 @@ def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key,
     _decide(AC, px, n, key, ctr_base, pbase, out)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _flip(xrow, px, n, out):
     """Flip the accepted lanes out[1, q] of the words of a segment; returns the count."""
     flips = _ZERO
@@ -325,7 +325,7 @@ def _flip(xrow, px, n, out):
     return int(flips)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
             pbase, out, cm):
     """Steps NFIX..63 for the words of a segment left undecided by :func:`_segment`.
