@@ -153,23 +153,49 @@ def _task(work, r, w, blk, lo, hi, segs, CLn, CLe, kc, periodic, key, ctr_hs, pb
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _run(work, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride, sweep_offset, pbase,
-         out, AC, cm, rot):
-    """Task (hs, unit), once the units it reads are ready; flips.
+def _run(work, hs, w, k, r, cuts, segs, CLn, CLe, kc, periodic, keys, stride, sweep_offset,
+         pbase, out, AC, cm, rot):
+    """Task (hs, unit) of unit (part k of row w of replica r), once what it reads is ready; flips.
 
-    Unit ``(r P + k) L + w`` is part k of working row w of replica r (P = cuts.shape[1] - 1
-    parts).  It may start when every part of rows w - 1, w, w + 1 has finished half-sweep
-    hs - 1 (:func:`_wait_units`, :func:`_wait_owners`).
+    It may start when every part of rows w - 1, w, w + 1 has finished half-sweep hs - 1
+    (:func:`_wait_units`, :func:`_wait_owners`).
     """
-    n_words = work.shape[1]
-    n_parts = cuts.shape[1] - 1
-    w = unit % n_words
-    k = unit // n_words % n_parts
-    r = unit // (n_words * n_parts)
     ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
     blk = (hs + w) & 1
     return _task(work, r, w, blk, cuts[blk, k], cuts[blk, k + 1], segs, CLn, CLe, kc, periodic,
                  keys[r], ctr_hs, pbase, out, AC, cm, rot)
+
+
+@njit(cache=True, nogil=True)
+def _units(n_rep, n_parts, n_words, n_workers):
+    """Row, part and replica of each unit, and what its tasks wait for in static mode.
+
+    Returns ``rows`` int64 (U, 3): (w, k, r) of unit ``(r P + k) L + w``; ``remote`` int64
+    (U, 3 P, 3) and ``n_remote`` (U,): for each unit v that unit u's tasks read (every part of
+    rows w - 1, w, w + 1) and that another worker o owns, the row (o, n_o, v - lo_o + 1), where
+    o owns the n_o units from lo_o (see :func:`_wait_owners`).
+    """
+    units = n_rep * n_parts * n_words
+    rows = np.empty((units, 3), dtype=np.int64)
+    remote = np.zeros((units, 3 * n_parts, 3), dtype=np.int64)
+    n_remote = np.zeros(units, dtype=np.int64)
+    for unit in range(units):
+        w = unit % n_words
+        rows[unit, 0], rows[unit, 1] = w, unit // n_words % n_parts
+        rows[unit, 2] = unit // (n_words * n_parts)
+        me = ((unit + 1) * n_workers - 1) // units       # the worker that owns the unit
+        first = rows[unit, 2] * n_parts * n_words
+        for part in range(n_parts):
+            for dw in range(n_words - 1, n_words + 2):
+                v = first + part * n_words + (w + dw) % n_words
+                owner = ((v + 1) * n_workers - 1) // units
+                if owner != me:
+                    lo, hi = owner * units // n_workers, (owner + 1) * units // n_workers
+                    d = n_remote[unit]
+                    remote[unit, d, 0], remote[unit, d, 1] = owner, hi - lo
+                    remote[unit, d, 2] = v - lo + 1
+                    n_remote[unit] += 1
+    return rows, remote, n_remote
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -188,30 +214,23 @@ def _wait_units(progress, hs, unit, n_words, n_parts):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _wait_owners(done, seen, me, hs, unit, n_words, n_parts, units, n_workers):
-    """Static mode: wait until other workers have run the tasks (hs - 1, v) that (hs, unit) reads.
+def _wait_owners(done, seen, hs, remote, n_remote):
+    """Static mode: wait until other workers have run the tasks (hs - 1, v) that a task reads.
 
-    Worker o owns units ``[lo, hi) = [o U / n, (o+1) U / n)`` and runs (hs, v) as its task
-    number ``hs (hi - lo) + (v - lo - hs) mod (hi - lo)``; ``done[LINE o]`` counts the tasks it
-    has finished.  ``seen[o]`` is the last count read, so a worker rereads another's counter (a
-    cache line the other core keeps writing) only when what it saw is not yet enough.  A
-    worker's own earlier tasks are finished by construction.
+    ``remote[:n_remote]`` are the rows (o, n_o, v - lo_o + 1) of :func:`_units`.  Worker o owns
+    the units ``[lo_o, lo_o + n_o)`` and runs (hs, v) as its task number ``hs n_o + (v - lo_o -
+    hs) mod n_o``; ``done[LINE o]`` counts the tasks it has finished.  ``seen[o]`` is the last
+    count read, so a worker rereads another's counter (a cache line the other core keeps
+    writing) only when what it saw is not yet enough.  A worker's own earlier tasks are finished
+    by construction.
     """
     if hs == 0:
         return
-    w = unit % n_words
-    first = unit // (n_words * n_parts) * n_parts * n_words
-    for part in range(n_parts):
-        base = first + part * n_words
-        for dw in range(n_words - 1, n_words + 2):
-            v = base + (w + dw) % n_words
-            owner = ((v + 1) * n_workers - 1) // units
-            if owner == me:
-                continue
-            lo, hi = owner * units // n_workers, (owner + 1) * units // n_workers
-            need = (hs - 1) * (hi - lo) + (v - lo - hs + 1) % (hi - lo) + 1
-            if seen[owner] < need:
-                seen[owner] = wait_at_least(done, LINE * owner, need)
+    for d in range(n_remote):
+        owner, n_owned = remote[d, 0], remote[d, 1]
+        need = (hs - 1) * n_owned + (remote[d, 2] - hs) % n_owned + 1
+        if seen[owner] < need:
+            seen[owner] = wait_at_least(done, LINE * owner, need)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -250,17 +269,20 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     progress = np.zeros(LINE * units, dtype=np.int64)   # dynamic: half-sweeps done by unit
     done = np.zeros(LINE * n_workers, dtype=np.int64)   # static: tasks done by each worker
     seen = np.zeros((n_workers, n_workers + LINE), dtype=np.int64)
+    rows, remote, n_remote = _units(n_rep, n_parts, n_words, n_workers)
     for k in prange(n_workers):
         if mode(control, n_workers) == STATIC:
             lo, hi = k * units // n_workers, (k + 1) * units // n_workers
-            for hs in range(2 * n_sweeps):
-                for i in range(hi - lo):        # one unit later each half-sweep
-                    unit = lo + (i + hs) % (hi - lo)
-                    _wait_owners(done, seen[k], k, hs, unit, n_words, n_parts, units, n_workers)
-                    flips[k, unit // (n_parts * n_words)] += _run(
-                        work, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
-                        sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
+            for hs in range(2 * n_sweeps if hi > lo else 0):
+                unit = lo + hs % (hi - lo)      # one unit later each half-sweep
+                for i in range(hi - lo):
+                    _wait_owners(done, seen[k], hs, remote[unit], n_remote[unit])
+                    w, part, r = rows[unit, 0], rows[unit, 1], rows[unit, 2]
+                    flips[k, r] += _run(work, hs, w, part, r, cuts, segs, CLn, CLe, kc, periodic,
+                                        keys, stride, sweep_offset, pbase, out[k], AC[k], cm[k],
+                                        rot[k])
                     store_release(done, LINE * k, hs * (hi - lo) + i + 1)
+                    unit = lo if unit == hi - 1 else unit + 1
         else:
             while True:
                 g = fetch_add(control, 2, 1)
@@ -270,8 +292,9 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
                 unit = g % units
                 unit += (hs + unit) % n_words - unit % n_words   # one row later each half-sweep
                 _wait_units(progress, hs, unit, n_words, n_parts)
-                flips[k, unit // (n_parts * n_words)] += _run(
-                    work, hs, unit, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
-                    sweep_offset, pbase, out[k], AC[k], cm[k], rot[k])
+                w, part, r = rows[unit, 0], rows[unit, 1], rows[unit, 2]
+                flips[k, r] += _run(work, hs, w, part, r, cuts, segs, CLn, CLe, kc, periodic,
+                                    keys, stride, sweep_offset, pbase, out[k], AC[k], cm[k],
+                                    rot[k])
                 store_release(progress, LINE * unit, hs + 1)
     return flips[:, :n_rep].sum(axis=0)
