@@ -26,6 +26,9 @@ depends only on tasks with smaller indices, which have all been claimed, so the 
 unfinished task can always run, whatever the number of threads that actually execute the
 workers.  The same tasks with the same waits run either way, so the result is the same.
 
+With one worker, :func:`serial_sweeps` runs the same tasks in the same order without a parallel
+region, whose start costs more than a small lattice's sweep.
+
 The task kernels are compiled without Numba's reference counting (``_nrt=False``): they only
 take views of arrays their caller owns, and the atomic increments and decrements of those views'
 shared counts cost about a third of a small task and bounced a cache line between the cores.
@@ -233,6 +236,68 @@ def _wait_owners(done, seen, hs, remote, n_remote):
             seen[owner] = wait_at_least(done, LINE * owner, need)
 
 
+@njit(cache=True, nogil=True)
+def _scratch(work, segs, CLn, CLe, n_workers):
+    """Each worker's scratch rows and flip counts (uint64 out, AC, cm, rot; int64 flips).
+
+    Every row ends a cache line before the next worker's begins.
+    """
+    n_rep, width = work.shape[0], work.shape[2]
+    max_len = 1
+    for sg in range(segs.shape[0]):
+        max_len = max(max_len, _padded(segs[sg, 2]))
+    out = np.empty((n_workers, 2, max_len + LINE), dtype=np.uint64)
+    AC = np.empty((n_workers, ACC * max_len + LINE), dtype=np.uint64)
+    cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2]) + LINE), dtype=np.uint64)
+    rot = np.empty((n_workers, 2, width), dtype=np.uint64)
+    flips = np.zeros((n_workers, n_rep + LINE), dtype=np.int64)
+    return out, AC, cm, rot, flips
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _static_worker(k, n_workers, n_sweeps, work, cuts, segs, CLn, CLe, kc, periodic, keys,
+                   stride, sweep_offset, pbase, out, AC, cm, rot, flips, done, seen, rows,
+                   remote, n_remote):
+    """Static mode: worker k runs the tasks of its units ``[k U / n, (k+1) U / n)``.
+
+    Half-sweep by half-sweep, one unit later each half-sweep (see the module docstring).
+    ``out``, ``AC``, ``cm``, ``rot``, ``flips`` and ``seen`` are the worker's own rows.
+    """
+    units = rows.shape[0]
+    lo, hi = k * units // n_workers, (k + 1) * units // n_workers
+    for hs in range(2 * n_sweeps if hi > lo else 0):
+        unit = lo + hs % (hi - lo)
+        for i in range(hi - lo):
+            _wait_owners(done, seen, hs, remote[unit], n_remote[unit])
+            w, part, r = rows[unit, 0], rows[unit, 1], rows[unit, 2]
+            flips[r] += _run(work, hs, w, part, r, cuts, segs, CLn, CLe, kc, periodic, keys,
+                             stride, sweep_offset, pbase, out, AC, cm, rot)
+            store_release(done, LINE * k, hs * (hi - lo) + i + 1)
+            unit = lo if unit == hi - 1 else unit + 1
+
+
+@njit(cache=True, nogil=True)
+def serial_sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_offset,
+                  n_sweeps):
+    """:func:`sweeps` with one worker, without a parallel region (same arguments and result).
+
+    Starting a parallel region costs about 5 µs even for one worker, and more while another
+    Python thread of the process runs: a 128 x 512 lattice measured after every sweep (one call
+    per sweep, as in the dashboard) ran 47700 sweeps/s through the region and 63700 without it;
+    with a Python thread busy a quarter of the time, 34000 against 60400.
+    """
+    n_rep, n_words = work.shape[:2]
+    kc = _ALL if combined else _ZERO
+    out, AC, cm, rot, flips = _scratch(work, segs, CLn, CLe, 1)
+    rows, remote, n_remote = _units(n_rep, 1, n_words, 1)
+    done = np.zeros(LINE, dtype=np.int64)
+    seen = np.zeros(1 + LINE, dtype=np.int64)
+    _static_worker(0, 1, n_sweeps, work, part_cuts(segs, 1), segs, CLn, CLe, kc, periodic, keys,
+                   stride, sweep_offset, pbase, out[0], AC[0], cm[0], rot[0], flips[0], done,
+                   seen, rows, remote, n_remote)
+    return flips[0, :n_rep].copy()
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_offset,
            n_sweeps, n_workers):
@@ -249,22 +314,16 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
         stride : int, ``N L 64``, the counter step of a half-sweep; keys : uint64 (R,).
     n_workers : int, workers of the parallel region (normally the numba thread count).
     """
+    if n_workers == 1:
+        return serial_sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride,
+                             sweep_offset, n_sweeps)
     n_rep, n_words = work.shape[:2]
-    width = work.shape[2]
-    max_len = 1
-    for sg in range(segs.shape[0]):
-        max_len = max(max_len, _padded(segs[sg, 2]))
     kc = _ALL if combined else _ZERO
     n_parts = 1 if n_rep % n_workers == 0 else n_workers
     cuts = part_cuts(segs, n_parts)
     units = n_rep * n_parts * n_words
     n_tasks = 2 * n_sweeps * units
-    # each worker's scratch and counts end a cache line before the next worker's begin
-    out = np.empty((n_workers, 2, max_len + LINE), dtype=np.uint64)
-    AC = np.empty((n_workers, ACC * max_len + LINE), dtype=np.uint64)
-    cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2]) + LINE), dtype=np.uint64)
-    rot = np.empty((n_workers, 2, width), dtype=np.uint64)
-    flips = np.zeros((n_workers, n_rep + LINE), dtype=np.int64)
+    out, AC, cm, rot, flips = _scratch(work, segs, CLn, CLe, n_workers)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
     progress = np.zeros(LINE * units, dtype=np.int64)   # dynamic: half-sweeps done by unit
     done = np.zeros(LINE * n_workers, dtype=np.int64)   # static: tasks done by each worker
@@ -272,17 +331,9 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     rows, remote, n_remote = _units(n_rep, n_parts, n_words, n_workers)
     for k in prange(n_workers):
         if mode(control, n_workers) == STATIC:
-            lo, hi = k * units // n_workers, (k + 1) * units // n_workers
-            for hs in range(2 * n_sweeps if hi > lo else 0):
-                unit = lo + hs % (hi - lo)      # one unit later each half-sweep
-                for i in range(hi - lo):
-                    _wait_owners(done, seen[k], hs, remote[unit], n_remote[unit])
-                    w, part, r = rows[unit, 0], rows[unit, 1], rows[unit, 2]
-                    flips[k, r] += _run(work, hs, w, part, r, cuts, segs, CLn, CLe, kc, periodic,
-                                        keys, stride, sweep_offset, pbase, out[k], AC[k], cm[k],
-                                        rot[k])
-                    store_release(done, LINE * k, hs * (hi - lo) + i + 1)
-                    unit = lo if unit == hi - 1 else unit + 1
+            _static_worker(k, n_workers, n_sweeps, work, cuts, segs, CLn, CLe, kc, periodic,
+                           keys, stride, sweep_offset, pbase, out[k], AC[k], cm[k], rot[k],
+                           flips[k], done, seen[k], rows, remote, n_remote)
         else:
             while True:
                 g = fetch_add(control, 2, 1)
