@@ -29,7 +29,7 @@ from numba import njit
 
 from ..errors import ParameterError
 from .multispin_prep import PAD, _from_work, _layout, _tables, _to_work
-from .multispin_tasks import sweeps
+from .multispin_tasks import serial_run, serial_scratch, sweeps
 from .multispin_update import popcount64
 
 METHODS = ("metropolis", "heatbath")
@@ -301,11 +301,16 @@ def _sweeps_measured(kernel_args, pos, nbr, words, sweep_offset, n_sweeps, n_wor
     measured_at = np.empty(n_measured, dtype=np.int64)
     sums = np.empty((n_measured, 3, n_rep), dtype=np.int64)
     flips = np.zeros(n_rep, dtype=np.int64)
+    serial = serial_scratch(work, segs, cl_n, cl_e)   # one worker: made once, not per sweep
     done, k = 0, 0
     while done < n_sweeps:
         chunk = min(every - (sweep_offset + done) % every, n_sweeps - done)
-        flips += sweeps(work, segs, cl_n, cl_e, combined, periodic, keys, pbase, stride,
-                        sweep_offset + done, chunk, n_workers)
+        if n_workers == 1:
+            serial_run(serial, work, segs, cl_n, cl_e, combined, periodic, keys, pbase, stride,
+                       sweep_offset + done, chunk)
+        else:
+            flips += sweeps(work, segs, cl_n, cl_e, combined, periodic, keys, pbase, stride,
+                            sweep_offset + done, chunk, n_workers)
         done += chunk
         if (sweep_offset + done) % every == 0:
             _from_work(work, pos, words)
@@ -315,6 +320,7 @@ def _sweeps_measured(kernel_args, pos, nbr, words, sweep_offset, n_sweeps, n_wor
                     sums[k, q, r] = parts[q, r].sum()
             measured_at[k] = sweep_offset + done
             k += 1
+    flips += serial[5][:n_rep]
     return flips, measured_at, sums
 
 

@@ -26,7 +26,7 @@ depends only on tasks with smaller indices, which have all been claimed, so the 
 unfinished task can always run, whatever the number of threads that actually execute the
 workers.  The same tasks with the same waits run either way, so the result is the same.
 
-With one worker, :func:`serial_sweeps` runs the same tasks in the same order without a parallel
+With one worker, :func:`serial_run` runs the same tasks in the same order without a parallel
 region, whose start costs more than a small lattice's sweep.
 
 The task kernels are compiled without Numba's reference counting (``_nrt=False``): they only
@@ -277,25 +277,30 @@ def _static_worker(k, n_workers, n_sweeps, work, cuts, segs, CLn, CLe, kc, perio
 
 
 @njit(cache=True, nogil=True)
-def serial_sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_offset,
-                  n_sweeps):
-    """:func:`sweeps` with one worker, without a parallel region (same arguments and result).
+def serial_scratch(work, segs, CLn, CLe):
+    """What :func:`serial_run` needs besides the lattice, made once for any number of calls."""
+    n_rep, n_words = work.shape[:2]
+    out, AC, cm, rot, flips = _scratch(work, segs, CLn, CLe, 1)
+    rows, remote, n_remote = _units(n_rep, 1, n_words, 1)
+    return (part_cuts(segs, 1), out[0], AC[0], cm[0], rot[0], flips[0], rows, remote, n_remote,
+            np.zeros(LINE, dtype=np.int64), np.zeros(1 + LINE, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def serial_run(scratch, work, segs, CLn, CLe, combined, periodic, keys, pbase, stride,
+               sweep_offset, n_sweeps):
+    """:func:`sweeps` with one worker, without a parallel region; adds the flips to scratch[5].
 
     Starting a parallel region costs about 5 µs even for one worker, and more while another
     Python thread of the process runs: a 128 x 512 lattice measured after every sweep (one call
     per sweep, as in the dashboard) ran 47700 sweeps/s through the region and 63700 without it;
     with a Python thread busy a quarter of the time, 34000 against 60400.
     """
-    n_rep, n_words = work.shape[:2]
+    cuts, out, AC, cm, rot, flips, rows, remote, n_remote, done, seen = scratch
     kc = _ALL if combined else _ZERO
-    out, AC, cm, rot, flips = _scratch(work, segs, CLn, CLe, 1)
-    rows, remote, n_remote = _units(n_rep, 1, n_words, 1)
-    done = np.zeros(LINE, dtype=np.int64)
-    seen = np.zeros(1 + LINE, dtype=np.int64)
-    _static_worker(0, 1, n_sweeps, work, part_cuts(segs, 1), segs, CLn, CLe, kc, periodic, keys,
-                   stride, sweep_offset, pbase, out[0], AC[0], cm[0], rot[0], flips[0], done,
-                   seen, rows, remote, n_remote)
-    return flips[0, :n_rep].copy()
+    _static_worker(0, 1, n_sweeps, work, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
+                   sweep_offset, pbase, out, AC, cm, rot, flips, done, seen, rows, remote,
+                   n_remote)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -315,8 +320,10 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     n_workers : int, workers of the parallel region (normally the numba thread count).
     """
     if n_workers == 1:
-        return serial_sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride,
-                             sweep_offset, n_sweeps)
+        scratch = serial_scratch(work, segs, CLn, CLe)
+        serial_run(scratch, work, segs, CLn, CLe, combined, periodic, keys, pbase, stride,
+                   sweep_offset, n_sweeps)
+        return scratch[5][:work.shape[0]].copy()
     n_rep, n_words = work.shape[:2]
     kc = _ALL if combined else _ZERO
     n_parts = 1 if n_rep % n_workers == 0 else n_workers
