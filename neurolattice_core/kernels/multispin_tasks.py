@@ -3,7 +3,7 @@
 A parallel region costs tens of microseconds to start on a virtual machine (the sleeping worker
 thread has to be woken), about as long as a half-sweep of a 1024 x 1024 lattice takes.  All the
 sweeps of one call therefore run in a single region: its workers run *tasks* and wait, through
-per-unit progress counters, for the tasks they depend on.
+progress counters, for the tasks they depend on.
 
 A *unit* is part k of working row w of replica r, numbered ``(r P + k) L + w``.  Each colour
 block of a row is cut into P parts (:func:`part_cuts`): P = 1 when the replicas divide evenly
@@ -20,8 +20,10 @@ half-sweep, so the result is bit-identical for any number of workers, parts and 
 When all workers are seen running at once (the usual case, :func:`.sync.mode`), worker k owns
 the contiguous units ``[k U / n, (k+1) U / n)`` and runs their tasks half-sweep by half-sweep,
 starting one unit later each half-sweep so that its first task depends on units finished
-early in the previous one; every unit then stays in one core's cache.  Otherwise (a worker
-did not start in time) workers claim tasks in order from a shared atomic counter: a task
+early in the previous one; every unit then stays in one core's cache.  Each worker publishes
+one count of the tasks it has finished (:func:`_wait_owners`).  Otherwise (a worker did not
+start in time) workers claim tasks in order from a shared atomic counter and publish the
+half-sweeps finished by each unit (:func:`_wait_units`): a task
 depends only on tasks with smaller indices, which have all been claimed, so the lowest
 unfinished task can always run, whatever the number of threads that actually execute the
 workers.  The same tasks with the same waits run either way, so the result is the same.

@@ -250,7 +250,7 @@ def test_bit_identical_for_1_and_2_threads(method):
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
 def test_row_and_replica_schedules_agree():
-    """R = 1 with 2 threads runs rows in parallel; R = 2 runs replicas: same trajectories."""
+    """R = 1 with 2 threads splits each row in parts; R = 2 runs replicas: same trajectories."""
     rng = np.random.default_rng(8)
     table = lattice("ring", 32, None, True)
     start = ms.pack(random_spins(rng, (2, 32, 256)))
@@ -268,6 +268,48 @@ def test_row_and_replica_schedules_agree():
             assert np.array_equal(one[0], both[r]) and f_one[0] == f_both[r]
     finally:
         numba.set_num_threads(before)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@pytest.mark.parametrize("n, T, periodic", [(32, 128, True), (256, 640, True), (90, 256, False)])
+def test_one_replica_split_between_two_workers_matches_one_worker(n, T, periodic):
+    """Two workers each own one part of every row (T = 128: rows w - 1 and w + 1 coincide)."""
+    rng = np.random.default_rng(n + T)
+    table = lattice("ring", n, None, True)
+    start = ms.pack(random_spins(rng, (1, n, T)))
+    keys = keys_for(7, 1)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            state = ms.WorkingLattice(start, table)
+            flips = state.sweep(1.0, 0.9, 0.05, 1 / TC, periodic, "metropolis", 30, keys, 2,
+                                workers=threads)
+            results.append((state.words(), flips))
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(results[0][0], results[1][0])
+    assert np.array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("n, shape, n_parts", [(32, None, 2), (1024, None, 2), (256, None, 3),
+                                               (64, (8, 8), 2), (6, None, 4)])
+def test_part_cuts_tile_each_colour_block(n, shape, n_parts):
+    """Parts cover each block's segments exactly, in order, inner cuts PAD after its start."""
+    from neurolattice_core.kernels.multispin_prep import PAD
+    from neurolattice_core.kernels.multispin_tasks import part_cuts
+    state = ms.WorkingLattice(ms.pack(np.ones((1, n, 128), np.int8)),
+                              lattice("grid" if shape else "ring", n, shape, True))
+    segs = state._segs
+    cuts = part_cuts(segs, n_parts)
+    for b in range(2):
+        spans = [(sg[1], sg[1] + sg[2]) for sg in segs if sg[0] == b and sg[2] > 0]
+        assert cuts[b, 0] == min(lo for lo, _ in spans)
+        assert cuts[b, n_parts] == max(hi for _, hi in spans)
+        assert np.all(np.diff(cuts[b]) >= 0)
+        for cut in cuts[b, 1:n_parts]:
+            assert cut == cuts[b, n_parts] or (cut - cuts[b, 0]) % PAD == 0
 
 
 @pytest.mark.parametrize("kwargs", [
