@@ -8,7 +8,7 @@ live traces, correlation functions and spectra with :class:`LiveLines`.
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, Range1d, SaveTool
+from bokeh.models import ColumnDataSource, NumeralTickFormatter, Range1d, SaveTool
 from bokeh.plotting import figure
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"]
@@ -42,10 +42,13 @@ class LiveLines:
         Multiplies the default font sizes.
     legend : str
         Legend location ("top_right", ...).
+    x_format : str, optional
+        Numeral.js format of the x tick labels, e.g. "0,0" for sweep counts (207,000 rather
+        than 2.070e+5).
     """
 
     def __init__(self, title, x_label, y_label, lines, filename, y_range=None, height=250,
-                 font_scale=1.0, legend="top_right"):
+                 font_scale=1.0, legend="top_right", x_format=None):
         save = SaveTool(filename=filename)
         options = {"y_range": Range1d(*y_range)} if y_range is not None else {}
         fig = figure(height=height, sizing_mode="stretch_width", title=title,
@@ -62,6 +65,8 @@ class LiveLines:
             fig.legend.location = legend
             fig.legend.label_text_font_size = f"{round(11 * font_scale)}px"
             fig.legend.background_fill_alpha = 0.7
+        if x_format is not None:
+            fig.xaxis.formatter = NumeralTickFormatter(format=x_format)
         style_figure(fig, font_scale)
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")

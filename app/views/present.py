@@ -35,7 +35,7 @@ class PresentView(pn.viewable.Viewer):
         self.magnetization = LiveLines("Magnetisation", "sweep", "magnetisation m",
                                        [("m", None, "#b00020", "solid")],
                                        "neurolattice-present-magnetisation", y_range=(-1.05, 1.05),
-                                       height=560, font_scale=1.8)
+                                       height=560, font_scale=1.8, x_format="0,0")
         self.magnetization.figure.xaxis.ticker.desired_num_ticks = 3
         self._drawn = (None, -1)   # (sampler, sweep) of the snapshot on the page
         self._last_trace_sweep = 0

@@ -65,10 +65,12 @@ class SimulateView(pn.viewable.Viewer):
         store = self.store
         self.raster = LiveRaster("Field snapshot: dark = spike (s = +1)", "neurolattice-snapshot")
         self.energy = LiveLines("Energy per site (replica 1)", "sweep", "energy per site",
-                                [("energy", None, "#1f77b4", "solid")], "neurolattice-energy")
+                                [("energy", None, "#1f77b4", "solid")], "neurolattice-energy",
+                                x_format="0,0")
         self.magnetization = LiveLines(
             "Magnetisation m (replica 1)", "sweep", "magnetisation m",
-            [("m", None, "#d62728", "solid")], "neurolattice-magnetisation", y_range=(-1.05, 1.05))
+            [("m", None, "#d62728", "solid")], "neurolattice-magnetisation", y_range=(-1.05, 1.05),
+            x_format="0,0")
         self.temporal = LiveLines(
             "Temporal correlation C(τ): waiting for the first frame", "lag τ (ticks)",
             "connected C(τ)", [("measured", "measured", "#1f77b4", "solid"),
