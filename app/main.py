@@ -7,6 +7,7 @@ import sys
 import time
 
 import panel as pn
+from tornado.ioloop import IOLoop
 
 from .lazy_tabs import LazyTabs
 from .page import CSS as PAGE_CSS
@@ -14,6 +15,7 @@ from .page import Page
 from .rejected_input import install as report_rejected_input
 from .store import SessionStore
 from .views.simulate import SimulateView
+from .warmup import EngineWarmup
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,17 @@ def _view(module, name, **params):
     return getattr(importlib.import_module(f".views.{module}", __package__), name)(**params)
 
 
-def create_app(recording_source=None):
+def create_app(recording_source=None, warmup=None):
     """Build the page of one session.
 
     Parameters
     ----------
     recording_source : str, optional
         A server-side file path or ``sample:NAME`` preloaded in the Recording view.
+    warmup : EngineWarmup, optional
+        The server's kernel loading. While it runs, the page goes out without its engine, which
+        is built once the page is sent and drawn with the next frame; without it (notebooks,
+        tests) or once it is done, the page goes out with the engine's first frame drawn.
     """
     store = SessionStore()
     simulate = SimulateView(store=store)
@@ -81,9 +87,10 @@ def create_app(recording_source=None):
         "field theory of neural populations</div>", sizing_mode="stretch_width")
     page = Page(store, lazy.tabs, header, simulate)   # applies the link's values
     template = page.root
-    # tens of ms after warm_engine (the CLI runs it before serving): the page goes out with
-    # the engine's first frame drawn
-    if store.try_build_engine():
+    if context is not None and warmup is not None and not warmup.loaded:
+        # after this request: the kernels load while the browser loads and draws the page
+        pn.state.curdoc.add_next_tick_callback(lambda: warmup.build_engine_when_loaded(store))
+    elif store.try_build_engine():   # tens of ms once the kernels are loaded
         simulate.show_engine()
     else:
         simulate.show_no_engine()
@@ -118,29 +125,20 @@ def create_app(recording_source=None):
     return template
 
 
-def warm_engine():
-    """Import the engine and load its compiled kernels, before the server listens.
-
-    About 0.4 s from Numba's on-disk cache; the first run after an install compiles the kernels
-    (30-40 s on a 2-core machine).
-
-    Each session then builds its engine in tens of milliseconds while it builds its page, and
-    the browser receives the first frame with the page instead of redrawing it afterwards.
-    """
-    store = SessionStore()
-    store.try_build_engine()   # a failure is logged; each session then reports it on its page
-    store.shutdown()
-
-
 def serve(recording_source=None, *, port=5006, address="localhost", allow_websocket_origin=None,
           show=False):
     """Start the Panel server (blocks). Closed tabs free their engine within about 2 s.
 
-    Call :func:`warm_engine` first: the server's first page then goes out as fast as the others.
+    The engine's kernels load in the background (:class:`EngineWarmup`), from the first page's
+    request or, if none comes sooner, a second after the server listens.
     """
     origins = allow_websocket_origin or [f"localhost:{port}", f"127.0.0.1:{port}"]
     # JS and CSS come from this server, never from a CDN: the app works offline.
     os.environ["BOKEH_RESOURCES"] = "server"
-    pn.serve({"neurolattice": lambda: create_app(recording_source)}, port=port, address=address,
+    warmup = EngineWarmup()
+    loop = IOLoop.current()
+    loop.call_later(1.0, warmup.start)
+    pn.serve({"neurolattice": lambda: create_app(recording_source, warmup)}, port=port,
+             address=address, loop=loop,
              allow_websocket_origin=origins, show=show, title="neurolattice",
              check_unused_sessions_milliseconds=500, unused_session_lifetime_milliseconds=1000)

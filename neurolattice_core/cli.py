@@ -102,7 +102,7 @@ def _bench(args):
 
 def _serve(args):
     try:
-        from app.main import serve, warm_engine
+        from app.main import serve
     except ImportError as error:  # the dashboard's dependencies are missing
         raise NeurolatticeError(f"the dashboard needs panel, holoviews and bokeh ({error}); "
                                 "install them with 'make serve' or pip install neurolattice."
@@ -113,11 +113,9 @@ def _serve(args):
     origins = args.allow_websocket_origin or None
     for name in ("app", "neurolattice_core"):
         logging.getLogger(name).setLevel(args.log_level.upper())
-    print("neurolattice: loading the engine (the first start after an install compiles it: "
-          "about a minute)", file=sys.stderr, flush=True)
-    warm_engine()
     print(f"neurolattice: serving on http://{args.address}:{args.port}/neurolattice "
-          "(Ctrl+C stops)", file=sys.stderr, flush=True)
+          "(Ctrl+C stops); the engine loads in the background (the first start after an "
+          "install compiles it: about a minute)", file=sys.stderr, flush=True)
     serve(args.file, port=args.port, address=args.address, allow_websocket_origin=origins,
           show=args.show)
 

@@ -55,6 +55,11 @@ def download(label, filename, content):
                                    color="light", width=190, height=34)
 
 
+#: The readout until the engine's first frame (the server loads the kernels in the background).
+LOADING_READOUT = ("<b>loading the engine…</b> <span class='nl-muted'>(the first start after an "
+                   "install compiles it: about a minute)</span>")
+
+
 class SimulateView(pn.viewable.Viewer):
     """Controls, the live lattice, traces, correlation functions, kernel averages and readouts."""
 
@@ -94,7 +99,7 @@ class SimulateView(pn.viewable.Viewer):
         self._frame_times = []
         self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
-        self.readout = pn.pane.HTML("<b>starting the engine…</b>", sizing_mode="stretch_width",
+        self.readout = pn.pane.HTML(LOADING_READOUT, sizing_mode="stretch_width",
                                     css_classes=["nl-readout"])
         if store.engine_ready:
             self.show_engine()
@@ -135,7 +140,9 @@ class SimulateView(pn.viewable.Viewer):
         """Draw the latest snapshot; the statistics plots every STATS_EVERY-th frame."""
         ready = self.store.engine_ready
         self._enable_downloads(ready)
-        if not ready:   # the readout says why (show_no_engine)
+        if not ready:   # still loading, or the readout says why (show_no_engine)
+            if self.store.engine_failed and self.readout.object == LOADING_READOUT:
+                self.show_no_engine()
             return
         sampler = self.store.sampler
         frame = sampler.latest_frame()

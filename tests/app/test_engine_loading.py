@@ -28,7 +28,7 @@ def test_the_engine_is_built_on_first_use_once():
 
 
 def test_warming_the_engine_loads_numba_and_the_kernels(repo_root):
-    probe = ("import sys, app.main; app.main.warm_engine(); "
+    probe = ("import sys, app.warmup; app.warmup.warm_engine(); "
              "print(sorted(m for m in sys.modules if m.startswith('neurolattice_core.kernels')))")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, cwd=repo_root)

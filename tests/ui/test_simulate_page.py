@@ -40,11 +40,6 @@ def test_page_loads_without_console_errors_and_play_changes_the_snapshot(app_pag
     assert app_page.errors == []
 
 
-def test_the_server_loads_the_engine_before_it_serves_pages(server):
-    log = server.log()
-    assert 0 <= log.index("neurolattice: loading the engine") < log.index("serving on http")
-
-
 def test_temperature_change_moves_the_magnetisation(app_page):
     choose(app_page, "Preset", "Ordered phase")
     app_page.page.get_by_role("button", name="▶ Play").click()
