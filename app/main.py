@@ -96,7 +96,7 @@ def create_app(recording_source=None, warmup=None):
         simulate.show_no_engine()
 
     def on_load():
-        """Start the frames, then load the recording.
+        """Start the frames (which add the statistics plots), then load the recording.
 
         The recording's worker thread would otherwise share the interpreter (and the machine)
         with the sending and drawing of the page.
@@ -116,7 +116,9 @@ def create_app(recording_source=None, warmup=None):
                  "stopped" if stopped else "STILL RUNNING", time.perf_counter() - started)
 
     pn.state.onload(on_load)
-    if context is not None:  # in a notebook the kernel owns the engine: app.store.shutdown()
+    if context is None:   # a notebook draws the page in one go
+        simulate.show_statistics()
+    else:   # in a notebook the kernel owns the engine: app.store.shutdown()
         report_rejected_input(template, store.notify)   # this session's exception handler
         pn.state.on_session_destroyed(on_destroyed)
     template.store = store  # for tests and notebooks

@@ -11,9 +11,11 @@ Targets of issue 5, for the default 128 x 512 critical lattice:
 
 Method. The real server (``neurolattice serve``) starts in a subprocess; Chromium (driven by
 Playwright) opens the page as soon as the port listens; "usable" means the readout is drawn and
-Play is shown (the readout shows the flips/ns of the session's engine, built with the page
-after the server loaded Numba and the kernels before listening); the median of STARTS starts
-counts (each a new server and a new page, the browser cache cold for its port). Frames are
+Play is shown (the readout shows the flips/ns of the session's engine: the server loads Numba
+and the kernels in the background while the browser loads and draws its first page); the
+median of STARTS starts counts (each a new server and a new page, the browser cache cold for
+its port). The seconds until the page also has its five statistics figures, which it receives
+with the engine's second frame, are reported beside it. Frames are
 counted in the page: a timer polls the snapshot's Bokeh data source every 4 ms and counts each
 new image array the server sent. Engine throughput is wall-clock sweeps per second, read from
 the page's sweep counter while the page plays, alternated with a headless Sampler of the same
@@ -92,6 +94,15 @@ LATENCY_PROBE = """
 """
 
 
+#: Figures of the Simulate view: the snapshot, then (with the engine's second frame) the energy
+#: and magnetisation traces, C(τ), C(r) and the kernel spectra.
+SIMULATE_FIGURES = 6
+ALL_FIGURES = """
+(count) => window.Bokeh !== undefined && window.Bokeh.documents.length > 0 &&
+  [...window.Bokeh.documents[0].all_models].filter((m) => m.type === "Figure").length >= count
+"""
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -157,7 +168,9 @@ def start_and_open(browser, log):
     page.get_by_text("flips/ns").first.wait_for(timeout=120_000)
     page.get_by_role("button", name="▶ Play").wait_for(state="visible")
     usable = time.perf_counter() - started
-    return server, page, listening, usable
+    page.wait_for_function(ALL_FIGURES, arg=SIMULATE_FIGURES, polling=20, timeout=120_000)
+    complete = time.perf_counter() - started
+    return server, page, listening, usable, complete
 
 
 STARTS = 5  # server starts timed (a fresh server and browser page each; the median counts)
@@ -173,15 +186,15 @@ def measure(seconds, rounds):
     log = open(Path(tempfile.gettempdir()) / "neurolattice-bench-dashboard-server.log", "w")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        starts = []     # (seconds to the listening port, to the usable page) of each start
+        starts = []     # (seconds to the listening port, to the usable page, to all plots)
         for _ in range(STARTS - 1):
-            server, page, listening, usable = start_and_open(browser, log)
-            starts.append((listening, usable))
+            server, page, listening, usable, complete = start_and_open(browser, log)
+            starts.append((listening, usable, complete))
             page.close()
             server.terminate()
             server.wait(10)
-        server, page, listening, usable = start_and_open(browser, log)
-        starts.append((listening, usable))
+        server, page, listening, usable, complete = start_and_open(browser, log)
+        starts.append((listening, usable, complete))
         try:
             second = browser.new_page(viewport={"width": 1500, "height": 1100})
             started = time.perf_counter()
@@ -230,11 +243,12 @@ def measure(seconds, rounds):
          "max_ms": round(max(valid), 1) if valid else None, "lost": len(latencies) - len(valid),
          "target": 200, "met": bool(valid) and statistics.median(valid) <= 200, **common},
         {"benchmark": "dashboard_seconds_to_usable_page",
-         "value": round(statistics.median(u for _, u in starts), 2),
-         "starts": [round(u, 2) for _, u in starts],
-         "seconds_to_listening_port": [round(t, 2) for t, _ in starts],
+         "value": round(statistics.median(u for _, u, _ in starts), 2),
+         "starts": [round(u, 2) for _, u, _ in starts],
+         "seconds_to_listening_port": [round(t, 2) for t, _, _ in starts],
+         "seconds_to_all_plots": [round(c, 2) for _, _, c in starts],
          "seconds_to_a_second_page": round(next_page, 2), "target": 3,
-         "met": statistics.median(u for _, u in starts) <= 3, **common},
+         "met": statistics.median(u for _, u, _ in starts) <= 3, **common},
     ]
 
 

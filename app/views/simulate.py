@@ -15,6 +15,10 @@ from .live_plots import LiveLines
 from .raster import LiveRaster
 
 FRAME_PERIOD_MS = 33  # 30 frames per second at most (about 20-25 arrive on 2 busy cores)
+#: The readout's counters are redrawn every READOUT_EVERY-th frame (7 times a second): each
+#: redraw of the readout makes the browser lay out the page again, which took a tenth of a core
+#: at 28 frames/s. A change of state, temperature or model is shown with the next frame.
+READOUT_EVERY = 4
 #: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
 #: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
 STATS_EVERY = 4
@@ -99,6 +103,11 @@ class SimulateView(pn.viewable.Viewer):
         self._frame_times = []
         self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
+        self._readout_key = None   # (state, θ/θc, description) last drawn in the readout
+        self._statistics = pn.Column(pn.pane.HTML(
+            "<div class='nl-muted' style='padding:12px'>Drawing the traces, correlation "
+            "functions and kernel spectra…</div>"), sizing_mode="stretch_width")
+        self._statistics_shown = False   # see show_statistics
         self.readout = pn.pane.HTML(LOADING_READOUT, sizing_mode="stretch_width",
                                     css_classes=["nl-readout"])
         if store.engine_ready:
@@ -143,7 +152,10 @@ class SimulateView(pn.viewable.Viewer):
         if not ready:   # still loading, or the readout says why (show_no_engine)
             if self.store.engine_failed and self.readout.object == LOADING_READOUT:
                 self.show_no_engine()
+                self.show_statistics()
             return
+        if self._frames > 0:   # the engine's first frame and readout went out first
+            self.show_statistics()
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
@@ -158,7 +170,7 @@ class SimulateView(pn.viewable.Viewer):
             else:
                 self._draw_products(frame["products"], group)
         self._frames += 1
-        self._update_readout(frame)
+        self._update_readout(frame, counters=self._frames % READOUT_EVERY == 0)
 
     def _clear_products(self, group):
         """Empty the plots of a group of :meth:`_draw_products` until the next analysis."""
@@ -231,7 +243,11 @@ class SimulateView(pn.viewable.Viewer):
             self.magnetization.clear("m")
             self._last_trace_sweep = 0
 
-    def _update_readout(self, frame):
+    def _update_readout(self, frame, counters=True):
+        """Redraw the readout if its state, θ/θc or model changed, or if ``counters`` is True.
+
+        The counters (sweeps, rates, |m|) alone are redrawn only every READOUT_EVERY-th frame.
+        """
         sampler = self.store.sampler
         progress = sampler.progress()
         model = sampler.model
@@ -241,6 +257,9 @@ class SimulateView(pn.viewable.Viewer):
                  else "θ<sub>c</sub>: no exact result for these couplings")
         state = ("paused" if progress["paused"] else
                  "running" if progress["running"] else "ready: press ▶ Play")
+        if not counters and (state, where, description) == self._readout_key:
+            return
+        self._readout_key = (state, where, description)
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
         self.readout.object = (
@@ -325,11 +344,24 @@ class SimulateView(pn.viewable.Viewer):
 
     def plots(self):
         """The live plots, each a Bokeh figure whose data sources are updated in place."""
-        return pn.Column(
-            self.alert, self.readout, self.exports(), self.raster.pane,
+        return pn.Column(self.alert, self.readout, self.exports(), self.raster.pane,
+                         self._statistics, sizing_mode="stretch_width")
+
+    def show_statistics(self):
+        """Put the traces, correlation functions and kernel spectra in the page (once).
+
+        A session's page goes out without them, and its second frame with the engine adds them
+        (a notebook's page has them from the start): drawing their five figures took the
+        browser about 0.5 s of the first page, and the lattice, the readout and the controls
+        come first. They are drawn into from the start, so they arrive with their data.
+        """
+        if self._statistics_shown:
+            return
+        self._statistics_shown = True
+        self._statistics[:] = [
             pn.Row(self.energy.pane, self.magnetization.pane, sizing_mode="stretch_width"),
             pn.Row(self.temporal.pane, self.spatial.pane, sizing_mode="stretch_width"),
-            self.kernel.pane, sizing_mode="stretch_width")
+            self.kernel.pane]
 
     def __panel__(self):
         return pn.Row(self.controls(), self.plots(), sizing_mode="stretch_width")

@@ -75,3 +75,47 @@ def test_a_new_lattice_shape_clears_the_correlations_of_the_old_one(store):
     view._draw_products(store.sampler.latest_frame()["products"], 1)
     assert len(view.temporal.sources["measured"].data["x"]) == 0
     assert "waiting" in view.temporal.figure.title.text
+
+
+def _shows_statistics(view):
+    """True when the traces, correlation and kernel figures are in the view's layout."""
+    shown = [pane for row in view._statistics for pane in getattr(row, "objects", [row])]
+    return view.kernel.pane in shown and view.energy.pane in shown
+
+
+def test_the_statistics_plots_join_the_page_after_the_engines_first_frame(store):
+    """The lattice, readout and controls are drawn first; the five statistics figures follow."""
+    view = SimulateView(store=store)
+    view.show_engine()
+    assert not _shows_statistics(view)
+    view._on_frame()                      # the engine's first frame
+    assert not _shows_statistics(view)
+    view._on_frame()
+    assert _shows_statistics(view)
+    assert len(view.temporal.sources["measured"].data["y"]) > 1   # with their data
+
+
+def test_the_readout_counters_are_redrawn_every_few_frames_and_a_new_temperature_at_once(store):
+    from app.views.simulate import READOUT_EVERY
+
+    view = SimulateView(store=store)
+    view.show_engine()
+    redraws = []
+    view.readout.param.watch(lambda event: redraws.append(event.new), "object")
+    for _ in range(2 * READOUT_EVERY):
+        store.sampler.step(1)             # the counters change at every frame
+        view._on_frame()
+    assert len(redraws) == 2
+    store.controls.temperature = 3.0
+    view._on_frame()
+    assert len(redraws) == 3 and "θ/θ<sub>c</sub> = 1.322" in redraws[-1]
+
+
+def test_a_notebook_page_has_the_statistics_plots_from_the_start():
+    from app.main import create_app
+
+    page = create_app()
+    try:
+        assert _shows_statistics(page.page.simulate)
+    finally:
+        page.store.shutdown()
