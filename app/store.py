@@ -50,19 +50,21 @@ BATCH_SECONDS = 0.002
 def chunk_sweeps(sampler, minimum=1, seconds=CHUNK_SECONDS):
     """Sweeps per chunk so that a chunk takes about ``seconds`` (at most 1000).
 
-    Times two single sweeps of ``sampler`` now and keeps the faster; a sweep faster than
-    :data:`BATCH_SECONDS` is timed again in a batch of about that length, which spreads the
-    fixed cost of a call over the batch (a single sweep of the default lattice takes 13 µs in
-    the kernel and as much again in the call around it). The sweeps count like any other.
+    Times single sweeps of ``sampler`` now, then ever larger batches until one takes at least
+    :data:`BATCH_SECONDS`, which spreads the fixed cost of a call (about 0.2 ms, 15 single
+    sweeps of the default lattice) over the batch; the fastest time per sweep counts, so one
+    call slowed by a busy machine does not shrink the chunks. The sweeps count like any other.
     """
-    def busy_per_sweep(n_sweeps):
+    n_sweeps, timings = 1, []
+    while True:
         busy = sampler.progress()["busy_seconds"]
         sampler.step(n_sweeps)
-        return (sampler.progress()["busy_seconds"] - busy) / n_sweeps
-
-    per_sweep = max(min(busy_per_sweep(1), busy_per_sweep(1)), 1e-7)
-    if per_sweep < BATCH_SECONDS:
-        per_sweep = max(busy_per_sweep(int(BATCH_SECONDS / per_sweep) + 1), 1e-7)
+        elapsed = sampler.progress()["busy_seconds"] - busy
+        timings.append(elapsed / n_sweeps)
+        if len(timings) >= 2 and (elapsed >= BATCH_SECONDS or n_sweeps >= 1000):
+            break
+        n_sweeps = min(1000, n_sweeps * max(2, int(BATCH_SECONDS / max(elapsed, 1e-6)) + 1))
+    per_sweep = max(min(timings), 1e-7)
     return int(min(max(minimum, seconds // per_sweep), 1000))
 
 

@@ -9,6 +9,7 @@ later. Sessions opened after the kernels are loaded build their engine with the 
 
 import logging
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,12 @@ class EngineWarmup:
                 self._thread.start()
 
     def _load(self):
+        started = time.perf_counter()
         try:
             warm_engine()
         finally:
             self._loaded.set()
+            log.info("engine kernels loaded in %.2f s", time.perf_counter() - started)
 
     def build_engine_when_loaded(self, store):
         """Start loading if needed; build ``store``'s engine in a thread once loaded.

@@ -10,14 +10,16 @@ Targets of issue 5, for the default 128 x 512 critical lattice:
   machine sets PYTHONDONTWRITEBYTECODE, which keeps Python from caching it by itself).
 
 Method. The real server (``neurolattice serve``) starts in a subprocess; Chromium (driven by
-Playwright) opens the page as soon as the port listens; "usable" means the readout is drawn and
-Play is shown (the readout shows the flips/ns of the session's engine: the server loads Numba
-and the kernels in the background while the browser loads and draws its first page); the
-median of STARTS starts counts (each a new server and a new page, the browser cache cold for
-its port). The seconds until the page also has its five statistics figures, which it receives
-with the engine's second frame, are reported beside it. Frames are
-counted in the page: a timer polls the snapshot's Bokeh data source every 4 ms and counts each
-new image array the server sent. Engine throughput is wall-clock sweeps per second, read from
+Playwright) opens the page as soon as the port listens; "usable" means the readout shows the
+flips/ns of the session's engine and Play is shown, timed in the page: a script there looks for
+both every 16 ms (Playwright's own polling can lag by the length of the browser's next task, up
+to 0.5 s, so the time it saw them is reported beside). The server loads Numba and the kernels in
+the background while the browser loads and draws its first page. The median of STARTS starts
+counts (each a new server and a new page, the browser cache cold for its port). The seconds
+until the page also has its five statistics figures, which it receives a row at a time after
+the engine's first frames, are reported beside it. Frames are counted in the page: a timer
+polls the snapshot's Bokeh data source every 4 ms and counts each new image array the server
+sent. Engine throughput is wall-clock sweeps per second, read from
 the page's sweep counter while the page plays, alternated with a headless Sampler of the same
 model and chunking (chunks of about 20 ms, as the dashboard runs them; no analysis, no server)
 run in a fresh Python process while the page is paused; the reported share is the median over
@@ -94,12 +96,32 @@ LATENCY_PROBE = """
 """
 
 
-#: Figures of the Simulate view: the snapshot, then (with the engine's second frame) the energy
-#: and magnetisation traces, C(τ), C(r) and the kernel spectra.
+#: Figures of the Simulate view: the snapshot, then (a row at a time, after the engine's first
+#: frames) the energy and magnetisation traces, C(τ), C(r) and the kernel spectra.
 SIMULATE_FIGURES = 6
 ALL_FIGURES = """
 (count) => window.Bokeh !== undefined && window.Bokeh.documents.length > 0 &&
   [...window.Bokeh.documents[0].all_models].filter((m) => m.type === "Figure").length >= count
+"""
+
+
+#: Runs in the page from its first script: records (performance.now(), ms) when the readout first
+#: shows the engine's flips/ns and when the Play button first exists, looking every 16 ms through
+#: the shadow roots where Panel draws them.
+USABLE_WATCH = """
+window.__usable = {};
+const look = () => {
+  const walk = (root) => { for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) {
+    const text = el.shadowRoot.textContent;
+    if (!window.__usable.readout && text.includes("flips/ns")) {
+      window.__usable.readout = performance.now(); }
+    if (!window.__usable.play && text.includes("▶ Play")) {
+      window.__usable.play = performance.now(); }
+    walk(el.shadowRoot); } } };
+  walk(document);
+  if (!(window.__usable.readout && window.__usable.play)) { setTimeout(look, 16); }
+};
+document.addEventListener("DOMContentLoaded", () => setTimeout(look, 16));
 """
 
 
@@ -152,7 +174,8 @@ def start_and_open(browser, log):
     port = _free_port()
     url = f"http://localhost:{port}/neurolattice"
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    started = time.perf_counter()
+    page.add_init_script(USABLE_WATCH)
+    started, started_epoch = time.perf_counter(), time.time()
     server = subprocess.Popen([sys.executable, "-m", "neurolattice_core.cli", "serve", "--port",
                                str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
                               env=os.environ | {"PYTHONUNBUFFERED": "1"})
@@ -167,10 +190,12 @@ def start_and_open(browser, log):
     page.goto(url, timeout=120_000)
     page.get_by_text("flips/ns").first.wait_for(timeout=120_000)
     page.get_by_role("button", name="▶ Play").wait_for(state="visible")
-    usable = time.perf_counter() - started
+    seen = time.perf_counter() - started
+    drawn = page.evaluate("performance.timeOrigin + Math.max(window.__usable.readout, "
+                          "window.__usable.play)") / 1000 - started_epoch
     page.wait_for_function(ALL_FIGURES, arg=SIMULATE_FIGURES, polling=20, timeout=120_000)
     complete = time.perf_counter() - started
-    return server, page, listening, usable, complete
+    return server, page, listening, drawn, seen, complete
 
 
 STARTS = 5  # server starts timed (a fresh server and browser page each; the median counts)
@@ -186,15 +211,15 @@ def measure(seconds, rounds):
     log = open(Path(tempfile.gettempdir()) / "neurolattice-bench-dashboard-server.log", "w")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        starts = []     # (seconds to the listening port, to the usable page, to all plots)
+        starts = []     # seconds to the port, to the usable page, to Playwright seeing it, to all
         for _ in range(STARTS - 1):
-            server, page, listening, usable, complete = start_and_open(browser, log)
-            starts.append((listening, usable, complete))
+            server, page, *timings = start_and_open(browser, log)
+            starts.append(timings)
             page.close()
             server.terminate()
             server.wait(10)
-        server, page, listening, usable, complete = start_and_open(browser, log)
-        starts.append((listening, usable, complete))
+        server, page, *timings = start_and_open(browser, log)
+        starts.append(timings)
         try:
             second = browser.new_page(viewport={"width": 1500, "height": 1100})
             started = time.perf_counter()
@@ -243,12 +268,13 @@ def measure(seconds, rounds):
          "max_ms": round(max(valid), 1) if valid else None, "lost": len(latencies) - len(valid),
          "target": 200, "met": bool(valid) and statistics.median(valid) <= 200, **common},
         {"benchmark": "dashboard_seconds_to_usable_page",
-         "value": round(statistics.median(u for _, u, _ in starts), 2),
-         "starts": [round(u, 2) for _, u, _ in starts],
-         "seconds_to_listening_port": [round(t, 2) for t, _, _ in starts],
-         "seconds_to_all_plots": [round(c, 2) for _, _, c in starts],
+         "value": round(statistics.median(u for _, u, _, _ in starts), 2),
+         "starts": [round(u, 2) for _, u, _, _ in starts],
+         "seconds_to_listening_port": [round(t, 2) for t, _, _, _ in starts],
+         "seconds_to_playwright_seeing_it": [round(s, 2) for _, _, s, _ in starts],
+         "seconds_to_all_plots": [round(c, 2) for _, _, _, c in starts],
          "seconds_to_a_second_page": round(next_page, 2), "target": 3,
-         "met": statistics.median(u for _, u, _ in starts) <= 3, **common},
+         "met": statistics.median(u for _, u, _, _ in starts) <= 3, **common},
     ]
 
 

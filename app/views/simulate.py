@@ -15,13 +15,17 @@ from .live_plots import LiveLines
 from .raster import LiveRaster
 
 FRAME_PERIOD_MS = 33  # 30 frames per second at most (about 20-25 arrive on 2 busy cores)
+#: The statistics figures join a new page a row at a time, from the engine's
+#: STATISTICS_AFTER_FRAMES-th frame, every STATISTICS_ROW_FRAMES frames (see show_statistics).
+STATISTICS_AFTER_FRAMES = 2
+STATISTICS_ROW_FRAMES = 4
 #: The readout's counters are redrawn every READOUT_EVERY-th frame (7 times a second): each
 #: redraw of the readout makes the browser lay out the page again, which took a tenth of a core
 #: at 28 frames/s. A change of state, temperature or model is shown with the next frame.
 READOUT_EVERY = 4
 #: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
 #: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
-STATS_EVERY = 4
+STATS_EVERY = 8
 #: Every TRACE_RESEND-th traces draw sends the whole history instead of the new points, and the
 #: titles and legends of the other plots again, so a browser copy that missed an update (seen
 #: through a notebook's comm) heals within seconds.
@@ -104,10 +108,14 @@ class SimulateView(pn.viewable.Viewer):
         self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
         self._readout_key = None   # (state, θ/θc, description) last drawn in the readout
-        self._statistics = pn.Column(pn.pane.HTML(
+        self._statistics_placeholder = pn.pane.HTML(
             "<div class='nl-muted' style='padding:12px'>Drawing the traces, correlation "
-            "functions and kernel spectra…</div>"), sizing_mode="stretch_width")
-        self._statistics_shown = False   # see show_statistics
+            "functions and kernel spectra…</div>")
+        self._statistics = pn.Column(self._statistics_placeholder, sizing_mode="stretch_width")
+        self._statistics_pending = [   # rows not in the page yet (see show_statistics)
+            pn.Row(self.energy.pane, self.magnetization.pane, sizing_mode="stretch_width"),
+            pn.Row(self.temporal.pane, self.spatial.pane, sizing_mode="stretch_width"),
+            self.kernel.pane]
         self.readout = pn.pane.HTML(LOADING_READOUT, sizing_mode="stretch_width",
                                     css_classes=["nl-readout"])
         if store.engine_ready:
@@ -154,8 +162,9 @@ class SimulateView(pn.viewable.Viewer):
                 self.show_no_engine()
                 self.show_statistics()
             return
-        if self._frames > 0:   # the engine's first frame and readout went out first
-            self.show_statistics()
+        if (self._frames >= STATISTICS_AFTER_FRAMES   # the lattice and readout went out first
+                and (self._frames - STATISTICS_AFTER_FRAMES) % STATISTICS_ROW_FRAMES == 0):
+            self.show_statistics(rows=1)
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
@@ -347,21 +356,22 @@ class SimulateView(pn.viewable.Viewer):
         return pn.Column(self.alert, self.readout, self.exports(), self.raster.pane,
                          self._statistics, sizing_mode="stretch_width")
 
-    def show_statistics(self):
-        """Put the traces, correlation functions and kernel spectra in the page (once).
+    def show_statistics(self, rows=None):
+        """Put the next ``rows`` rows (all if None) of statistics figures in the page.
 
-        A session's page goes out without them, and its second frame with the engine adds them
-        (a notebook's page has them from the start): drawing their five figures took the
-        browser about 0.5 s of the first page, and the lattice, the readout and the controls
-        come first. They are drawn into from the start, so they arrive with their data.
+        The rows: the energy and magnetisation traces, C(τ) and C(r), the kernel spectra. A
+        session's page goes out without them and its frames add one row every
+        STATISTICS_ROW_FRAMES frames from the STATISTICS_AFTER_FRAMES-th (a notebook's page has
+        them from the start): drawing the five figures at once kept the browser busy for about
+        0.5 s after the lattice and the readout came. They are drawn into from the start, so
+        they arrive with their data.
         """
-        if self._statistics_shown:
+        if not self._statistics_pending:
             return
-        self._statistics_shown = True
-        self._statistics[:] = [
-            pn.Row(self.energy.pane, self.magnetization.pane, sizing_mode="stretch_width"),
-            pn.Row(self.temporal.pane, self.spatial.pane, sizing_mode="stretch_width"),
-            self.kernel.pane]
+        take = len(self._statistics_pending) if rows is None else rows
+        shown = [row for row in self._statistics if row is not self._statistics_placeholder]
+        self._statistics[:] = shown + self._statistics_pending[:take]
+        del self._statistics_pending[:take]
 
     def __panel__(self):
         return pn.Row(self.controls(), self.plots(), sizing_mode="stretch_width")

@@ -77,21 +77,30 @@ def test_a_new_lattice_shape_clears_the_correlations_of_the_old_one(store):
     assert "waiting" in view.temporal.figure.title.text
 
 
-def _shows_statistics(view):
-    """True when the traces, correlation and kernel figures are in the view's layout."""
+def _statistics_shown(view):
+    """Which statistics figures are in the view's layout: (traces, correlations, kernel)."""
     shown = [pane for row in view._statistics for pane in getattr(row, "objects", [row])]
-    return view.kernel.pane in shown and view.energy.pane in shown
+    return (view.energy.pane in shown and view.magnetization.pane in shown,
+            view.temporal.pane in shown and view.spatial.pane in shown, view.kernel.pane in shown)
 
 
-def test_the_statistics_plots_join_the_page_after_the_engines_first_frame(store):
+def test_the_statistics_plots_join_the_page_a_row_at_a_time_after_the_engines_first_frames(
+        store):
     """The lattice, readout and controls are drawn first; the five statistics figures follow."""
+    from app.views.simulate import STATISTICS_AFTER_FRAMES, STATISTICS_ROW_FRAMES
+
     view = SimulateView(store=store)
     view.show_engine()
-    assert not _shows_statistics(view)
-    view._on_frame()                      # the engine's first frame
-    assert not _shows_statistics(view)
-    view._on_frame()
-    assert _shows_statistics(view)
+    seen = []
+    for _ in range(STATISTICS_AFTER_FRAMES + 3 * STATISTICS_ROW_FRAMES):
+        seen.append(_statistics_shown(view))
+        view._on_frame()
+    seen.append(_statistics_shown(view))
+    assert seen[STATISTICS_AFTER_FRAMES] == (False, False, False)
+    assert seen[STATISTICS_AFTER_FRAMES + 1] == (True, False, False)
+    assert seen[STATISTICS_AFTER_FRAMES + 1 + STATISTICS_ROW_FRAMES] == (True, True, False)
+    assert seen[-1] == (True, True, True)
+    assert view._statistics_placeholder not in view._statistics
     assert len(view.temporal.sources["measured"].data["y"]) > 1   # with their data
 
 
@@ -116,6 +125,6 @@ def test_a_notebook_page_has_the_statistics_plots_from_the_start():
 
     page = create_app()
     try:
-        assert _shows_statistics(page.page.simulate)
+        assert _statistics_shown(page.page.simulate) == (True, True, True)
     finally:
         page.store.shutdown()
