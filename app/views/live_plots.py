@@ -45,10 +45,12 @@ class LiveLines:
     x_format : str, optional
         Numeral.js format of the x tick labels, e.g. "0,0" for sweep counts (207,000 rather
         than 2.070e+5).
+    x_integer : bool
+        Ticks on whole numbers only (sweep counts: no 0.5 shown as a second "1").
     """
 
     def __init__(self, title, x_label, y_label, lines, filename, y_range=None, height=250,
-                 font_scale=1.0, legend="top_right", x_format=None):
+                 font_scale=1.0, legend="top_right", x_format=None, x_integer=False):
         save = SaveTool(filename=filename)
         options = {"y_range": Range1d(*y_range)} if y_range is not None else {}
         fig = figure(height=height, sizing_mode="stretch_width", title=title,
@@ -67,6 +69,8 @@ class LiveLines:
             fig.legend.background_fill_alpha = 0.7
         if x_format is not None:
             fig.xaxis.formatter = NumeralTickFormatter(format=x_format)
+        if x_integer:
+            fig.xaxis[0].ticker.min_interval = 1
         style_figure(fig, font_scale)
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")

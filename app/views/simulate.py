@@ -7,6 +7,8 @@ import numpy as np
 import panel as pn
 import param
 
+from neurolattice_core.observables import running_mean
+
 from .. import export
 from ..analysis import ModelFacts
 from ..presets import PRESETS
@@ -30,6 +32,8 @@ STATS_EVERY = 8
 #: titles and legends of the other plots again, so a browser copy that missed an update (seen
 #: through a notebook's comm) heals within seconds.
 TRACE_RESEND = 10
+#: Sweeps averaged by the running means drawn over the energy and magnetisation traces.
+TRACE_MEAN_WINDOW = 100
 
 _WIDGETS = {
     # Editable sliders: drag for exploration, or type an exact value (e.g. 2.269).
@@ -77,13 +81,15 @@ class SimulateView(pn.viewable.Viewer):
         super().__init__(**params)
         store = self.store
         self.raster = LiveRaster("Field snapshot: dark = spike (s = +1)", "neurolattice-snapshot")
+        mean_label = f"running mean ({TRACE_MEAN_WINDOW} sweeps)"
         self.energy = LiveLines("Energy per site (replica 1)", "sweep", "energy per site",
-                                [("energy", None, "#1f77b4", "solid")], "neurolattice-energy",
-                                x_format="0,0")
+                                [("energy", "each sweep", "#9ecae1", "solid"),
+                                 ("mean", mean_label, "#08519c", "solid")],
+                                "neurolattice-energy", x_format="0,0", x_integer=True)
         self.magnetization = LiveLines(
             "Magnetisation m (replica 1)", "sweep", "magnetisation m",
-            [("m", None, "#d62728", "solid")], "neurolattice-magnetisation", y_range=(-1.05, 1.05),
-            x_format="0,0")
+            [("m", "each sweep", "#fcae91", "solid"), ("mean", mean_label, "#a50f15", "solid")],
+            "neurolattice-magnetisation", y_range=(-1.05, 1.05), x_format="0,0", x_integer=True)
         self.temporal = LiveLines(
             "Temporal correlation C(τ): waiting for the first frame", "lag τ (ticks)",
             "connected C(τ)", [("measured", "measured", "#1f77b4", "solid"),
@@ -228,29 +234,40 @@ class SimulateView(pn.viewable.Viewer):
 
     def _draw_traces(self, sampler):
         """Stream the new points of the traces; every TRACE_RESEND-th draw resend them all."""
+        traces = ((self.energy, "energy", "energy_per_site"), (self.magnetization, "m",
+                                                                 "magnetization"))
         if sampler is not self._traced:   # a new engine (it may be at the same sweep count)
             if self._traced is not None:
-                self.energy.clear("energy")
-                self.magnetization.clear("m")
+                self._clear_traces(traces)
             self._traced, self._last_trace_sweep = sampler, 0
         history = sampler.history()
-        new = history["sweep"] > self._last_trace_sweep
+        sweeps = history["sweep"]
+        new = sweeps > self._last_trace_sweep
         self._trace_draws += 1
-        if new.any() and self._trace_draws % TRACE_RESEND == 0:
-            self._last_trace_sweep = int(history["sweep"][-1])
-            self.energy.set("energy", history["sweep"], history["energy_per_site"][:, 0])
-            self.magnetization.set("m", history["sweep"], history["magnetization"][:, 0])
-            for plot in (self.temporal, self.spatial, self.kernel):
-                plot.resend()
-        elif new.any():
-            self._last_trace_sweep = int(history["sweep"][new][-1])
-            sweeps = history["sweep"][new]
-            self.energy.extend("energy", sweeps, history["energy_per_site"][new, 0])
-            self.magnetization.extend("m", sweeps, history["magnetization"][new, 0])
-        elif history["sweep"].size and history["sweep"][-1] < self._last_trace_sweep:
-            self.energy.clear("energy")  # the engine was reset
-            self.magnetization.clear("m")
+        if new.any():
+            resend = self._trace_draws % TRACE_RESEND == 0
+            self._last_trace_sweep = int(sweeps[-1])
+            for plot, line, key in traces:
+                values = history[key][:, 0]
+                means = running_mean(values, TRACE_MEAN_WINDOW)
+                if resend:
+                    plot.set(line, sweeps, values)
+                    plot.set("mean", sweeps, means)
+                else:
+                    plot.extend(line, sweeps[new], values[new])
+                    plot.extend("mean", sweeps[new], means[new])
+            if resend:
+                for plot in (self.temporal, self.spatial, self.kernel):
+                    plot.resend()
+        elif sweeps.size and sweeps[-1] < self._last_trace_sweep:   # the engine was reset
+            self._clear_traces(traces)
             self._last_trace_sweep = 0
+
+    @staticmethod
+    def _clear_traces(traces):
+        for plot, line, _ in traces:
+            plot.clear(line)
+            plot.clear("mean")
 
     def _update_readout(self, frame, counters=True):
         """Redraw the readout if its state, θ/θc or model changed, or if ``counters`` is True.

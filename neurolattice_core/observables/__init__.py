@@ -65,6 +65,7 @@ from neurolattice_core.observables.statistics import (
     blocking_mean_error,
     integrated_autocorrelation_time,
     jackknife,
+    running_mean,
     tau_int_error,
 )
 from neurolattice_core.observables.thermodynamics import (
@@ -103,6 +104,7 @@ __all__ = [
     "population_count",
     "population_stationarity_statistic",
     "row_averages",
+    "running_mean",
     "second_moment_correlation_length",
     "signal_correlation",
     "slice_magnetization",

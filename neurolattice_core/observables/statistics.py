@@ -399,3 +399,28 @@ def jackknife(func, *series, block_size=None, c=5.0):
         f_loo = np.asarray(func(*loo), dtype=np.float64)
     err = math.sqrt((units - 1) / units * float(np.sum((f_loo - f_loo.mean()) ** 2)))
     return full, err
+
+
+def running_mean(x, window):
+    """Trailing mean of a series over its last ``window`` points.
+
+    Parameters
+    ----------
+    x : array_like
+        A series (n,), e.g. the energy per site after each sweep.
+    window : int
+        Points averaged (>= 1); the first ``window - 1`` points average all points so far.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (n,): entry s is the mean of ``x[max(0, s - window + 1) : s + 1]``.
+    """
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ParameterError(f"window must be an integer >= 1, got {window!r}.")
+    values = np.asarray(x, dtype=np.float64)
+    if values.ndim != 1:
+        raise ParameterError(f"x must be one series of shape (n,), got shape {values.shape}.")
+    sums = np.cumsum(values)
+    sums[window:] = sums[window:] - sums[:-window]
+    return sums / np.minimum(np.arange(1, len(values) + 1), window)

@@ -128,3 +128,22 @@ def test_a_notebook_page_has_the_statistics_plots_from_the_start():
         assert _statistics_shown(page.page.simulate) == (True, True, True)
     finally:
         page.store.shutdown()
+
+
+def test_the_traces_carry_their_running_means(store):
+    from app.views.simulate import TRACE_MEAN_WINDOW
+    from neurolattice_core.observables import running_mean
+
+    view = SimulateView(store=store)
+    store.sampler.step(150)
+    view._draw_traces(store.sampler)
+    history = store.sampler.history()
+    for plot, key in ((view.energy, "energy_per_site"), (view.magnetization, "magnetization")):
+        expected = running_mean(history[key][:, 0], TRACE_MEAN_WINDOW)
+        np.testing.assert_allclose(plot.sources["mean"].data["y"], expected)
+        assert list(plot.sources["mean"].data["x"]) == list(history["sweep"])
+    store.sampler.step(5)                 # streamed: the new points' means continue the line
+    view._draw_traces(store.sampler)
+    history = store.sampler.history()
+    expected = running_mean(history["energy_per_site"][:, 0], TRACE_MEAN_WINDOW)
+    np.testing.assert_allclose(view.energy.sources["mean"].data["y"], expected)

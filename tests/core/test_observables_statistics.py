@@ -227,3 +227,19 @@ def test_thermodynamic_summary():
     assert same == pytest.approx((out["specific_heat"], out["specific_heat_err"]))
     with pytest.raises(ParameterError):
         thermodynamic_summary(e, m[:, :100], n_sites, theta)
+
+
+def test_running_mean_is_the_trailing_window_mean():
+    from neurolattice_core.observables import running_mean
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=50)
+    for window in (1, 4, 50, 80):
+        expected = [x[max(0, s - window + 1): s + 1].mean() for s in range(len(x))]
+        np.testing.assert_allclose(running_mean(x, window), expected, rtol=1e-12, atol=1e-12)
+    assert running_mean([], 5).shape == (0,)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ParameterError, match="window"):
+            running_mean(x, bad)
+    with pytest.raises(ParameterError, match="one series"):
+        running_mean(np.ones((2, 3)), 2)
