@@ -68,6 +68,10 @@ def chunk_sweeps(sampler, minimum=1, seconds=CHUNK_SECONDS):
     return int(min(max(minimum, seconds // per_sweep), 1000))
 
 
+#: Seconds between two analyses of the running engine (correlations, kernel, |m|): the Simulate
+#: view redraws each statistics plot about once a second and the readout 7 times a second.
+ANALYSIS_PERIOD = 0.25
+
 #: Largest lattice the page accepts (sites per replica x replicas): keeps a session responsive.
 MAX_SITES = 4_000_000
 
@@ -157,7 +161,7 @@ class SessionStore(param.Parameterized):
         sampler = Sampler(LatticeModel.create(**self._control_values()), algorithm=self.algorithm,
                           seed=self.controls.seed, history=2000,
                           initial=PRESETS[self.preset][2])
-        sampler.frame_analyser = ThrottledAnalyser(sampler)  # a few analyses per second
+        sampler.frame_analyser = ThrottledAnalyser(sampler, period=ANALYSIS_PERIOD)
         sampler.on_error(lambda error: self.outbox.post(  # from the worker thread
             message=f"The engine stopped: {error}", message_level="error"))
         sampler.step(1)

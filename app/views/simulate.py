@@ -16,7 +16,7 @@ from ..store import visible_controls
 from .live_plots import LiveLines
 from .raster import LiveRaster
 
-FRAME_PERIOD_MS = 33  # 30 frames per second at most (about 20-25 arrive on 2 busy cores)
+FRAME_PERIOD_MS = 36  # 28 frames per second at most (about 20-25 arrive on 2 busy cores)
 #: The statistics figures join a new page a row at a time, from the engine's
 #: STATISTICS_AFTER_FRAMES-th frame, every STATISTICS_ROW_FRAMES frames (see show_statistics).
 STATISTICS_AFTER_FRAMES = 2
@@ -26,8 +26,10 @@ STATISTICS_ROW_FRAMES = 4
 #: at 28 frames/s. A change of state, temperature or model is shown with the next frame.
 READOUT_EVERY = 4
 #: Every STATS_EVERY-th frame one group of statistics plots (traces, correlations, spectra) is
-#: redrawn, in turn: a HoloViews redraw costs tens of ms, the snapshot (plain Bokeh) a few.
-STATS_EVERY = 8
+#: redrawn, in turn (each group every 1.4 s or so). The browser's redraws of these figures took
+#: a third of a core when each group was redrawn twice a second, CPU that the engine lacked on a
+#: 2-core machine (see README, Benchmarks); the snapshot is redrawn at every frame.
+STATS_EVERY = 12
 #: Every TRACE_RESEND-th traces draw sends the whole history instead of the new points, and the
 #: titles and legends of the other plots again, so a browser copy that missed an update (seen
 #: through a notebook's comm) heals within seconds.

@@ -68,3 +68,34 @@ def test_frames_flow_into_the_streams(store):
     assert len(view.kernel.sources["rows"].data["y"]) == 128
     assert len(view.energy.sources["energy"].data["x"]) >= 1
     assert "flips/ns" in view.readout.object
+
+
+class _TimedSampler:
+    """Stands in for a Sampler whose calls cost ``overhead`` seconds plus ``per_sweep`` each."""
+
+    def __init__(self, overhead, per_sweep, slow_first=0.0):
+        self.overhead, self.per_sweep, self.busy, self.calls = overhead, per_sweep, 0.0, []
+        self.slow_first = slow_first
+
+    def progress(self):
+        return {"busy_seconds": self.busy}
+
+    def step(self, n_sweeps):
+        self.busy += self.overhead + n_sweeps * self.per_sweep + (
+            self.slow_first if not self.calls else 0.0)
+        self.calls.append(n_sweeps)
+
+
+def test_chunks_are_sized_from_batches_not_from_the_call_overhead():
+    from app.store import CHUNK_SECONDS, chunk_sweeps
+
+    # 0.2 ms per call, 50 µs per sweep: a single sweep looks 5x slower than it is
+    sampler = _TimedSampler(overhead=2e-4, per_sweep=5e-5)
+    chunk = chunk_sweeps(sampler)
+    ideal = CHUNK_SECONDS / 5e-5                               # 400 sweeps
+    assert 0.85 * ideal <= chunk <= ideal      # the overhead spread over a 2 ms batch: 10 %
+    assert max(sampler.calls) > 1 and sum(sampler.calls) < ideal   # timing costs < a chunk
+    # a fast lattice is capped at 1000 sweeps; one slow call (a busy machine) changes nothing
+    assert chunk_sweeps(_TimedSampler(2e-4, 1.4e-5, slow_first=0.01)) == 1000
+    # slow sweeps: at least the minimum (the sweeps per frame)
+    assert chunk_sweeps(_TimedSampler(2e-4, 0.5), minimum=3) == 3
