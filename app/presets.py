@@ -35,3 +35,16 @@ PRESETS = {
         dict(connectivity="all-to-all", neurons=100, ticks=512, J=1.5, K=0.5, h=-1.2,
              temperature=1.0, time_boundary="open"), "random"),
 }
+
+#: The preset that runs the fit of the loaded recording (see SessionStore.simulate_fit): its
+#: parameters come from the Fit tab, so it has no entry in PRESETS and does not travel in links.
+FIT_PRESET = "Fit of the loaded recording"
+FIT_PRESET_NOTE = ("The model fitted to the loaded recording in the Fit tab (its couplings, "
+                   "fields and temporal couplings, θ = 1, open time): its raster beside the "
+                   "recording's.")
+
+
+def preset_note(name):
+    """The one-line explanation of preset ``name`` (a name of PRESETS or FIT_PRESET)."""
+    return FIT_PRESET_NOTE if name == FIT_PRESET else PRESETS[name][0]
+

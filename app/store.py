@@ -17,7 +17,7 @@ from .analysis import ThrottledAnalyser
 from .fit_state import FitState
 from .outbox import Outbox
 from .phases_state import PhasesState
-from .presets import PRESETS
+from .presets import FIT_PRESET, PRESETS
 from .recording_state import RecordingState
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ MAX_SITES = 4_000_000
 class SessionStore(param.Parameterized):
     """Everything one browser session owns."""
 
-    preset = param.Selector(objects=list(PRESETS), default="Critical 2-D Ising",
+    preset = param.Selector(objects=[*PRESETS, FIT_PRESET], default="Critical 2-D Ising",
                             doc="Named starting point of the simulation.")
     algorithm = param.Selector(objects=["auto", "metropolis", "heatbath", "cluster"],
                                default="auto", doc="Update algorithm of the engine.")
@@ -105,6 +105,8 @@ class SessionStore(param.Parameterized):
         self._sampler_lock = threading.RLock()   # re-entered by watchers of a reverted change
         self.controls.param.watch(self._forward_change, CONTROL_PARAMETERS)
         self._applying_preset = False
+        self._reverting_preset = False   # the fit preset is being undone (no fit to run)
+        self._static_preset = self.preset   # the last preset of PRESETS chosen
 
     # ------------------------------------------------------------------ engine
     @property
@@ -160,7 +162,8 @@ class SessionStore(param.Parameterized):
 
         sampler = Sampler(LatticeModel.create(**self._control_values()), algorithm=self.algorithm,
                           seed=self.controls.seed, history=2000,
-                          initial=PRESETS[self.preset][2])
+                          initial=PRESETS[self.preset][2] if self.preset in PRESETS
+                          else "random")
         sampler.frame_analyser = ThrottledAnalyser(sampler, period=ANALYSIS_PERIOD)
         sampler.on_error(lambda error: self.outbox.post(  # from the worker thread
             message=f"The engine stopped: {error}", message_level="error"))
@@ -207,10 +210,26 @@ class SessionStore(param.Parameterized):
 
     @param.depends("preset", watch=True)
     def _apply_preset(self):
+        if self._reverting_preset:
+            return
+        if self.preset == FIT_PRESET:
+            if not self.simulating_fit and not self.simulate_fit():   # no fit: message shown
+                self._reverting_preset = True
+                try:
+                    self.preset = self._static_preset
+                finally:
+                    self._reverting_preset = False
+            return
+        self._static_preset = self.preset
+        values = PRESETS[self.preset][1]
+        if self.simulating_fit:   # from the defaults: the fit's arrays must not outlive it
+            values = {name: parameter.default for name, parameter in
+                      LatticeModel.param.objects("existing").items()
+                      if name not in ("name", "seed", "replicas")} | values
         self.simulating_fit = False
         self._applying_preset = True
         try:
-            self.controls.param.update(**PRESETS[self.preset][1])
+            self.controls.param.update(**values)
         finally:
             self._applying_preset = False
         self.reset()
@@ -290,6 +309,7 @@ class SessionStore(param.Parameterized):
         self.sampler = self._new_sampler()
         self.sampler.step(sweeps)
         self.simulating_fit = True
+        self.preset = FIT_PRESET   # the Simulate view's preset says what runs
         self.fit.param.trigger("version")
         self.notify(f"The fit ({result.n_units} units, {model.ticks} ticks) now runs in the "
                     "engine: see the Simulate tab.", "info")

@@ -17,7 +17,7 @@ import param
 from neurolattice_core.model import LatticeModel
 
 from .experiments import EXPERIMENTS
-from .presets import PRESETS
+from .presets import FIT_PRESET, PRESETS
 from .store import CONTROL_PARAMETERS
 
 #: Query keys that are not model parameters.
@@ -117,6 +117,9 @@ class LinkState:
             if preset in PRESETS:
                 if preset != store.preset:
                     store.preset = preset
+            elif preset == FIT_PRESET:
+                problems.append(f"preset={preset!r} needs a fit of this page's recording: fit "
+                                "it in the Fit tab, then choose this preset or Simulate this fit")
             else:
                 problems.append(f"preset={preset!r} is not a preset (one of: "
                                 f"{', '.join(PRESETS)})")
@@ -188,7 +191,7 @@ class LinkState:
         """The page's current state as query parameters (name -> str)."""
         store = self.store
         base = {name: LatticeModel.param[name].default for name in CONTROL_PARAMETERS}
-        base.update(PRESETS[store.preset][1])
+        base.update(PRESETS[store.preset][1] if store.preset in PRESETS else {})
         query = {"preset": store.preset}
         if store.algorithm != "auto":
             query["algorithm"] = store.algorithm

@@ -28,26 +28,34 @@ class LiveRaster:
         Plot height in pixels.
     font_scale : float
         Multiplies the default font sizes (presentation mode uses about 1.8).
+    x_label, y_label : str
+        Axis labels (with units).
+    hover_names : (str, str)
+        What the hover tool calls the x and y of a pixel.
+    width : int, optional
+        Fixed width in pixels (the default stretches to the page's width).
     """
 
-    def __init__(self, title, filename, height=360, font_scale=1.0):
+    def __init__(self, title, filename, height=360, font_scale=1.0, x_label="time t (ticks)",
+                 y_label="neuron i", hover_names=("tick", "neuron"), width=None):
         self.source = ColumnDataSource({"image": [np.zeros((1, 1), np.uint8)], "x": [0],
                                         "y": [0], "dw": [1], "dh": [1]},
                                        name="nl-live-raster")  # found by name in benchmarks
         self.x_range, self.y_range = Range1d(0, 1), Range1d(0, 1)
         save = SaveTool(filename=filename)
-        hover = HoverTool(tooltips=[("tick", "$x{0}"), ("neuron", "$y{0}"),
+        hover = HoverTool(tooltips=[(hover_names[0], "$x{0}"), (hover_names[1], "$y{0}"),
                                     ("spike", "@image")])
-        fig = figure(height=height, sizing_mode="stretch_width", title=title,
+        size = {"sizing_mode": "stretch_width"} if width is None else {"width": width}
+        fig = figure(height=height, **size, title=title,
                      x_range=self.x_range, y_range=self.y_range, toolbar_location="above",
                      tools=["pan", "wheel_zoom", "reset", save, hover],
-                     x_axis_label="time t (ticks)", y_axis_label="neuron i")
+                     x_axis_label=x_label, y_axis_label=y_label)
         fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
                   color_mapper=LinearColorMapper(palette=SPIKE_COLOURS, low=0, high=1))
         fig.grid.visible = False
         style_figure(fig, font_scale)
         self.figure = fig
-        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+        self.pane = pn.pane.Bokeh(fig, **size)
 
     def update(self, spins, tick_width=1):
         """Draw ``spins`` (N, T) of +-1 (int8); each column spans ``tick_width`` ticks."""

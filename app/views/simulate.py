@@ -7,11 +7,11 @@ import numpy as np
 import panel as pn
 import param
 
-from neurolattice_core.observables import running_mean
+from neurolattice_core.observables import grid_time_slice, running_mean
 
 from .. import export
 from ..analysis import ModelFacts
-from ..presets import PRESETS
+from ..presets import preset_note
 from ..store import visible_controls
 from .live_plots import LiveLines
 from .raster import LiveRaster
@@ -116,6 +116,9 @@ class SimulateView(pn.viewable.Viewer):
         self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
         self._readout_key = None   # (state, θ/θc, description) last drawn in the readout
+        self._refresh = (None, [])   # (analysis before a change, product groups to redraw)
+        self._sheet = self._sheet_tick = None   # the grid's time slice (see _draw_sheet)
+        self._sheet_holder = pn.Column(sizing_mode="stretch_width")
         self._statistics_placeholder = pn.pane.HTML(
             "<div class='nl-muted' style='padding:12px'>Drawing the traces, correlation "
             "functions and kernel spectra…</div>")
@@ -130,7 +133,7 @@ class SimulateView(pn.viewable.Viewer):
             self.show_engine()
         self.alert = pn.pane.Alert("", visible=False, sizing_mode="stretch_width")
         store.param.watch(self._on_message, ["message"])
-        self.preset_note = pn.pane.Markdown(PRESETS[store.preset][0], css_classes=["nl-note"])
+        self.preset_note = pn.pane.Markdown(preset_note(store.preset), css_classes=["nl-note"])
         store.param.watch(self._on_preset, "preset")
         self._callback = None
 
@@ -177,15 +180,26 @@ class SimulateView(pn.viewable.Viewer):
         frame = sampler.latest_frame()
         if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
             self._drawn = (sampler, frame["sweep"])   # a new engine restarts the sweep count
-            self.raster.update(sampler.snapshot())
+            snapshot = sampler.snapshot()
+            self.raster.update(snapshot)
+            self._draw_sheet(sampler.model, snapshot)
             now = time.perf_counter()
             self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]
+        elif sampler.model.connectivity != "grid" and self._sheet_holder.objects:
+            self._sheet_holder.clear()   # no longer a grid (changed while paused)
         if self._frames % STATS_EVERY == 0:
             group = (self._frames // STATS_EVERY) % 3
             if group == 0:
                 self._draw_traces(sampler)
             else:
                 self._draw_products(frame["products"], group)
+        stale, groups = self._refresh   # after a change of state or model (_update_readout)
+        if groups and frame["products"]:
+            if frame["products"] is not stale:   # the first analysis made after the change
+                self._draw_products(frame["products"], groups.pop(0))
+            else:   # the newest one, maybe older than the change: shown (once) meanwhile
+                for group in groups:
+                    self._draw_products(frame["products"], group)
         self._frames += 1
         self._update_readout(frame, counters=self._frames % READOUT_EVERY == 0)
 
@@ -287,6 +301,10 @@ class SimulateView(pn.viewable.Viewer):
                  "running" if progress["running"] else "ready: press ▶ Play")
         if not counters and (state, where, description) == self._readout_key:
             return
+        if (state, where, description) != self._readout_key:
+            # the correlations and spectra of the old state stay up to 1.4 s or so: redraw them
+            # with the first analysis made after the change (see _on_frame)
+            self._refresh = (frame["products"], [1, 2])
         self._readout_key = (state, where, description)
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
@@ -305,7 +323,7 @@ class SimulateView(pn.viewable.Viewer):
         self.alert.visible = bool(store.message)
 
     def _on_preset(self, event):
-        self.preset_note.object = PRESETS[event.new][0]
+        self.preset_note.object = preset_note(event.new)
 
     def start_frames(self):
         """Start pulling frames (called once the page is loaded)."""
@@ -373,7 +391,40 @@ class SimulateView(pn.viewable.Viewer):
     def plots(self):
         """The live plots, each a Bokeh figure whose data sources are updated in place."""
         return pn.Column(self.alert, self.readout, self.exports(), self.raster.pane,
-                         self._statistics, sizing_mode="stretch_width")
+                         self._sheet_holder, self._statistics, sizing_mode="stretch_width")
+
+    def _draw_sheet(self, model, snapshot):
+        """For grid connectivity, the chosen tick of ``snapshot`` (N, T) as the r x c sheet."""
+        if model.connectivity != "grid":
+            if self._sheet_holder.objects:
+                self._sheet_holder.clear()
+            return
+        rows, cols = model.grid_rows, model.grid_cols
+        width = int(min(900, 60 + 290 * cols / rows))   # square cells in a 290 px high plot
+        if self._sheet is None:   # built with the first grid model (start-up)
+            self._sheet = LiveRaster("", "neurolattice-time-slice", height=330,
+                                     x_label="grid column", y_label="grid row",
+                                     hover_names=("column", "row"), width=width)
+            self._sheet_tick = pn.widgets.IntSlider(label="Time slice t (tick)", start=0, end=1,
+                                                    width=300)
+            self._sheet_tick.param.watch(lambda event: self._redraw_sheet(), "value")
+        if self._sheet.figure.width != width:
+            self._sheet.figure.width = width
+        if not self._sheet_holder.objects:
+            self._sheet_holder[:] = [pn.Row(self._sheet.pane, self._sheet_tick)]
+        ticks = snapshot.shape[1]
+        if self._sheet_tick.end != ticks - 1:
+            self._sheet_tick.param.update(end=max(ticks - 1, 1),
+                                          value=min(self._sheet_tick.value, ticks - 1))
+        tick = self._sheet_tick.value
+        self._sheet.update(grid_time_slice(snapshot, rows, cols, tick))
+        self._sheet.set_title(f"Time slice t = {tick} on the {rows} x {cols} grid of neurons "
+                              "(dark = spike)")
+
+    def _redraw_sheet(self):
+        """Redraw the sheet at the slider's tick (also while paused)."""
+        if self.store.engine_ready:
+            self._draw_sheet(self.store.sampler.model, self.store.sampler.snapshot())
 
     def show_statistics(self, rows=None):
         """Put the next ``rows`` rows (all if None) of statistics figures in the page.

@@ -47,6 +47,7 @@ from neurolattice_core.observables.spectra import (
 from neurolattice_core.observables.spins import (
     abs_magnetization,
     as_spins,
+    grid_time_slice,
     magnetization,
     population_count,
     slice_magnetization,
@@ -89,6 +90,7 @@ __all__ = [
     "equal_time_correlation",
     "ergodicity",
     "exponential_correlation_length",
+    "grid_time_slice",
     "integrated_autocorrelation_time",
     "jackknife",
     "kernel",

@@ -168,3 +168,31 @@ def population_count(spins):
     """
     s = validate_spins(spins)
     return (s > 0).sum(axis=1, dtype=np.int64)
+
+
+def grid_time_slice(configuration, rows, cols, tick):
+    """The spins of one tick laid out on the neurons' r x c grid.
+
+    Parameters
+    ----------
+    configuration : array_like
+        One configuration, int8 (N, T) of +-1, with N = rows * cols.
+    rows, cols : int
+        The grid (neuron i sits at row i // cols, column i % cols, as in
+        ``connectivity.grid``).
+    tick : int
+        The time slice, 0 <= tick < T.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 (rows, cols).
+    """
+    configuration = np.asarray(configuration)
+    if configuration.ndim != 2 or configuration.shape[0] != rows * cols:
+        raise ParameterError(f"configuration has shape {configuration.shape}; a {rows} x {cols} "
+                             f"grid needs shape ({rows * cols}, T).")
+    if not 0 <= tick < configuration.shape[1]:
+        raise ParameterError(f"tick must be between 0 and {configuration.shape[1] - 1}, "
+                             f"got {tick}.")
+    return configuration[:, tick].reshape(rows, cols).astype(np.int8)

@@ -147,3 +147,46 @@ def test_the_traces_carry_their_running_means(store):
     history = store.sampler.history()
     expected = running_mean(history["energy_per_site"][:, 0], TRACE_MEAN_WINDOW)
     np.testing.assert_allclose(view.energy.sources["mean"].data["y"], expected)
+
+
+def test_a_temperature_change_redraws_the_correlations_and_spectra_with_the_next_analysis(store):
+    """Not after the 1.4 s or so of their turn: the old state's curves would stay beside the
+    new lattice."""
+    view = SimulateView(store=store)
+    view.show_engine()
+    view._frames = 1                         # between two turns of the statistics groups
+    store.controls.temperature = 6.0         # far above θc: the kernel spectra fall to about 0
+    store.sampler.step(50)                   # a new analysis (stepping by hand analyses)
+    view._on_frame()                         # the readout shows the change ...
+    view._on_frame()                         # ... the next frames redraw with the new analysis
+    view._on_frame()
+    products = store.sampler.latest_frame()["products"]
+    np.testing.assert_allclose(view.kernel.sources["rows"].data["y"],
+                               np.sort(products["row_average"]))
+    np.testing.assert_allclose(view.temporal.sources["measured"].data["y"],
+                               products["temporal_correlation"])
+
+
+def test_a_grid_model_shows_the_chosen_time_slice_as_a_sheet(store):
+    from neurolattice_core.observables import grid_time_slice
+
+    view = SimulateView(store=store)
+    view._on_frame()
+    assert view._sheet_holder.objects == []          # ring: no sheet
+    store.controls.param.update(connectivity="grid", neurons=48, grid_rows=6, grid_cols=8,
+                                ticks=64)
+    store.sampler.step(2)
+    view._on_frame()
+    assert view._sheet_holder.objects != []
+    snapshot = store.sampler.snapshot()
+    sent = view._sheet.source.data["image"][0]
+    assert sent.shape == (6, 8)
+    assert np.array_equal(sent, (grid_time_slice(snapshot, 6, 8, 0) > 0).view(np.uint8))
+    view._sheet_tick.value = 63                       # the slider redraws at once
+    assert np.array_equal(view._sheet.source.data["image"][0],
+                          (grid_time_slice(snapshot, 6, 8, 63) > 0).view(np.uint8))
+    assert "t = 63 on the 6 x 8 grid" in view._sheet.figure.title.text
+    assert view._sheet_tick.end == 63
+    store.controls.connectivity = "ring"
+    view._on_frame()
+    assert view._sheet_holder.objects == []

@@ -99,3 +99,42 @@ def test_chunks_are_sized_from_batches_not_from_the_call_overhead():
     assert chunk_sweeps(_TimedSampler(2e-4, 1.4e-5, slow_first=0.01)) == 1000
     # slow sweeps: at least the minimum (the sweeps per frame)
     assert chunk_sweeps(_TimedSampler(2e-4, 0.5), minimum=3) == 3
+
+
+def test_the_fit_preset_without_a_fit_says_so_and_keeps_the_engine():
+    from app.presets import FIT_PRESET
+    from app.store import SessionStore
+
+    store = SessionStore()
+    try:
+        store.try_build_engine()
+        before = store.sampler
+        store.preset = FIT_PRESET
+        assert store.preset == "Critical 2-D Ising"          # reverted: nothing to run
+        assert store.sampler is before and not store.simulating_fit
+        assert store.message == "Fit a recording first: there is no fit to simulate."
+    finally:
+        store.shutdown()
+
+
+def test_the_fit_preset_runs_the_fit_and_a_named_preset_runs_again_after_it():
+    from app.presets import FIT_PRESET
+    from app.recording_state import RecordingState
+    from app.store import SessionStore
+    from tests.app.test_fit_state import _fit
+
+    store = SessionStore()
+    try:
+        recording = RecordingState()
+        recording.load_sample(wait=True)
+        store.fit.result = _fit(recording, model="lft", method="pl", drive="off")
+        store.preset = FIT_PRESET
+        assert store.simulating_fit and store.preset == FIT_PRESET
+        assert store.sampler.model.connectivity == "custom"
+        assert store.sampler.model.neurons == store.fit.result.n_units
+        store.preset = "Paramagnet"
+        assert not store.simulating_fit and store.sampler.model.connectivity == "ring"
+        assert store.simulate_fit()                          # the Fit tab's button
+        assert store.preset == FIT_PRESET and store.simulating_fit
+    finally:
+        store.shutdown()

@@ -243,3 +243,25 @@ def test_running_mean_is_the_trailing_window_mean():
             running_mean(x, bad)
     with pytest.raises(ParameterError, match="one series"):
         running_mean(np.ones((2, 3)), 2)
+
+
+def test_grid_time_slice_lays_a_tick_out_on_the_grid_of_connectivity_grid():
+    from neurolattice_core.connectivity import grid
+    from neurolattice_core.observables import grid_time_slice
+
+    rows, cols, ticks = 3, 4, 5
+    rng = np.random.default_rng(0)
+    configuration = rng.choice(np.array([-1, 1], np.int8), size=(rows * cols, ticks))
+    sheet = grid_time_slice(configuration, rows, cols, 2)
+    assert sheet.shape == (rows, cols) and sheet.dtype == np.int8
+    dense = grid(rows, cols, 1.0, periodic=False).dense()
+    for r in range(rows):   # the sheet holds neuron r * cols + c, coupled to its right neighbour
+        for c in range(cols):
+            i = r * cols + c
+            assert sheet[r, c] == configuration[i, 2]
+            if c + 1 < cols:
+                assert dense[i, i + 1] == 1.0
+    with pytest.raises(ParameterError, match="grid needs shape"):
+        grid_time_slice(configuration, 4, 4, 0)
+    with pytest.raises(ParameterError, match="tick must be between 0 and 4"):
+        grid_time_slice(configuration, rows, cols, 5)
