@@ -173,9 +173,8 @@ class SimulateView(pn.viewable.Viewer):
                 self.show_no_engine()
                 self.show_statistics()
             return
-        if (self._frames >= STATISTICS_AFTER_FRAMES   # the lattice and readout went out first
-                and (self._frames - STATISTICS_AFTER_FRAMES) % STATISTICS_ROW_FRAMES == 0):
-            self.show_statistics(rows=1)
+        add_row = (self._frames >= STATISTICS_AFTER_FRAMES   # the lattice and readout first
+                   and (self._frames - STATISTICS_AFTER_FRAMES) % STATISTICS_ROW_FRAMES == 0)
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
@@ -194,6 +193,7 @@ class SimulateView(pn.viewable.Viewer):
             else:
                 self._draw_products(frame["products"], group)
         stale, groups = self._refresh   # after a change of state or model (_update_readout)
+        groups[:] = [group for group in groups if self._group_shown(group)]
         if groups and frame["products"]:
             if frame["products"] is not stale:   # the first analysis made after the change
                 self._draw_products(frame["products"], groups.pop(0))
@@ -202,6 +202,8 @@ class SimulateView(pn.viewable.Viewer):
                     self._draw_products(frame["products"], group)
         self._frames += 1
         self._update_readout(frame, counters=self._frames % READOUT_EVERY == 0)
+        if add_row:   # last, see show_statistics
+            self.show_statistics(rows=1)
 
     def _clear_products(self, group):
         """Empty the plots of a group of :meth:`_draw_products` until the next analysis."""
@@ -323,7 +325,9 @@ class SimulateView(pn.viewable.Viewer):
         self.alert.visible = bool(store.message)
 
     def _on_preset(self, event):
-        self.preset_note.object = preset_note(event.new)
+        # the current value, not event.new: a refused "Fit of the loaded recording" is undone
+        # inside the same change, whose event then arrives last
+        self.preset_note.object = preset_note(self.store.preset)
 
     def start_frames(self):
         """Start pulling frames (called once the page is loaded)."""
@@ -400,7 +404,7 @@ class SimulateView(pn.viewable.Viewer):
                 self._sheet_holder.clear()
             return
         rows, cols = model.grid_rows, model.grid_cols
-        width = int(min(900, 60 + 290 * cols / rows))   # square cells in a 290 px high plot
+        width = int(min(900, max(400, 60 + 290 * cols / rows)))   # square cells, 290 px high
         if self._sheet is None:   # built with the first grid model (start-up)
             self._sheet = LiveRaster("", "neurolattice-time-slice", height=330,
                                      x_label="grid column", y_label="grid row",
@@ -410,21 +414,26 @@ class SimulateView(pn.viewable.Viewer):
             self._sheet_tick.param.watch(lambda event: self._redraw_sheet(), "value")
         if self._sheet.figure.width != width:
             self._sheet.figure.width = width
-        if not self._sheet_holder.objects:
-            self._sheet_holder[:] = [pn.Row(self._sheet.pane, self._sheet_tick)]
         ticks = snapshot.shape[1]
         if self._sheet_tick.end != ticks - 1:
             self._sheet_tick.param.update(end=max(ticks - 1, 1),
                                           value=min(self._sheet_tick.value, ticks - 1))
         tick = self._sheet_tick.value
         self._sheet.update(grid_time_slice(snapshot, rows, cols, tick))
-        self._sheet.set_title(f"Time slice t = {tick} on the {rows} x {cols} grid of neurons "
-                              "(dark = spike)")
+        self._sheet.set_title(f"Tick t = {tick} on the {rows} x {cols} grid (dark = spike)")
+        if not self._sheet_holder.objects:   # after drawing (see show_statistics)
+            self._sheet_holder[:] = [pn.Row(self._sheet.pane, self._sheet_tick)]
 
     def _redraw_sheet(self):
         """Redraw the sheet at the slider's tick (also while paused)."""
         if self.store.engine_ready:
             self._draw_sheet(self.store.sampler.model, self.store.sampler.snapshot())
+
+    def _group_shown(self, group):
+        """True once the figures of statistics group 1 (correlations) or 2 (kernel) are shown."""
+        figure = self.temporal.pane if group == 1 else self.kernel.pane
+        return not any(figure is row or figure in getattr(row, "objects", ())
+                       for row in self._statistics_pending)
 
     def show_statistics(self, rows=None):
         """Put the next ``rows`` rows (all if None) of statistics figures in the page.
@@ -434,7 +443,9 @@ class SimulateView(pn.viewable.Viewer):
         STATISTICS_ROW_FRAMES frames from the STATISTICS_AFTER_FRAMES-th (a notebook's page has
         them from the start): drawing the five figures at once kept the browser busy for about
         0.5 s after the lattice and the readout came. They are drawn into from the start, so
-        they arrive with their data.
+        they arrive with their data. A row is added after the frame's drawing: a figure drawn
+        into in the callback that adds it could reach the browser after its new data ("reference
+        isn't known" in the page).
         """
         if not self._statistics_pending:
             return

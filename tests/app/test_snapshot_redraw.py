@@ -154,6 +154,7 @@ def test_a_temperature_change_redraws_the_correlations_and_spectra_with_the_next
     new lattice."""
     view = SimulateView(store=store)
     view.show_engine()
+    view.show_statistics()                   # the page's figures are all in
     view._frames = 1                         # between two turns of the statistics groups
     store.controls.temperature = 6.0         # far above θc: the kernel spectra fall to about 0
     store.sampler.step(50)                   # a new analysis (stepping by hand analyses)

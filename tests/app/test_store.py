@@ -138,3 +138,16 @@ def test_the_fit_preset_runs_the_fit_and_a_named_preset_runs_again_after_it():
         assert store.preset == FIT_PRESET and store.simulating_fit
     finally:
         store.shutdown()
+
+
+def test_a_refused_fit_preset_leaves_the_simulate_views_note_on_the_preset_shown():
+    from app.presets import FIT_PRESET, PRESETS
+    from app.store import SessionStore
+    from app.views.simulate import SimulateView
+
+    store = SessionStore()
+    view = SimulateView(store=store)
+    store.preset = FIT_PRESET                      # no fit: refused and undone
+    assert store.preset == "Critical 2-D Ising"
+    assert view.preset_note.object == PRESETS["Critical 2-D Ising"][0]
+    store.shutdown()
