@@ -37,7 +37,7 @@ class PresentView(pn.viewable.Viewer):
                                        "neurolattice-present-magnetisation", y_range=(-1.05, 1.05),
                                        height=560, font_scale=1.8, x_format="0,0")
         self.magnetization.figure.xaxis.ticker.desired_num_ticks = 3
-        self._drawn = (None, -1)   # (sampler, sweep) of the snapshot on the page
+        self._drawn = (None, -1)   # (engine path, sweep) of the snapshot on the page
         self._last_trace_sweep = 0
         self._traced = None   # the engine whose trace is drawn
         self._frames = 0
@@ -69,8 +69,9 @@ class PresentView(pn.viewable.Viewer):
             return
         sampler = self.store.sampler
         frame = sampler.latest_frame()
-        if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
-            self._drawn = (sampler, frame["sweep"])   # a new engine restarts the sweep count
+        if self._drawn[0] is not sampler.path or self._drawn[1] != frame["sweep"]:
+            # a new engine, or a new lattice shape (a new path), restarts the sweep count
+            self._drawn = (sampler.path, frame["sweep"])
             self._draw_raster()
         self._frames += 1
         if self._frames % STATS_EVERY == 1:

@@ -13,6 +13,10 @@ from bokeh.plotting import figure
 from .live_plots import style_figure
 
 SPIKE_COLOURS = ["#f7f7f7", "#111111"]  # silent (-1) light, spike (+1) dark: reads like a raster
+SPIN_COLOURS = ["#2166ac", "#b2182b"]   # down (-1) blue, up (+1) red: the magnet's two phases
+#: The colourings a raster offers: palette (s = -1, s = +1) and what to say in a title.
+COLOURINGS = {"spikes": (SPIKE_COLOURS, "dark = spike (s = +1)"),
+              "spins": (SPIN_COLOURS, "red = up (s = +1), blue = down (s = -1)")}
 
 
 class LiveRaster:
@@ -50,8 +54,9 @@ class LiveRaster:
                      x_range=self.x_range, y_range=self.y_range, toolbar_location="above",
                      tools=["pan", "wheel_zoom", "reset", save, hover],
                      x_axis_label=x_label, y_axis_label=y_label)
+        self._colours = LinearColorMapper(palette=SPIKE_COLOURS, low=0, high=1)
         fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
-                  color_mapper=LinearColorMapper(palette=SPIKE_COLOURS, low=0, high=1))
+                  color_mapper=self._colours)
         fig.grid.visible = False
         style_figure(fig, font_scale)
         self.figure = fig
@@ -66,6 +71,12 @@ class LiveRaster:
             self.y_range.update(start=0, end=n)
         self.source.data = {"image": [(spins > 0).view(np.uint8)], "x": [0], "y": [0],
                             "dw": [extent], "dh": [n]}
+
+    def set_colouring(self, colouring):
+        """Colour the spins as "spikes" (dark +1 on light) or "spins" (red +1, blue -1)."""
+        palette = COLOURINGS[colouring][0]
+        if list(self._colours.palette) != palette:
+            self._colours.palette = palette
 
     def set_title(self, text):
         """Change the title (only when it differs: every change is sent to the browser)."""

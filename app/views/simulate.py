@@ -14,7 +14,7 @@ from ..analysis import ModelFacts
 from ..presets import preset_note
 from ..store import visible_controls
 from .live_plots import LiveLines
-from .raster import LiveRaster
+from .raster import COLOURINGS, LiveRaster
 
 FRAME_PERIOD_MS = 36  # 28 frames per second at most (about 20-25 arrive on 2 busy cores)
 #: The statistics figures join a new page a row at a time, from the engine's
@@ -82,7 +82,13 @@ class SimulateView(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         store = self.store
-        self.raster = LiveRaster("Field snapshot: dark = spike (s = +1)", "neurolattice-snapshot")
+        self.raster = LiveRaster(f"Field snapshot: {COLOURINGS['spikes'][1]}",
+                                 "neurolattice-snapshot")
+        self.colouring = pn.widgets.RadioButtonGroup(
+            options=list(COLOURINGS), value="spikes", width=160,
+            description="Colour the lattice as a spike raster (dark = spike) or as spins "
+                        "(red = up, blue = down)")
+        self.colouring.param.watch(lambda event: self._apply_colouring(), "value")
         mean_label = f"running mean ({TRACE_MEAN_WINDOW} sweeps)"
         self.energy = LiveLines("Energy per site (replica 1)", "sweep", "energy per site",
                                 [("energy", "each sweep", "#9ecae1", "solid"),
@@ -106,7 +112,7 @@ class SimulateView(pn.viewable.Viewer):
             [("rows", "neurons μ_i", "#1f77b4", "solid"), ("cols", "ticks ν_t", "#d62728",
                                                             "solid")],
             "neurolattice-kernel-spectra", y_range=(-1.05, 1.05), legend="top_left")
-        self._drawn = (None, -1)   # (sampler, sweep) of the snapshot on the page
+        self._drawn = (None, -1)   # (engine path, sweep) of the snapshot on the page
         self._drawn_products = {}
         self._frames = 0
         self._last_trace_sweep = 0
@@ -147,7 +153,7 @@ class SimulateView(pn.viewable.Viewer):
         sampler = self.store.sampler
         frame = sampler.latest_frame()
         self.raster.update(sampler.snapshot())
-        self._drawn = (sampler, frame["sweep"])   # the first frame does not send it again
+        self._drawn = (sampler.path, frame["sweep"])   # the first frame does not resend it
         self._draw_traces(sampler)
         for group in (1, 2):
             self._draw_products(frame["products"], group)
@@ -177,8 +183,9 @@ class SimulateView(pn.viewable.Viewer):
                    and (self._frames - STATISTICS_AFTER_FRAMES) % STATISTICS_ROW_FRAMES == 0)
         sampler = self.store.sampler
         frame = sampler.latest_frame()
-        if self._drawn[0] is not sampler or self._drawn[1] != frame["sweep"]:
-            self._drawn = (sampler, frame["sweep"])   # a new engine restarts the sweep count
+        if self._drawn[0] is not sampler.path or self._drawn[1] != frame["sweep"]:
+            # a new engine, or a new lattice shape (a new path), restarts the sweep count
+            self._drawn = (sampler.path, frame["sweep"])
             snapshot = sampler.snapshot()
             self.raster.update(snapshot)
             self._draw_sheet(sampler.model, snapshot)
@@ -362,7 +369,8 @@ class SimulateView(pn.viewable.Viewer):
             model[:] = [self._model_widgets()]
 
         store.controls.param.watch(rebuild, "connectivity")
-        return pn.Column(engine, self.preset_note, pn.Row(play, pause, step, reset),
+        colours = pn.Row(pn.pane.HTML("Lattice colours", margin=(12, 5, 5, 10)), self.colouring)
+        return pn.Column(engine, self.preset_note, pn.Row(play, pause, step, reset), colours,
                          pn.pane.Markdown("#### Model"), model, width=330)
 
     def _model_widgets(self):
@@ -420,9 +428,19 @@ class SimulateView(pn.viewable.Viewer):
                                           value=min(self._sheet_tick.value, ticks - 1))
         tick = self._sheet_tick.value
         self._sheet.update(grid_time_slice(snapshot, rows, cols, tick))
-        self._sheet.set_title(f"Tick t = {tick} on the {rows} x {cols} grid (dark = spike)")
+        self._sheet.set_colouring(self.colouring.value)
+        self._sheet.set_title(f"Tick t = {tick} on the {rows} x {cols} grid")
         if not self._sheet_holder.objects:   # after drawing (see show_statistics)
             self._sheet_holder[:] = [pn.Row(self._sheet.pane, self._sheet_tick)]
+
+    def _apply_colouring(self):
+        """The lattice and the grid's sheet in the chosen colouring, their titles saying so."""
+        colouring, legend = self.colouring.value, COLOURINGS[self.colouring.value][1]
+        self.raster.set_colouring(colouring)
+        self.raster.set_title(f"Field snapshot: {legend}")
+        if self._sheet is not None:
+            self._sheet.set_colouring(colouring)
+            self._redraw_sheet()
 
     def _redraw_sheet(self):
         """Redraw the sheet at the slider's tick (also while paused)."""

@@ -191,3 +191,21 @@ def test_a_grid_model_shows_the_chosen_time_slice_as_a_sheet(store):
     store.controls.connectivity = "ring"
     view._on_frame()
     assert view._sheet_holder.objects == []
+
+
+def test_the_lattice_can_be_coloured_as_spikes_or_as_spins(store):
+    from app.views.raster import SPIKE_COLOURS, SPIN_COLOURS
+
+    view = SimulateView(store=store)
+    mapper = view.raster.figure.renderers[0].glyph.color_mapper
+    assert list(mapper.palette) == SPIKE_COLOURS and "dark = spike" in view.raster.figure.title.text
+    view.colouring.value = "spins"
+    assert list(mapper.palette) == SPIN_COLOURS
+    assert view.raster.figure.title.text == ("Field snapshot: red = up (s = +1), "
+                                             "blue = down (s = -1)")
+    store.controls.param.update(connectivity="grid", neurons=16, grid_rows=4, grid_cols=4)
+    store.sampler.step(1)
+    view._on_frame()                                  # the sheet follows the choice
+    assert list(view._sheet.figure.renderers[0].glyph.color_mapper.palette) == SPIN_COLOURS
+    view.colouring.value = "spikes"
+    assert list(view._sheet.figure.renderers[0].glyph.color_mapper.palette) == SPIKE_COLOURS
