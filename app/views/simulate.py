@@ -201,6 +201,9 @@ class SimulateView(pn.viewable.Viewer):
                 self._draw_products(frame["products"], group)
         stale, groups = self._refresh   # after a change of state or model (_update_readout)
         groups[:] = [group for group in groups if self._group_shown(group)]
+        if 0 in groups:   # the traces need no analysis
+            groups.remove(0)
+            self._draw_traces(sampler)
         if groups and frame["products"]:
             if frame["products"] is not stale:   # the first analysis made after the change
                 self._draw_products(frame["products"], groups.pop(0))
@@ -311,9 +314,10 @@ class SimulateView(pn.viewable.Viewer):
         if not counters and (state, where, description) == self._readout_key:
             return
         if (state, where, description) != self._readout_key:
-            # the correlations and spectra of the old state stay up to 1.4 s or so: redraw them
-            # with the first analysis made after the change (see _on_frame)
-            self._refresh = (frame["products"], [1, 2])
+            # the statistics plots of the old state would stay for a turn (1.4 s or more):
+            # redraw the traces now, the correlations and spectra with the first analysis
+            # made after the change (see _on_frame)
+            self._refresh = (frame["products"], [0, 1, 2])
         self._readout_key = (state, where, description)
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
@@ -448,8 +452,8 @@ class SimulateView(pn.viewable.Viewer):
             self._draw_sheet(self.store.sampler.model, self.store.sampler.snapshot())
 
     def _group_shown(self, group):
-        """True once the figures of statistics group 1 (correlations) or 2 (kernel) are shown."""
-        figure = self.temporal.pane if group == 1 else self.kernel.pane
+        """True once statistics group 0 (traces), 1 (correlations) or 2 (kernel) is shown."""
+        figure = (self.energy.pane, self.temporal.pane, self.kernel.pane)[group]
         return not any(figure is row or figure in getattr(row, "objects", ())
                        for row in self._statistics_pending)
 

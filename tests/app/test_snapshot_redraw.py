@@ -7,6 +7,7 @@ from app.experiments import ExperimentState
 from app.store import SessionStore
 from app.views.present import PresentView
 from app.views.simulate import SimulateView
+from tests.conftest import wait_until
 
 
 @pytest.fixture
@@ -209,3 +210,18 @@ def test_the_lattice_can_be_coloured_as_spikes_or_as_spins(store):
     assert list(view._sheet.figure.renderers[0].glyph.color_mapper.palette) == SPIN_COLOURS
     view.colouring.value = "spikes"
     assert list(view._sheet.figure.renderers[0].glyph.color_mapper.palette) == SPIKE_COLOURS
+
+
+def test_pausing_redraws_the_traces_at_once(store):
+    view = SimulateView(store=store)
+    view.show_engine()
+    view.show_statistics()
+    view._frames = 1                         # between two turns of the statistics groups
+    store.sampler.step(40)                   # sweeps the traces have not shown yet
+    store.sampler.start(sweeps_per_chunk=1)
+    store.sampler.pause()
+    assert wait_until(lambda: store.sampler.paused)
+    view._on_frame()                         # the readout shows "paused" ...
+    view._on_frame()                         # ... and the next frame redraws the traces
+    shown = view.energy.sources["energy"].data["x"]
+    assert shown[-1] == store.sampler.history()["sweep"][-1] >= 41
