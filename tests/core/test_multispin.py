@@ -41,6 +41,24 @@ def lattice(conn, n, shape, periodic):
     return ms.neighbour_table(conn, n, shape, periodic)
 
 
+def sweeps_by_schedule(start, table, schedules, *sweep_args):
+    """(words, flips) of a WorkingLattice swept from ``start`` once per (threads, workers).
+
+    ``sweep_args`` are those of ``WorkingLattice.sweep`` before ``workers``.
+    """
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads, workers in schedules:
+            numba.set_num_threads(threads)
+            state = ms.WorkingLattice(start, table)
+            flips = state.sweep(*sweep_args, workers=workers)
+            results.append((state.words(), flips))
+    finally:
+        numba.set_num_threads(before)
+    return results
+
+
 # ----------------------------------------------------------------------------- layout
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 3), st.integers(1, 7), st.integers(1, 3), st.integers(0, 2**32 - 1))
@@ -233,17 +251,8 @@ def test_bit_identical_for_1_and_2_threads(method):
     table = lattice("grid", 64, (8, 8), True)
     start = ms.pack(random_spins(rng, (3, 64, 512)))
     keys = keys_for(9, 3)
-    results = []
-    before = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            state = ms.WorkingLattice(start, table)     # one worker per thread
-            flips = state.sweep(1.0, 0.8, 0.05, 1 / TC, False, method, 6, keys, 3,
-                                workers=threads)
-            results.append((state.words(), flips))
-    finally:
-        numba.set_num_threads(before)
+    results = sweeps_by_schedule(start, table, [(1, 1), (2, 2)],   # one worker per thread
+                                 1.0, 0.8, 0.05, 1 / TC, False, method, 6, keys, 3)
     assert np.array_equal(results[0][0], results[1][0])
     assert np.array_equal(results[0][1], results[1][1])
 
@@ -278,17 +287,8 @@ def test_one_replica_split_between_two_workers_matches_one_worker(n, T, periodic
     table = lattice("ring", n, None, True)
     start = ms.pack(random_spins(rng, (1, n, T)))
     keys = keys_for(7, 1)
-    results = []
-    before = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            state = ms.WorkingLattice(start, table)
-            flips = state.sweep(1.0, 0.9, 0.05, 1 / TC, periodic, "metropolis", 30, keys, 2,
-                                workers=threads)
-            results.append((state.words(), flips))
-    finally:
-        numba.set_num_threads(before)
+    results = sweeps_by_schedule(start, table, [(1, 1), (2, 2)],
+                                 1.0, 0.9, 0.05, 1 / TC, periodic, "metropolis", 30, keys, 2)
     assert np.array_equal(results[0][0], results[1][0])
     assert np.array_equal(results[0][1], results[1][1])
 
@@ -341,17 +341,8 @@ def test_any_number_of_workers_gives_the_same_trajectory(conn, n, shape, L):
     table = lattice(conn, n, shape, True)
     start = ms.pack(random_spins(rng, (2, n, 64 * L)))
     keys = keys_for(6, 2)
-    results = []
-    before = numba.get_num_threads()
-    try:
-        for threads, workers in ((1, 1), (1, 3), (2, 2), (2, 5)):
-            numba.set_num_threads(threads)
-            state = ms.WorkingLattice(start, table)
-            flips = state.sweep(1.0, 0.7, 0.1, 1 / TC, False, "metropolis", 9, keys, 4,
-                                workers=workers)
-            results.append((state.words(), flips))
-    finally:
-        numba.set_num_threads(before)
+    results = sweeps_by_schedule(start, table, [(1, 1), (1, 3), (2, 2), (2, 5)],
+                                 1.0, 0.7, 0.1, 1 / TC, False, "metropolis", 9, keys, 4)
     for words, flips in results[1:]:
         assert np.array_equal(words, results[0][0]) and np.array_equal(flips, results[0][1])
 
