@@ -69,7 +69,7 @@ def chunk_sweeps(sampler, minimum=1, seconds=CHUNK_SECONDS):
 
 
 #: Seconds between two analyses of the running engine (correlations, kernel, |m|): the Simulate
-#: view redraws each statistics plot about once a second and the readout 7 times a second.
+#: view redraws each statistics plot every 1.4 s or so and the readout 7 times a second.
 ANALYSIS_PERIOD = 0.25
 
 #: Largest lattice the page accepts (sites per replica x replicas): keeps a session responsive.
