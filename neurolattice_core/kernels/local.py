@@ -33,6 +33,7 @@ from .local_layout import (
     _merge,
     _split,
     aligned_zeros,
+    field_rows,
     new_edge_strips,
     new_working_array,
     permute_ticks,
@@ -256,7 +257,7 @@ class LocalState:
         self.kind, self.periodic = kind, p["periodic"]
         self._kind = KINDS[kind]
         self._K = p["K"].astype(np.float32)
-        self._hp = permute_ticks(p["fields"]).astype(np.float32)
+        self._hp, self._hrow = field_rows(permute_ticks(p["fields"]).astype(np.float32))
         self._J_all = np.float32(p["J_all"])
         self._cls = time_classes(T, self.periodic)
         self._indptr, self._indices = np.zeros(2, np.int64), np.zeros(0, np.int64)
@@ -380,8 +381,8 @@ class LocalState:
         self._use_block(block)
         arguments = (self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
                      self._scale, self._indptr, self._indices, self._weights, self._order,
-                     self._K, self._hp, (-2.0 * betas).astype(np.float32), self.periodic,
-                     metropolis, n_sweeps, keys, offset, self._cls, block)
+                     self._K, self._hp, self._hrow, (-2.0 * betas).astype(np.float32),
+                     self.periodic, metropolis, n_sweeps, keys, offset, self._cls, block)
         start = time.perf_counter()
         if parallel == "ticks" and self._cls.shape[0] == 2:   # one parallel region per call
             flips = _sweeps_pinned(*arguments, self._X, threads)

@@ -254,6 +254,31 @@ def permute_ticks(per_site):
                                                axis=-1))
 
 
+
+def field_rows(fields):
+    """The distinct rows of per-site fields and the row of each neuron.
+
+    Parameters
+    ----------
+    fields : numpy.ndarray, float32, shape (N, T)
+        h_it in any tick order.
+
+    Returns
+    -------
+    rows : numpy.ndarray, float32, shape (M, T)
+        The distinct rows (M = 1 when no field depends on the neuron, the usual case).
+    row_of : numpy.ndarray, int64, shape (N,)
+        ``fields[i] == rows[row_of[i]]``.
+
+    The kernels read h_it as ``rows[row_of[i], t]``: a single row stays in the L1 cache,
+    where N T per-site fields (4 MiB for 1024 x 1024) streamed from memory every sweep.
+    """
+    n = fields.shape[0]
+    if n == 0 or bool(np.all(fields == fields[:1])):
+        return np.ascontiguousarray(fields[:1]), np.zeros(n, dtype=np.int64)
+    rows, row_of = np.unique(fields, axis=0, return_inverse=True)
+    return np.ascontiguousarray(rows), row_of.reshape(n).astype(np.int64)
+
 @njit(cache=True, nogil=True)
 def _greedy_colours(indptr, indices):
     """Colour neurons 0..N-1 in order with the smallest colour unused by coloured neighbours."""

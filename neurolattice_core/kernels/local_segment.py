@@ -83,14 +83,14 @@ def _metropolis(s, H, m2b, u):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, J_all, K, order, m2b, metropolis, key,
+def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, hrow, J_all, K, order, m2b, metropolis, key,
                counter0):
     """Update the block with all-to-all couplings from the slice sums S; returns flips.
 
     Site m (class index k_lo + m) of neuron i has its spin at W[row, i, t0 + m], its temporal
     neighbours at W[row, i, nb0 + m] and W[row, i, nb0 + m + 1] and its field and slice sum
-    at hp[i, f0 + m] and S[r, f0 + m]. The segment of the q-th neuron i = order[q] uses the key
-    ``random_u64(key, counter0 + 3 i)``.
+    at hp[hrow[i], f0 + m] and S[r, f0 + m]. The segment of the q-th neuron i = order[q] uses
+    the key ``random_u64(key, counter0 + 3 i)``.
     """
     flips = 0
     if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
@@ -99,6 +99,7 @@ def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, J_all, K, order, m2b, met
     one = np.uint64(1)
     for q in range(order.size):
         i = np.uint64(order[q])
+        fi = np.uint64(hrow[i])   # the neuron's row of hp
         seg = random_u64(key, counter0 + np.uint64(3) * i)
         Ki = K[i]
         x, n_flips = _weyl32(seg, k_lo), np.int32(0)   # Weyl value of the site index; flips
@@ -107,7 +108,7 @@ def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, J_all, K, order, m2b, met
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
                 s = F32(si)
-                H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
+                H = (hp[fi, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
                 flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
@@ -119,7 +120,7 @@ def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, J_all, K, order, m2b, met
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
                 s = F32(si)
-                H = (hp[i, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
+                H = (hp[fi, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
                      + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
                 flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
@@ -131,7 +132,7 @@ def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, J_all, K, order, m2b, met
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, indptr, indices,
+def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hrow, indptr, indices,
                  weights, K, order, m2b, metropolis, key, counter0, A, old):
     """Update the block with sparse (CSR) or dense (cached fields) couplings; returns flips.
 
@@ -146,13 +147,14 @@ def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, ind
     n_neur = np.uint64(W.shape[1])
     for q in range(order.size):
         i = np.uint64(order[q])
+        fi = np.uint64(hrow[i])   # the neuron's row of hp
         seg = random_u64(key, counter0 + np.uint64(3) * i)
         Ki = K[i]
         # 1. equal-time fields
         if dense:
             for m in range(n):
                 mu = np.uint64(m)
-                A[mu] = hp[i, fb + mu] + F32(phi[r, fb + mu, i]) * scale
+                A[mu] = hp[fi, fb + mu] + F32(phi[r, fb + mu, i]) * scale
         else:   # neighbours two at a time (in CSR order: the float32 sum is reproducible)
             p, p_end = indptr[i], indptr[i + 1]
             if p + 1 < p_end:
@@ -160,19 +162,19 @@ def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, ind
                 j2, wp2 = np.uint64(indices[p + 1]), weights[p + 1]
                 for m in range(n):
                     mu = np.uint64(m)
-                    A[mu] = ((hp[i, fb + mu] + wp * F32(W[row, j, tb + mu]))
+                    A[mu] = ((hp[fi, fb + mu] + wp * F32(W[row, j, tb + mu]))
                              + wp2 * F32(W[row, j2, tb + mu]))
                 p += 2
             elif p < p_end:
                 j, wp = np.uint64(indices[p]), weights[p]
                 for m in range(n):
                     mu = np.uint64(m)
-                    A[mu] = hp[i, fb + mu] + wp * F32(W[row, j, tb + mu])
+                    A[mu] = hp[fi, fb + mu] + wp * F32(W[row, j, tb + mu])
                 p += 1
             else:
                 for m in range(n):
                     mu = np.uint64(m)
-                    A[mu] = hp[i, fb + mu]
+                    A[mu] = hp[fi, fb + mu]
             while p + 1 < p_end:
                 j, wp = np.uint64(indices[p]), weights[p]
                 j2, wp2 = np.uint64(indices[p + 1]), weights[p + 1]

@@ -51,7 +51,7 @@ KIND_DENSE = 2
 
 @njit(cache=True, nogil=True)
 def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weights, order, K,
-          hp, m2b, metropolis, key, cls, block):
+          hp, hrow, m2b, metropolis, key, cls, block):
     """Update block b of class c of replica r in sweep w, neuron after neuron; return flips.
 
     Segment keys: ``random_u64(key, (w N + i) * 3 + c)``.
@@ -63,17 +63,17 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
     row = r * _geometry(T, block)[2] + lay_b
     counter0 = np.uint64(w) * np.uint64(3 * W.shape[1]) + np.uint64(c)
     if kind == KIND_ALL:
-        return _block_all(W, S, row, r, tb, nb, fb, k_lo, n, hp, J_all, K, order, m2b,
+        return _block_all(W, S, row, r, tb, nb, fb, k_lo, n, hp, hrow, J_all, K, order, m2b,
                           metropolis, key, counter0)
     A = np.empty(n, dtype=np.float32)
     old = np.empty(n, dtype=np.int8)
     return _block_field(kind == KIND_DENSE, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
-                        indptr, indices, weights, K, order, m2b, metropolis, key, counter0, A,
+                        hrow, indptr, indices, weights, K, order, m2b, metropolis, key, counter0, A,
                         old)
 
 
 @njit(cache=True, nogil=True)
-def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
+def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp, hrow,
                    m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
     """``n_sweeps`` sweeps of every replica, one task after the other; flips per replica (R,).
 
@@ -87,7 +87,7 @@ def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
             for r in range(n_rep):
                 for b in range(n_blocks):
                     flips[r] += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
-                                      indices, weights, order, K, hp, m2b[r], metropolis,
+                                      indices, weights, order, K, hp, hrow, m2b[r], metropolis,
                                       keys[r], cls, block)
             _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
     return flips
@@ -95,7 +95,7 @@ def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K,
-                     hp, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
+                     hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
     """``n_sweeps`` sweeps, the replicas in parallel (one parallel region for the whole call).
 
     Replicas are independent, so each runs all its sweeps without waiting for the others.
@@ -109,8 +109,8 @@ def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
             for c in range(cls.shape[0]):
                 for b in range((cls[c, 2] + block - 1) // block):
                     count += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
-                                   indices, weights, order, K, hp, m2b[r], metropolis, keys[r],
-                                   cls, block)
+                                   indices, weights, order, K, hp, hrow, m2b[r], metropolis,
+                                   keys[r], cls, block)
                 _refresh_ghosts(W, r, r + 1, hp.shape[1], periodic, block)
         flips[r] = count
     return flips
@@ -118,7 +118,7 @@ def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
 
 @njit(cache=True, nogil=True, parallel=True)
 def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
-                     m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
+                     hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
     """``n_sweeps`` sweeps of every replica, the tasks of each class in parallel.
 
     Parameters
@@ -139,8 +139,12 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
         CSR couplings (sparse).
     order : int64 (N,)
         Neuron visiting order.
-    K : float32 (N,); hp : float32 (N, T)
-        Temporal couplings; fields in permuted tick order.
+    K : float32 (N,)
+        Temporal couplings.
+    hp : float32 (M, T); hrow : int64 (N,)
+        The distinct rows of the fields h_it in permuted tick order, and each neuron's row:
+        h_it = hp[hrow[i], t'] (one row for all neurons when the fields do not depend on i,
+        so that the fields stay in the L1 cache instead of streaming N T floats per sweep).
     m2b : float32 (R,)
         -2 beta of each replica.
     periodic, metropolis : bool
@@ -168,7 +172,7 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
             for task in prange(n_rep * n_blocks):
                 r = task // n_blocks
                 task_flips[task] = _task(W, S, phi, r, c, task - r * n_blocks, w, kind, J_all,
-                                         Jq, scale, indptr, indices, weights, order, K, hp,
+                                         Jq, scale, indptr, indices, weights, order, K, hp, hrow,
                                          m2b[r], metropolis, keys[r], cls, block)
             for task in range(n_rep * n_blocks):
                 flips[task // n_blocks] += task_flips[task]
@@ -178,7 +182,7 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
 
 @njit(cache=True, nogil=True)
 def _pinned_task(W, X, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, scale, indptr,
-                 indices, weights, order, K, hp, m2b, periodic, metropolis, keys,
+                 indices, weights, order, K, hp, hrow, m2b, periodic, metropolis, keys,
                  sweep_offset, cls, block):
     """Task (step, r, b) of :func:`_sweeps_pinned`: wait, fill its ghosts, update; flips.
 
@@ -202,15 +206,15 @@ def _pinned_task(W, X, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, 
     flips = 0
     if b * block < cls[c, 2]:
         flips = _task(W, S, phi, r, c, b, sweep_offset + step // 2, kind, J_all, Jq, scale,
-                      indptr, indices, weights, order, K, hp, m2b[r], metropolis, keys[r], cls,
-                      block)
+                      indptr, indices, weights, order, K, hp, hrow, m2b[r], metropolis, keys[r],
+                      cls, block)
         _publish_edges(W, X, r, b, c, T, block)
     store_release(progress, LINE * (base + b), step + 1)
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
+def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp, hrow,
                    m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block, X,
                    n_workers):
     """As :func:`_sweeps_parallel`, in one parallel region per call (two time classes only).
@@ -245,7 +249,7 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                     r = g // n_blocks
                     flips[k, r] += _pinned_task(
                         W, X, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all,
-                        Jq, scale, indptr, indices, weights, order, K, hp, m2b, periodic,
+                        Jq, scale, indptr, indices, weights, order, K, hp, hrow, m2b, periodic,
                         metropolis, keys, sweep_offset, cls, block)
         else:
             while True:
@@ -256,7 +260,7 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                 r = g // n_blocks
                 flips[k, r] += _pinned_task(
                     W, X, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all, Jq,
-                    scale, indptr, indices, weights, order, K, hp, m2b, periodic, metropolis,
+                    scale, indptr, indices, weights, order, K, hp, hrow, m2b, periodic, metropolis,
                     keys, sweep_offset, cls, block)
     _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
     return flips.sum(axis=0)

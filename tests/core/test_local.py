@@ -25,6 +25,7 @@ from neurolattice_core.kernels.local import (
     local_sweeps,
     quantise_couplings,
 )
+from neurolattice_core.kernels.local_layout import field_rows, permute_ticks
 from neurolattice_core.kernels.local_math import (
     EXP32_ERR,
     PROB_ERR,
@@ -272,6 +273,38 @@ def test_resident_state_matches_fresh_calls_and_caches_stay_exact(kind):
     assert np.array_equal(state._W, rebuilt._W)
 
 
+
+def test_field_rows_keep_one_row_per_distinct_neuron_field():
+    T = 6
+    uniform = np.full((5, T), 0.25, dtype=np.float32)
+    rows, row_of = field_rows(uniform)
+    assert rows.shape == (1, T) and np.array_equal(row_of, np.zeros(5, np.int64))
+    drive = np.linspace(-1, 1, T, dtype=np.float32)
+    fields = np.stack([drive, drive + 1, drive, drive + 1, drive - 2]).astype(np.float32)
+    rows, row_of = field_rows(fields)
+    assert rows.shape == (3, T) and row_of.dtype == np.int64
+    assert np.array_equal(rows[row_of], fields)
+    assert row_of[0] == row_of[2] and row_of[1] == row_of[3] and len(set(row_of)) == 3
+
+
+@pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
+def test_shared_field_rows_sweep_as_per_site_fields(kind):
+    """Neurons sharing a field row read it from one row: same spins as one row per neuron."""
+    spins, args = _state(kind, seed=21)
+    n, T = spins.shape[1:]
+    drive = np.random.default_rng(4).normal(0, 0.4, T)
+    args["fields"] = np.tile(drive, (n, 1))
+    args["fields"][3] += 0.5                         # one neuron with its own field
+    shared = LocalState(spins, **args)
+    per_site = LocalState(spins, **args)
+    per_site._hp = permute_ticks(args["fields"]).astype(np.float32)
+    per_site._hrow = np.arange(n, dtype=np.int64)
+    assert shared._hp.shape == (2, T)
+    run = dict(betas=np.array([0.5, 1.0, 1.5]), method="heatbath", keys=keys_for(8, 3),
+               n_sweeps=4, sweep_offset=0)
+    assert np.array_equal(shared.sweep(**run), per_site.sweep(**run))
+    assert np.array_equal(shared.spins(), per_site.spins())
+
 @pytest.mark.parametrize("method", ["heatbath", "metropolis"])
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
 def test_flip_count_equals_changed_sites_after_one_sweep(kind, method):
@@ -355,7 +388,8 @@ def _segment_case(metropolis, n=20001):
     hp = np.zeros((2, n), dtype=np.float32)
     hp[1] = A                                         # no equal-time neighbours: fields = A
     flips = _block_field(False, W, np.zeros((1, 1, 1), np.int32), np.zeros((1, 1), np.int32),
-                         np.float32(0), 0, 0, 0, n, 0, 0, n, hp, np.zeros(3, np.int64),
+                         np.float32(0), 0, 0, 0, n, 0, 0, n, hp, np.array([0, 1], np.int64),
+                         np.zeros(3, np.int64),
                          np.zeros(0, np.int64), np.zeros(0, np.float32),
                          np.array([0.0, 0.4], np.float32), np.array([1], np.int64), m2b,
                          metropolis, key, counter0, np.zeros(n, np.float32),

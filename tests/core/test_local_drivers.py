@@ -49,8 +49,8 @@ def _driver_arguments(state, block):
     """The arguments of a local_sweep driver for 5 Metropolis sweeps of ``state`` (R = 2)."""
     return (state._W, state._S, state._phi, state._kind, state._J_all, state._Jq, state._scale,
             state._indptr, state._indices, state._weights, state._order, state._K, state._hp,
-            np.array([-0.8, -2.2], dtype=np.float32), state.periodic, True, 5, keys_for(4, 2),
-            7, state._cls, block)
+            state._hrow, np.array([-0.8, -2.2], dtype=np.float32), state.periodic, True, 5,
+            keys_for(4, 2), 7, state._cls, block)
 
 
 @pytest.mark.parametrize("T", [2, 3, 16, 40, 258, 259])
