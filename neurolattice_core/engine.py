@@ -253,6 +253,27 @@ class LocalPath(_BytePath):
         self.sweeps_done += n_sweeps
         return flips
 
+    def moments(self):
+        """Energy and magnetisation per site of each replica, float64 (R,) each.
+
+        Read from the resident layout, with the couplings and fields the state was built from.
+        """
+        energy, magnetization = self._state.moments()
+        return energy / self.sites, magnetization / self.sites
+
+    def sweep_measured(self, n_sweeps, measure_every):
+        """Advance by ``n_sweeps`` and measure after every multiple of ``measure_every``.
+
+        Returns flips per replica int64 (R,), the sweep numbers measured int64 (k,), and energy
+        and magnetisation per site float64 (k, R) each, as :meth:`moments`.
+        """
+        m = self.model
+        flips, measured_at, energy, magnetization = self._state.sweep_measured(
+            betas=np.full(m.replicas, m.beta), method=self.method, n_sweeps=n_sweeps,
+            keys=self.keys, sweep_offset=self.sweeps_done, measure_every=measure_every)
+        self.sweeps_done += n_sweeps
+        return flips, measured_at, energy / self.sites, magnetization / self.sites
+
 
 class ClusterPath(_BytePath):
     """Wolff cluster flips; ``sweep(n)`` runs n sweep-equivalents.

@@ -39,6 +39,7 @@ from .local_layout import (
     permute_ticks,
     time_classes,
 )
+from .local_moments import layout_moments, sweeps_serial_measured
 from .local_sweep import (
     KIND_ALL,
     KIND_DENSE,
@@ -211,6 +212,27 @@ def _block_size(kind, n_class, n_neurons, n_rep, threads):
     return max(1, min(block, 4096))
 
 
+def _energy_terms(p):
+    """The exact (float64) action of checked model arrays ``p``, as layout_moments takes it.
+
+    (all-to-all?, J_all, indptr, indices, weights, K, field rows, row of each neuron): dense
+    couplings become CSR lists of their nonzero entries, fields their distinct rows in the
+    permuted tick order.
+    """
+    n = p["K"].shape[0]
+    indptr, indices = np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    weights = np.zeros(0)
+    if p["kind"] == "sparse":
+        indptr, indices, weights = p["indptr"], p["indices"], p["weights"]
+    elif p["kind"] == "dense":
+        rows, cols = np.nonzero(p["J_dense"])
+        indptr = np.searchsorted(rows, np.arange(n + 1)).astype(np.int64)
+        indices, weights = cols.astype(np.int64), p["J_dense"][rows, cols]
+    h_rows, h_row_of = field_rows(permute_ticks(p["fields"]))
+    return (p["kind"] == "all-to-all", float(p["J_all"]), indptr, indices,
+            np.ascontiguousarray(weights, dtype=np.float64), p["K"], h_rows, h_row_of)
+
+
 class LocalState:
     """Resident working state of R replicas of one model on the general path.
 
@@ -272,10 +294,18 @@ class LocalState:
         elif kind == "dense":
             Jq, scale = quantise_couplings(p["J_dense"])
             self._Jq, self._scale = Jq, np.float32(scale)
-        # the driver of short calls (one sweep between measurements) and of longer ones
+        self._energy_terms = _energy_terms(p)
+        # the driver of short calls (one sweep between measurements) and of longer ones, and of
+        # measured calls (sweep_measured: its timings include the measurements)
         self._drivers = {True: DriverChoice(), False: DriverChoice()}
-        self._block = _block_size(kind, int(self._cls[:, 2].max()), n, R, 1)   # serial layout
+        self._measured_driver = DriverChoice()
+        self._block = self._serial_block()
         self.set_spins(spins)
+
+    def _serial_block(self):
+        """The layout block of the serial driver (every tick class in one task per replica)."""
+        R, n, _ = self.shape
+        return _block_size(self.kind, int(self._cls[:, 2].max()), n, R, 1)
 
     def set_spins(self, spins):
         """Replace the configurations (int8 (R, N, T), same shape); rebuilds the caches."""
@@ -312,6 +342,78 @@ class LocalState:
         """Re-lay the spins out for tasks of ``block`` parity indices (caches are per tick)."""
         if block != self._block:
             self._lay_out(self.spins(), block)
+
+    def moments(self):
+        """Energy and magnetisation sums of each replica, float64 (R,) each.
+
+        The model's action (``LatticeModel.energy``) with the exact float64 couplings and
+        fields, read from the working layout (:func:`.local_moments.layout_moments`).
+        """
+        return layout_moments(self._W, self.shape[2], self._block, *self._energy_terms)
+
+    def sweep_measured(self, *, betas, method, n_sweeps, keys, sweep_offset, measure_every):
+        """:meth:`sweep`, measuring :meth:`moments` after each multiple of ``measure_every``.
+
+        The sweeps are numbered ``sweep_offset + 1 .. sweep_offset + n_sweeps``. The serial
+        driver runs the sweeps and the measurements in one kernel call
+        (:func:`.local_moments.sweeps_serial_measured`); a parallel driver is called once per
+        stretch between measurements. With several threads the faster of the two is chosen by
+        the time per site of whole calls (:class:`DriverChoice`).
+
+        Returns
+        -------
+        flips : numpy.ndarray, int64, shape (R,)
+        measured_at : numpy.ndarray, int64, shape (k,)
+            The sweep numbers of the measurements.
+        energy, magnetization : numpy.ndarray, float64, shape (k, R)
+            Sums over the sites, as :meth:`moments`.
+        """
+        R, n, T = self.shape
+        betas, metropolis, n_sweeps, keys, offset = _validate_run(R, betas, method, n_sweeps,
+                                                                  keys, sweep_offset)
+        every = _int_scalar(measure_every, "measure_every", 1)
+        threads = numba.get_num_threads()
+        timed = self._measured_driver if threads > 1 and R * n * T // 2 >= PARALLEL_MIN_SITES \
+            else None
+        parallel = timed is not None and timed.choose()
+        start = time.perf_counter()
+        if parallel:
+            result = self._parallel_measured(betas, method, n_sweeps, keys, offset, every)
+        else:
+            self._use_block(self._serial_block())
+            result = sweeps_serial_measured(
+                *self._driver_arguments(betas, metropolis, n_sweeps, keys, offset), self._block,
+                every, self._energy_terms)
+        if timed is not None and n_sweeps > 0:
+            timed.record(parallel, (time.perf_counter() - start) / (n_sweeps * R * n * T))
+        return result
+
+    def _parallel_measured(self, betas, method, n_sweeps, keys, offset, every):
+        """:meth:`sweep_measured` with a parallel driver: one call per stretch of sweeps."""
+        R = self.shape[0]
+        n_measured = (offset + n_sweeps) // every - offset // every
+        measured_at = np.empty(n_measured, dtype=np.int64)
+        energy, magnetization = np.empty((n_measured, R)), np.empty((n_measured, R))
+        flips = np.zeros(R, dtype=np.int64)
+        driver = "replicas" if R >= numba.get_num_threads() else "ticks"
+        done, k = 0, 0
+        while done < n_sweeps:
+            chunk = min(every - (offset + done) % every, n_sweeps - done)
+            flips += self.sweep(betas=betas, method=method, n_sweeps=chunk, keys=keys,
+                                sweep_offset=offset + done, parallel=driver)
+            done += chunk
+            if (offset + done) % every == 0:
+                energy[k], magnetization[k] = self.moments()
+                measured_at[k] = offset + done
+                k += 1
+        return flips, measured_at, energy, magnetization
+
+    def _driver_arguments(self, betas, metropolis, n_sweeps, keys, offset):
+        """The arguments of the local_sweep drivers up to ``cls`` (the block follows)."""
+        return (self._W, self._S, self._phi, self._kind, self._J_all, self._Jq, self._scale,
+                self._indptr, self._indices, self._weights, self._order, self._K, self._hp,
+                self._hrow, (-2.0 * betas).astype(np.float32), self.periodic, metropolis,
+                n_sweeps, keys, offset, self._cls)
 
     def sweep(self, *, betas, method, n_sweeps, keys, sweep_offset, block=None, parallel=None):
         """Run ``n_sweeps`` sweeps of every replica.
@@ -379,10 +481,7 @@ class LocalState:
             block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, per_task)
         block = _int_scalar(block, "block", 1)
         self._use_block(block)
-        arguments = (self._W, self._S, self._phi, self._kind, self._J_all, self._Jq,
-                     self._scale, self._indptr, self._indices, self._weights, self._order,
-                     self._K, self._hp, self._hrow, (-2.0 * betas).astype(np.float32),
-                     self.periodic, metropolis, n_sweeps, keys, offset, self._cls, block)
+        arguments = self._driver_arguments(betas, metropolis, n_sweeps, keys, offset) + (block,)
         start = time.perf_counter()
         if parallel == "ticks" and self._cls.shape[0] == 2:   # one parallel region per call
             flips = _sweeps_pinned(*arguments, self._X, threads)

@@ -254,18 +254,17 @@ def permute_ticks(per_site):
                                                axis=-1))
 
 
-
 def field_rows(fields):
     """The distinct rows of per-site fields and the row of each neuron.
 
     Parameters
     ----------
-    fields : numpy.ndarray, float32, shape (N, T)
+    fields : numpy.ndarray, float32 or float64, shape (N, T)
         h_it in any tick order.
 
     Returns
     -------
-    rows : numpy.ndarray, float32, shape (M, T)
+    rows : numpy.ndarray, shape (M, T), the dtype of ``fields``
         The distinct rows (M = 1 when no field depends on the neuron, the usual case).
     row_of : numpy.ndarray, int64, shape (N,)
         ``fields[i] == rows[row_of[i]]``.

@@ -19,6 +19,7 @@ import pytest
 from neurolattice_core.errors import ParameterError
 from neurolattice_core.exact import exact_moments
 from neurolattice_core.kernels import local
+from neurolattice_core.kernels.byte_moments import byte_moments
 from neurolattice_core.kernels.local import (
     LocalState,
     colour_graph,
@@ -322,6 +323,74 @@ def test_flip_count_equals_changed_sites_after_one_sweep(kind, method):
     assert np.array_equal(flips, (spins != before).sum(axis=(1, 2)))
     assert set(np.unique(spins)) <= {-1, 1}
 
+
+
+@pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
+@pytest.mark.parametrize("T, periodic", [(1, True), (2, True), (2, False), (5, True), (5, False),
+                                         (130, True), (257, False)])
+def test_layout_moments_equal_the_moments_of_the_spins(kind, T, periodic):
+    """Energy and magnetisation read from the working layout (small and cache-line blocks,
+    ghosts at every time boundary) == byte_moments of the spins read out."""
+    rng = np.random.default_rng(T + 100 * periodic)
+    n, R = 6, 2
+    J = _dense_random(rng, n) * (rng.random((n, n)) < 0.6)
+    J = np.triu(J, 1) + np.triu(J, 1).T
+    K, h = rng.normal(0, 1, n), rng.normal(0, 1, (n, T))
+    state = LocalState(random_spins(rng, (R, n, T)), kind=kind, K=K, fields=h,
+                       time_periodic=periodic,
+                       **kind_args(kind, J if kind != "all-to-all" else 0.3 * (1 - np.eye(n))))
+    indptr, indices, weights = dense_to_csr(J if kind != "all-to-all" else np.zeros((n, n)))
+    for block in (None, 1, 2):
+        state.sweep(betas=np.array([0.5, 1.0]), method="metropolis", n_sweeps=2,
+                    keys=keys_for(3, R), sweep_offset=0, block=block)
+        energy, magnetization = state.moments()
+        expected = byte_moments(state.spins(), kind == "all-to-all", 0.3, indptr, indices,
+                                weights, K, h, periodic)
+        np.testing.assert_allclose(energy, expected[0], rtol=1e-12, atol=1e-9)
+        assert np.array_equal(magnetization, expected[1])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
+def test_sweep_measured_equals_sweeps_then_moments(kind, threads):
+    """One measured call == sweeps in stretches and moments at each multiple of
+    measure_every, bit for bit, with the fused serial kernel and (2 threads) the parallel
+    drivers, which the driver choice both tries in the first calls."""
+    default = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        rng = np.random.default_rng(17)
+        R, n, T = 2, 16, 1024     # R N T / 2 >= PARALLEL_MIN_SITES: both drivers may run
+        J = _dense_random(rng, n) * (rng.random((n, n)) < 0.3) / 4
+        J = np.triu(J, 1) + np.triu(J, 1).T
+        args = dict(kind=kind, K=rng.uniform(0, 1, n), fields=rng.normal(0, 0.3, (n, T)),
+                    time_periodic=True,
+                    **kind_args(kind, J if kind != "all-to-all" else 0.05 * (1 - np.eye(n))))
+        spins = random_spins(rng, (R, n, T))
+        measured, reference = LocalState(spins, **args), LocalState(spins, **args)
+        run = dict(betas=np.array([0.6, 1.2]), method="heatbath", keys=keys_for(5, R))
+        offset = 0
+        for n_sweeps in (4, 5, 2, 3, 4):
+            flips, at, energy, magnetization = measured.sweep_measured(
+                n_sweeps=n_sweeps, sweep_offset=offset, measure_every=3, **run)
+            expected_flips, expected_at, expected_e, expected_m = 0, [], [], []
+            for sweep in range(offset, offset + n_sweeps):
+                expected_flips = expected_flips + reference.sweep(n_sweeps=1, sweep_offset=sweep,
+                                                                  parallel=False, **run)
+                if (sweep + 1) % 3 == 0:
+                    expected_at.append(sweep + 1)
+                    e, m = reference.moments()
+                    expected_e.append(e)
+                    expected_m.append(m)
+            offset += n_sweeps
+            assert np.array_equal(flips, expected_flips) and list(at) == expected_at
+            assert np.array_equal(energy, np.reshape(expected_e, (-1, R)))
+            assert np.array_equal(magnetization, np.reshape(expected_m, (-1, R)))
+            assert np.array_equal(measured.spins(), reference.spins())
+        timings = measured._measured_driver.seconds_per_site
+        assert (timings[True] is not None and timings[False] is not None) == (threads == 2)
+    finally:
+        numba.set_num_threads(default)
 
 def test_zero_sweeps_change_nothing():
     spins = random_spins(np.random.default_rng(0), (2, 3, 4))
