@@ -295,10 +295,8 @@ class LocalState:
             Jq, scale = quantise_couplings(p["J_dense"])
             self._Jq, self._scale = Jq, np.float32(scale)
         self._energy_terms = _energy_terms(p)
-        # the driver of short calls (one sweep between measurements) and of longer ones, and of
-        # measured calls (sweep_measured: its timings include the measurements)
+        # the driver of short calls (one sweep between measurements) and of longer ones
         self._drivers = {True: DriverChoice(), False: DriverChoice()}
-        self._measured_driver = DriverChoice()
         self._block = self._serial_block()
         self.set_spins(spins)
 
@@ -354,11 +352,16 @@ class LocalState:
     def sweep_measured(self, *, betas, method, n_sweeps, keys, sweep_offset, measure_every):
         """:meth:`sweep`, measuring :meth:`moments` after each multiple of ``measure_every``.
 
-        The sweeps are numbered ``sweep_offset + 1 .. sweep_offset + n_sweeps``. The serial
-        driver runs the sweeps and the measurements in one kernel call
-        (:func:`.local_moments.sweeps_serial_measured`); a parallel driver is called once per
-        stretch between measurements. With several threads the faster of the two is chosen by
-        the time per site of whole calls (:class:`DriverChoice`).
+        The sweeps are numbered ``sweep_offset + 1 .. sweep_offset + n_sweeps``. Each stretch
+        between measurements is a call of :meth:`sweep` (whose driver choice times the serial
+        and parallel drivers stretch by stretch) when :meth:`sweep` would run in parallel: on
+        several threads, with at least as many replicas as threads, or on a lattice big enough
+        for the parallel drivers with stretches of ``SHORT_CALL_SWEEPS`` sweeps or more, or
+        shorter ones while the parallel driver looks the faster for them. Otherwise the sweeps
+        and measurements run in one serial kernel call
+        (:func:`.local_moments.sweeps_serial_measured`), which saves a Python call per
+        stretch; its time per site, measurements included, is the serial driver's timing of
+        short calls (so the choice leans to the parallel driver by the measurements' share).
 
         Returns
         -------
@@ -373,34 +376,32 @@ class LocalState:
                                                                   keys, sweep_offset)
         every = _int_scalar(measure_every, "measure_every", 1)
         threads = numba.get_num_threads()
-        timed = self._measured_driver if threads > 1 and R * n * T // 2 >= PARALLEL_MIN_SITES \
-            else None
-        parallel = timed is not None and timed.choose()
+        timed = threads > 1 and R < threads and R * n * T // 2 >= PARALLEL_MIN_SITES
+        if threads > 1 and (R >= threads or (timed and (every >= SHORT_CALL_SWEEPS
+                                                        or self._drivers[True].choose()))):
+            return self._stretches_measured(betas, method, n_sweeps, keys, offset, every)
+        self._use_block(self._serial_block())
         start = time.perf_counter()
-        if parallel:
-            result = self._parallel_measured(betas, method, n_sweeps, keys, offset, every)
-        else:
-            self._use_block(self._serial_block())
-            result = sweeps_serial_measured(
-                *self._driver_arguments(betas, metropolis, n_sweeps, keys, offset), self._block,
-                every, self._energy_terms)
-        if timed is not None and n_sweeps > 0:
-            timed.record(parallel, (time.perf_counter() - start) / (n_sweeps * R * n * T))
+        result = sweeps_serial_measured(
+            *self._driver_arguments(betas, metropolis, n_sweeps, keys, offset), self._block,
+            every, self._energy_terms)
+        if timed and n_sweeps > 0:   # the serial time of short calls, measurements included
+            seconds_per_site = (time.perf_counter() - start) / (n_sweeps * R * n * T)
+            self._drivers[True].record(False, seconds_per_site)
         return result
 
-    def _parallel_measured(self, betas, method, n_sweeps, keys, offset, every):
-        """:meth:`sweep_measured` with a parallel driver: one call per stretch of sweeps."""
+    def _stretches_measured(self, betas, method, n_sweeps, keys, offset, every):
+        """:meth:`sweep_measured` as one :meth:`sweep` call per stretch between measurements."""
         R = self.shape[0]
         n_measured = (offset + n_sweeps) // every - offset // every
         measured_at = np.empty(n_measured, dtype=np.int64)
         energy, magnetization = np.empty((n_measured, R)), np.empty((n_measured, R))
         flips = np.zeros(R, dtype=np.int64)
-        driver = "replicas" if R >= numba.get_num_threads() else "ticks"
         done, k = 0, 0
         while done < n_sweeps:
             chunk = min(every - (offset + done) % every, n_sweeps - done)
             flips += self.sweep(betas=betas, method=method, n_sweeps=chunk, keys=keys,
-                                sweep_offset=offset + done, parallel=driver)
+                                sweep_offset=offset + done)
             done += chunk
             if (offset + done) % every == 0:
                 energy[k], magnetization[k] = self.moments()

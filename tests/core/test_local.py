@@ -350,17 +350,19 @@ def test_layout_moments_equal_the_moments_of_the_spins(kind, T, periodic):
         assert np.array_equal(magnetization, expected[1])
 
 
+@pytest.mark.parametrize("R", [1, 2])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
-def test_sweep_measured_equals_sweeps_then_moments(kind, threads):
+def test_sweep_measured_equals_sweeps_then_moments(kind, threads, R):
     """One measured call == sweeps in stretches and moments at each multiple of
-    measure_every, bit for bit, with the fused serial kernel and (2 threads) the parallel
-    drivers, which the driver choice both tries in the first calls."""
+    measure_every, bit for bit: the fused serial kernel, and (2 threads) stretch by stretch,
+    with the replicas driver (R = 2) or the tick driver and the serial one, which the driver
+    choice both tries in the first calls (R = 1)."""
     default = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
         rng = np.random.default_rng(17)
-        R, n, T = 2, 16, 1024     # R N T / 2 >= PARALLEL_MIN_SITES: both drivers may run
+        n, T = 16, 1024     # N T / 2 >= PARALLEL_MIN_SITES: both drivers may run
         J = _dense_random(rng, n) * (rng.random((n, n)) < 0.3) / 4
         J = np.triu(J, 1) + np.triu(J, 1).T
         args = dict(kind=kind, K=rng.uniform(0, 1, n), fields=rng.normal(0, 0.3, (n, T)),
@@ -368,7 +370,7 @@ def test_sweep_measured_equals_sweeps_then_moments(kind, threads):
                     **kind_args(kind, J if kind != "all-to-all" else 0.05 * (1 - np.eye(n))))
         spins = random_spins(rng, (R, n, T))
         measured, reference = LocalState(spins, **args), LocalState(spins, **args)
-        run = dict(betas=np.array([0.6, 1.2]), method="heatbath", keys=keys_for(5, R))
+        run = dict(betas=np.array([0.6, 1.2][:R]), method="heatbath", keys=keys_for(5, R))
         offset = 0
         for n_sweeps in (4, 5, 2, 3, 4):
             flips, at, energy, magnetization = measured.sweep_measured(
@@ -387,8 +389,9 @@ def test_sweep_measured_equals_sweeps_then_moments(kind, threads):
             assert np.array_equal(energy, np.reshape(expected_e, (-1, R)))
             assert np.array_equal(magnetization, np.reshape(expected_m, (-1, R)))
             assert np.array_equal(measured.spins(), reference.spins())
-        timings = measured._measured_driver.seconds_per_site
-        assert (timings[True] is not None and timings[False] is not None) == (threads == 2)
+        timings = measured._drivers[True].seconds_per_site   # one replica's short calls
+        assert (timings[True] is not None and timings[False] is not None) == (
+            threads == 2 and R == 1)
     finally:
         numba.set_num_threads(default)
 
