@@ -37,6 +37,7 @@ from .local_layout import (
     new_edge_strips,
     new_working_array,
     permute_ticks,
+    slice_sums_width,
     time_classes,
 )
 from .local_moments import layout_moments, sweeps_serial_measured
@@ -310,10 +311,6 @@ class LocalState:
         _validate_spins(spins, self.shape)
         R, n, T = self.shape
         self._lay_out(np.ascontiguousarray(spins), self._block)
-        self._S = np.zeros((1, 1), np.int32)
-        if self.kind == "all-to-all":
-            self._S = aligned_zeros((R, T), np.int32)
-            self._S[...] = _slice_sums(self._W, T, self._block)
         if self.kind == "dense":
             s = permute_ticks(spins).astype(np.float64).transpose(0, 2, 1)   # (R, T, N)
             # integer partial sums below 2**31 are exact in float64: phi is exact
@@ -330,11 +327,15 @@ class LocalState:
         return out
 
     def _lay_out(self, spins, block):
-        """Store spins (R, N, T) in the working layout of ``block`` (:mod:`.local_layout`)."""
+        """Store spins (R, N, T) in the layout of ``block``, with their slice sums (all-to-all)."""
         R, n, T = self.shape
         self._W = _split(spins, self.periodic, new_working_array(R, n, T, block), block)
         self._X = new_edge_strips(R, n, T, block)
         self._block = block
+        self._S = np.zeros((1, 1), np.int32)
+        if self.kind == "all-to-all":   # the slice sums' columns depend on the block
+            self._S = aligned_zeros((R, slice_sums_width(T, block)), np.int32)
+            self._S[...] = _slice_sums(self._W, T, block)
 
     def _use_block(self, block):
         """Re-lay the spins out for tasks of ``block`` parity indices (caches are per tick)."""

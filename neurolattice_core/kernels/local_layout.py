@@ -71,6 +71,13 @@ CACHE_LINE = 64
 ALIGN_MIN_TICKS = 64
 """Rows with at least this many even ticks are cache-line aligned (:func:`_bases`)."""
 
+SLICE_GAP = 1024
+"""int32 cells left empty after the slice sums of each block of a time class (4 KiB).
+
+Two threads update the slice sums of neighbouring blocks at once. Without the gap, the hardware
+prefetchers of the thread streaming through the lower block pulled in the lines of the block
+above, which the other thread was writing: on all-to-all 1024 x 1024 with two blocks, the upper
+block's thread took 25 % longer and the other waited for it (2.64-2.69 flips/ns on 2 threads)."""
 
 @njit(cache=True, nogil=True)
 def _round_up(x, m):
@@ -93,6 +100,22 @@ def _block_counts(T, B, b):
     ne, no = (T + 1) // 2, T // 2
     return min(B, ne - b * B), max(0, min(B, no - b * B))
 
+
+
+@njit(cache=True, nogil=True)
+def _slice_column(f, T, B):
+    """The column of the slice sums S (R, :func:`slice_sums_width`) of permuted tick f.
+
+    The sums of each block of each time class are contiguous, followed by SLICE_GAP empty cells.
+    """
+    ne, nb = (T + 1) // 2, _geometry(T, B)[2]
+    segment = f // B if f < ne else nb + (f - ne) // B
+    return f + SLICE_GAP * segment
+
+
+def slice_sums_width(T, B):
+    """Columns of the slice sums S of T ticks in layout block B (:func:`_slice_column`)."""
+    return int(T + SLICE_GAP * 2 * _geometry(T, B)[2])
 
 @njit(cache=True, nogil=True)
 def _offsets(par, k, T, B):

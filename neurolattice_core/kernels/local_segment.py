@@ -83,19 +83,19 @@ def _metropolis(s, H, m2b, u):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, hrow, J_all, K, order, m2b, metropolis, key,
-               counter0):
+def _block_all(W, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, order, m2b, metropolis,
+               key, counter0):
     """Update the block with all-to-all couplings from the slice sums S; returns flips.
 
     Site m (class index k_lo + m) of neuron i has its spin at W[row, i, t0 + m], its temporal
-    neighbours at W[row, i, nb0 + m] and W[row, i, nb0 + m + 1] and its field and slice sum
-    at hp[hrow[i], f0 + m] and S[r, f0 + m]. The segment of the q-th neuron i = order[q] uses
-    the key ``random_u64(key, counter0 + 3 i)``.
+    neighbours at W[row, i, nb0 + m] and W[row, i, nb0 + m + 1], its field at
+    hp[hrow[i], f0 + m] and its slice sum at S[r, s0 + m]. The segment of the q-th neuron
+    i = order[q] uses the key ``random_u64(key, counter0 + 3 i)``.
     """
     flips = 0
-    if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
+    if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or s0 < 0 or k_lo < 0:
         return flips
-    tb, nb, fb = np.uint64(t0), np.uint64(nb0), np.uint64(f0)
+    tb, nb, fb, sb = np.uint64(t0), np.uint64(nb0), np.uint64(f0), np.uint64(s0)
     one = np.uint64(1)
     for q in range(order.size):
         i = np.uint64(order[q])
@@ -108,24 +108,24 @@ def _block_all(W, S, row, r, t0, nb0, f0, k_lo, n, hp, hrow, J_all, K, order, m2
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
                 s = F32(si)
-                H = (hp[fi, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
+                H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
                      + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
                 flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
-                S[r, fb + mu] += np.int32(-2 * si) if flip else np.int32(0)
+                S[r, sb + mu] += np.int32(-2 * si) if flip else np.int32(0)
                 n_flips = _inc32(n_flips, flip)
         else:
             for m in range(n):
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
                 s = F32(si)
-                H = (hp[fi, fb + mu] + J_all * (F32(S[r, fb + mu]) - s)
+                H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
                      + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
                 flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
-                S[r, fb + mu] += np.int32(-2 * si) if flip else np.int32(0)
+                S[r, sb + mu] += np.int32(-2 * si) if flip else np.int32(0)
                 n_flips = _inc32(n_flips, flip)
         flips += n_flips
     return flips

@@ -34,12 +34,14 @@ import numpy as np
 from numba import njit, prange
 
 from .local_layout import (
+    SLICE_GAP,
     _cell,
     _fill_ghosts,
     _geometry,
     _offsets,
     _publish_edges,
     _refresh_ghosts,
+    _slice_column,
 )
 from .local_segment import _block_all, _block_field
 from .sync import LINE, STATIC, fetch_add, mode, store_release, wait_at_least
@@ -63,8 +65,8 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
     row = r * _geometry(T, block)[2] + lay_b
     counter0 = np.uint64(w) * np.uint64(3 * W.shape[1]) + np.uint64(c)
     if kind == KIND_ALL:
-        return _block_all(W, S, row, r, tb, nb, fb, k_lo, n, hp, hrow, J_all, K, order, m2b,
-                          metropolis, key, counter0)
+        return _block_all(W, S, row, r, tb, nb, fb, _slice_column(fb, T, block), k_lo, n, hp,
+                          hrow, J_all, K, order, m2b, metropolis, key, counter0)
     A = np.empty(n, dtype=np.float32)
     old = np.empty(n, dtype=np.int8)
     return _block_field(kind == KIND_DENSE, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
@@ -125,8 +127,9 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
     ----------
     W : int8 (R nb, N, P)
         Working spins in the layout of ``block`` (:mod:`.local_layout`), updated in place.
-    S : int32 (R, T)
-        Slice sums in permuted tick order (all-to-all; else any shape), updated in place.
+    S : int32 (R, width)
+        Slice sums of the layout of ``block`` (all-to-all; else any shape;
+        :func:`_slice_sums`), updated in place.
     phi : int32 (R, T, N)
         Cached fixed-point dense fields (dense; else any shape), updated in place.
     kind : int
@@ -268,15 +271,19 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
 
 @njit(cache=True, nogil=True)
 def _slice_sums(W, T, B):
-    """S[r, f] = sum_i s_i(t_f) in the permuted tick order, int32 (R, T); W of layout B."""
+    """Slice sums sum_i s_i(t_f) of W (layout B), int32 (R, width).
+
+    In the columns of :func:`.local_layout._slice_column`: permuted tick order, with a gap
+    after each block.
+    """
     ne, nb = (T + 1) // 2, _geometry(T, B)[2]
     R = W.shape[0] // nb
-    S = np.zeros((R, T), dtype=np.int32)
+    S = np.zeros((R, T + SLICE_GAP * 2 * nb), dtype=np.int32)
     for r in range(R):
         for i in range(W.shape[1]):
             for f in range(T):
                 b, column = _cell(2 * f if f < ne else 2 * (f - ne) + 1, T, B)
-                S[r, f] += W[r * nb + b, i, column]
+                S[r, _slice_column(f, T, B)] += W[r * nb + b, i, column]
     return S
 
 

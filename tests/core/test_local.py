@@ -26,7 +26,13 @@ from neurolattice_core.kernels.local import (
     local_sweeps,
     quantise_couplings,
 )
-from neurolattice_core.kernels.local_layout import field_rows, permute_ticks
+from neurolattice_core.kernels.local_layout import (
+    SLICE_GAP,
+    _slice_column,
+    field_rows,
+    permute_ticks,
+    slice_sums_width,
+)
 from neurolattice_core.kernels.local_math import (
     EXP32_ERR,
     PROB_ERR,
@@ -287,6 +293,28 @@ def test_field_rows_keep_one_row_per_distinct_neuron_field():
     assert np.array_equal(rows[row_of], fields)
     assert row_of[0] == row_of[2] and row_of[1] == row_of[3] and len(set(row_of)) == 3
 
+
+
+@pytest.mark.parametrize("T, block", [(1, 1), (7, 2), (16, 3), (300, 64), (1024, 256)])
+def test_slice_sums_hold_each_block_apart(T, block):
+    """All-to-all slice sums: the sum over neurons of each tick, in permuted tick order, the
+    sums of one block contiguous and SLICE_GAP empty cells after each block."""
+    rng = np.random.default_rng(T)
+    spins = random_spins(rng, (2, 5, T))
+    state = LocalState(spins, kind="all-to-all", K=np.zeros(5), fields=np.zeros((5, T)),
+                       time_periodic=True, J_all=0.1)
+    state._use_block(block)
+    ticks = np.concatenate([np.arange(0, T, 2), np.arange(1, T, 2)])    # permuted order
+    columns = np.array([_slice_column(f, T, block) for f in range(T)])
+    assert state._S.shape == (2, slice_sums_width(T, block)) and columns.max() < state._S.shape[1]
+    assert np.array_equal(state._S[:, columns], spins[:, :, ticks].sum(axis=1))
+    steps = np.diff(columns)
+    assert set(steps) <= {1, 1 + SLICE_GAP}
+    ne = (T + 1) // 2
+    block_starts = [f for f in range(1, T) if f == ne or (f < ne and f % block == 0)
+                    or (f > ne and (f - ne) % block == 0)]
+    assert [f + 1 for f in np.flatnonzero(steps != 1)] == block_starts
+    assert np.count_nonzero(state._S) <= T * 2    # the gaps stay empty
 
 @pytest.mark.parametrize("kind", ["all-to-all", "sparse", "dense"])
 def test_shared_field_rows_sweep_as_per_site_fields(kind):
