@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test bench lint clean chromium
+.PHONY: serve test bench lint clean clean-kernels chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,10 @@ bench: $(INSTALLED) chromium
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check neurolattice_core app tests benchmarks
 
-clean:
+# Numba checks a cached kernel against its own file only: after editing a kernel that kernels in
+# other files call, drop the cache or they keep running the old code.
+clean-kernels:
+	find neurolattice_core -name '*.nbi' -delete -o -name '*.nbc' -delete
+
+clean: clean-kernels
 	rm -rf $(VENV) .pytest_cache build *.egg-info
