@@ -106,6 +106,8 @@ class Sampler:
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
+        self._idle = threading.Event()   # set while the background thread runs no chunk
+        self._idle.set()
         self.error = None
         self._error_callbacks = []
         self._build(spins=None)
@@ -246,8 +248,16 @@ class Sampler:
 
     @property
     def paused(self):
-        """True while a running sampler is paused."""
+        """True while a running sampler is paused (from :meth:`pause`, its chunk may still run)."""
         return not self._resume.is_set()
+
+    @property
+    def idle(self):
+        """True while no sweep runs in the background thread (not started, stopped, or paused).
+
+        After :meth:`pause` it turns True once the chunk that was running has finished.
+        """
+        return not self.running or self._idle.is_set()
 
     def start(self, sweeps_per_chunk=1, max_sweeps=None):
         """Run in a daemon thread, ``sweeps_per_chunk`` sweeps between parameter updates.
@@ -269,8 +279,10 @@ class Sampler:
         target = None if max_sweeps is None else self.sweeps_done + int(max_sweeps)
         try:
             while not self._stop.is_set():
-                self._resume.wait(timeout=0.1)
+                self._idle.clear()            # before the test: ``idle`` never lags a chunk
                 if not self._resume.is_set():
+                    self._idle.set()
+                    self._resume.wait(timeout=0.1)
                     continue
                 with self._lock:
                     self._apply_pending()
@@ -284,6 +296,8 @@ class Sampler:
             log.exception("sampler thread failed")
             for callback in list(self._error_callbacks):
                 callback(error)
+        finally:
+            self._idle.set()
 
     def pause(self):
         """Pause a running sampler after its current chunk."""

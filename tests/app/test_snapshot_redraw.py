@@ -220,7 +220,7 @@ def test_pausing_redraws_the_traces_at_once(store):
     store.sampler.step(40)                   # sweeps the traces have not shown yet
     store.sampler.start(sweeps_per_chunk=1)
     store.sampler.pause()
-    assert wait_until(lambda: store.sampler.paused)
+    assert wait_until(lambda: store.sampler.paused and store.sampler.idle)   # its chunk done
     view._on_frame()                         # the readout shows "paused" ...
     view._on_frame()                         # ... and the next frame redraws the traces
     shown = view.energy.sources["energy"].data["x"]

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -98,6 +99,24 @@ def test_background_run_pause_change_and_stop():
     assert sampler.stop(timeout=2.0)
     assert sampler.error is None and not sampler.running
 
+
+
+def test_idle_after_pause_means_no_sweep_runs():
+    """``paused`` answers the request at once; ``idle`` once the running chunk is done, after
+    which the sweep count no longer moves."""
+    sampler = Sampler(small_model())
+    assert sampler.idle and not sampler.paused            # not started
+    sampler.start(sweeps_per_chunk=50)
+    assert wait_until(lambda: sampler.sweeps_done > 0 and not sampler.idle)
+    sampler.pause()
+    assert sampler.paused
+    assert wait_until(lambda: sampler.idle)
+    done = sampler.sweeps_done
+    time.sleep(0.2)
+    assert sampler.sweeps_done == done and sampler.idle
+    sampler.resume()
+    assert wait_until(lambda: sampler.sweeps_done > done and not sampler.idle)
+    assert sampler.stop() and sampler.idle
 
 def test_max_sweeps_and_wait():
     sampler = Sampler(small_model()).start(sweeps_per_chunk=2, max_sweeps=7)
