@@ -44,7 +44,22 @@ FIT_PRESET_NOTE = ("The model fitted to the loaded recording in the Fit tab (its
                    "recording's.")
 
 
-def preset_note(name):
-    """The one-line explanation of preset ``name`` (a name of PRESETS or FIT_PRESET)."""
-    return FIT_PRESET_NOTE if name == FIT_PRESET else PRESETS[name][0]
+#: The model controls that some preset sets (the note says which of them were changed since).
+PRESET_CONTROLS = sorted({key for _, values, _ in PRESETS.values() for key in values})
+
+
+def preset_note(name, controls=None):
+    """The one-line explanation of preset ``name`` (a name of PRESETS or FIT_PRESET).
+
+    ``controls`` (the current model controls, a dict) adds which of the preset's parameters
+    were changed since it was chosen, so that the explanation is not read as describing them.
+    """
+    if name == FIT_PRESET:
+        return FIT_PRESET_NOTE
+    note, values, _ = PRESETS[name]
+    changed = [key for key, value in values.items()
+               if controls is not None and key in controls and controls[key] != value]
+    if changed:
+        note += f" *Changed since: {', '.join(changed)}.*"
+    return note
 

@@ -11,7 +11,7 @@ from neurolattice_core.observables import grid_time_slice, running_mean
 
 from .. import export
 from ..analysis import ModelFacts
-from ..presets import preset_note
+from ..presets import PRESET_CONTROLS, preset_note
 from ..store import visible_controls
 from .live_plots import LiveLines
 from .raster import COLOURINGS, LiveRaster
@@ -139,8 +139,9 @@ class SimulateView(pn.viewable.Viewer):
             self.show_engine()
         self.alert = pn.pane.Alert("", visible=False, sizing_mode="stretch_width")
         store.param.watch(self._on_message, ["message"])
-        self.preset_note = pn.pane.Markdown(preset_note(store.preset), css_classes=["nl-note"])
+        self.preset_note = pn.pane.Markdown(self._preset_note(), css_classes=["nl-note"])
         store.param.watch(self._on_preset, "preset")
+        store.controls.param.watch(self._on_preset, PRESET_CONTROLS)
         self._callback = None
 
     # ------------------------------------------------------------------ frames
@@ -335,10 +336,13 @@ class SimulateView(pn.viewable.Viewer):
         self.alert.object = store.message
         self.alert.visible = bool(store.message)
 
-    def _on_preset(self, event):
+    def _on_preset(self, *events):
         # the current value, not event.new: a refused "Fit of the loaded recording" is undone
         # inside the same change, whose event then arrives last
-        self.preset_note.object = preset_note(self.store.preset)
+        self.preset_note.object = self._preset_note()
+
+    def _preset_note(self):
+        return preset_note(self.store.preset, self.store.controls.param.values())
 
     def start_frames(self):
         """Start pulling frames (called once the page is loaded)."""

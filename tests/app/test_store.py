@@ -151,3 +151,19 @@ def test_a_refused_fit_preset_leaves_the_simulate_views_note_on_the_preset_shown
     assert store.preset == "Critical 2-D Ising"
     assert view.preset_note.object == PRESETS["Critical 2-D Ising"][0]
     store.shutdown()
+
+
+def test_the_preset_note_says_which_of_its_parameters_were_changed():
+    from app.presets import PRESETS
+    from app.store import SessionStore
+    from app.views.simulate import SimulateView
+
+    store = SessionStore()
+    view = SimulateView(store=store)
+    assert view.preset_note.object == PRESETS["Critical 2-D Ising"][0]
+    store.controls.param.update(connectivity="all-to-all", temperature=3.0)
+    assert view.preset_note.object == (PRESETS["Critical 2-D Ising"][0]
+                                       + " *Changed since: connectivity, temperature.*")
+    store.preset = "Paramagnet"                   # a preset sets its parameters again
+    assert view.preset_note.object == PRESETS["Paramagnet"][0]
+    store.shutdown()
