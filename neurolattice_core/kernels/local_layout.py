@@ -79,6 +79,7 @@ prefetchers of the thread streaming through the lower block pulled in the lines 
 above, which the other thread was writing: on all-to-all 1024 x 1024 with two blocks, the upper
 block's thread took 25 % longer and the other waited for it (2.64-2.69 flips/ns on 2 threads)."""
 
+
 @njit(cache=True, nogil=True)
 def _round_up(x, m):
     return (x + m - 1) // m * m
@@ -101,7 +102,6 @@ def _block_counts(T, B, b):
     return min(B, ne - b * B), max(0, min(B, no - b * B))
 
 
-
 @njit(cache=True, nogil=True)
 def _slice_column(f, T, B):
     """The column of the slice sums S (R, :func:`slice_sums_width`) of permuted tick f.
@@ -113,9 +113,11 @@ def _slice_column(f, T, B):
     return f + SLICE_GAP * segment
 
 
+@njit(cache=True, nogil=True)
 def slice_sums_width(T, B):
     """Columns of the slice sums S of T ticks in layout block B (:func:`_slice_column`)."""
-    return int(T + SLICE_GAP * 2 * _geometry(T, B)[2])
+    return T + SLICE_GAP * 2 * _geometry(T, B)[2]
+
 
 @njit(cache=True, nogil=True)
 def _offsets(par, k, T, B):
@@ -300,6 +302,7 @@ def field_rows(fields):
         return np.ascontiguousarray(fields[:1]), np.zeros(n, dtype=np.int64)
     rows, row_of = np.unique(fields, axis=0, return_inverse=True)
     return np.ascontiguousarray(rows), row_of.reshape(n).astype(np.int64)
+
 
 @njit(cache=True, nogil=True)
 def _greedy_colours(indptr, indices):

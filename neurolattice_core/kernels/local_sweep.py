@@ -34,7 +34,6 @@ import numpy as np
 from numba import njit, prange
 
 from .local_layout import (
-    SLICE_GAP,
     _cell,
     _fill_ghosts,
     _geometry,
@@ -42,6 +41,7 @@ from .local_layout import (
     _publish_edges,
     _refresh_ghosts,
     _slice_column,
+    slice_sums_width,
 )
 from .local_segment import _block_all, _block_field
 from .sync import LINE, STATIC, fetch_add, mode, store_release, wait_at_least
@@ -278,7 +278,7 @@ def _slice_sums(W, T, B):
     """
     ne, nb = (T + 1) // 2, _geometry(T, B)[2]
     R = W.shape[0] // nb
-    S = np.zeros((R, T + SLICE_GAP * 2 * nb), dtype=np.int32)
+    S = np.zeros((R, slice_sums_width(T, B)), dtype=np.int32)
     for r in range(R):
         for i in range(W.shape[1]):
             for f in range(T):
