@@ -279,9 +279,10 @@ class Sampler:
         target = None if max_sweeps is None else self.sweeps_done + int(max_sweeps)
         try:
             while not self._stop.is_set():
-                self._idle.clear()            # before the test: ``idle`` never lags a chunk
-                if not self._resume.is_set():
-                    self._idle.set()
+                if self._resume.is_set():
+                    self._idle.clear()
+                if not self._resume.is_set():     # read after the clear: a pause() that came
+                    self._idle.set()              # in between is seen, and no chunk starts
                     self._resume.wait(timeout=0.1)
                     continue
                 with self._lock:
