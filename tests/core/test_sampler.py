@@ -171,12 +171,15 @@ def test_threads_out_of_range():
 
 
 def test_sampler_thread_runs_beside_python_code():
-    sampler = Sampler(small_model(neurons=64, ticks=256)).start()
-    counter = 0
-    while sampler.sweeps_done < 20 and counter < 10**8:
+    sampler = Sampler(small_model(neurons=64, ticks=256)).step(1)   # compiled before the thread
+    sampler.start(sweeps_per_chunk=50)      # chunks long enough that the kernel's time counts
+    assert wait_until(lambda: sampler.sweeps_done > 1)
+    before, counter = sampler.sweeps_done, 0
+    while counter < 10**6:
         counter += 1  # the GIL is released by the kernels, so both make progress
+    during = sampler.sweeps_done - before
     sampler.stop()
-    assert sampler.sweeps_done >= 20 and counter > 0
+    assert during >= 50                     # at least a whole chunk beside the loop
     assert threading.active_count() >= 1
 
 
