@@ -419,7 +419,7 @@ class SimulateView(pn.viewable.Viewer):
             if self._sheet_holder.objects:
                 self._sheet_holder.clear()
             return
-        rows, cols = model.grid_rows, model.grid_cols
+        rows, cols = model.grid_shape()   # the rows x cols boxes may be left empty
         width = int(min(900, max(400, 60 + 290 * cols / rows)))   # square cells, 290 px high
         if self._sheet is None:   # built with the first grid model (start-up)
             self._sheet = LiveRaster("", "neurolattice-time-slice", height=330,

@@ -194,6 +194,17 @@ def test_a_grid_model_shows_the_chosen_time_slice_as_a_sheet(store):
     assert view._sheet_holder.objects == []
 
 
+def test_a_grid_with_its_shape_left_empty_shows_the_sheet_it_runs_on(store):
+    view = SimulateView(store=store)
+    store.controls.param.update(connectivity="grid", neurons=48, grid_rows=None, grid_cols=None,
+                                ticks=64)
+    store.sampler.step(2)
+    view._on_frame()
+    assert store.sampler.model.grid_shape() == (6, 8)
+    assert view._sheet.source.data["image"][0].shape == (6, 8)
+    assert "on the 6 x 8 grid" in view._sheet.figure.title.text
+
+
 def test_the_lattice_can_be_coloured_as_spikes_or_as_spins(store):
     from app.views.raster import SPIKE_COLOURS, SPIN_COLOURS
 
