@@ -259,8 +259,8 @@ class SessionStore(param.Parameterized):
             self.sampler.pause()
 
     def step(self):
-        """Run one frame's worth of sweeps (only while not playing)."""
-        if self.try_build_engine() and not self.sampler.running:
+        """Run one frame's worth of sweeps (before Play, or while paused)."""
+        if self.try_build_engine() and (not self.sampler.running or self.sampler.paused):
             self.sampler.step(self.sweeps_per_frame)
 
     def reset(self):

@@ -101,6 +101,7 @@ class Sampler:
         self.frame_analyser = None
         self._history_capacity = int(history)
         self._lock = threading.RLock()
+        self._stepping = threading.Lock()   # one step() at a time: the thread's or a paused user's
         self._pending = {}
         self._thread = None
         self._stop = threading.Event()
@@ -178,24 +179,33 @@ class Sampler:
 
     # ------------------------------------------------------------------ stepping
     def step(self, n_sweeps=1):
-        """Run ``n_sweeps`` sweeps now, measuring every ``measure_every`` sweeps. Returns self."""
+        """Run ``n_sweeps`` sweeps now, measuring every ``measure_every`` sweeps. Returns self.
+
+        Allowed when the sampler is not running in the background or is paused: it then waits
+        for the chunk in flight and applies the changes queued meanwhile first.
+        """
         if n_sweeps < 0:
             raise ParameterError(f"n_sweeps must be >= 0, got {n_sweeps}.")
-        if self.running and threading.current_thread() is not self._thread:
+        background = threading.current_thread() is self._thread
+        if self.running and not background and not self.paused:
             raise RuntimeError("the sampler is running in the background: pause() or stop() it "
                                "before calling step().")
-        if self.threads is not None:
-            import numba
-            numba.set_num_threads(int(self.threads))
-        if hasattr(self.path, "sweep_measured"):   # the fast path measures in its own call
-            self._step_measured(n_sweeps)
-        else:
-            self._step_then_measure(n_sweeps)
-        spins = self.path.spins()
-        products = self.frame_analyser(spins) if self.frame_analyser is not None else {}
-        with self._lock:
-            self._snapshot = spins
-            self._frame = {"sweep": self.sweeps_done, "products": products}
+        with self._stepping:    # a paused thread's last chunk finishes first
+            if not background:
+                with self._lock:
+                    self._apply_pending()   # changes queued while paused
+            if self.threads is not None:
+                import numba
+                numba.set_num_threads(int(self.threads))
+            if hasattr(self.path, "sweep_measured"):   # the fast path measures in its own call
+                self._step_measured(n_sweeps)
+            else:
+                self._step_then_measure(n_sweeps)
+            spins = self.path.spins()
+            products = self.frame_analyser(spins) if self.frame_analyser is not None else {}
+            with self._lock:
+                self._snapshot = spins
+                self._frame = {"sweep": self.sweeps_done, "products": products}
         return self
 
     def _step_measured(self, n_sweeps):

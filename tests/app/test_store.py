@@ -54,6 +54,17 @@ def test_shutdown_stops_the_thread_quickly(store):
     assert not store.sampler.running
 
 
+def test_step_after_play_and_pause_advances_one_frame(store):
+    store.play()
+    assert wait_until(lambda: store.sampler.sweeps_done > 2)
+    store.pause()
+    assert wait_until(lambda: store.sampler.idle)
+    done = store.sampler.sweeps_done
+    store.step()
+    assert store.sampler.sweeps_done == done + store.sweeps_per_frame
+    assert store.sampler.paused
+
+
 def test_frames_flow_into_the_streams(store):
     view = SimulateView(store=store)
     store.step()

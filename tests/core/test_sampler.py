@@ -165,6 +165,24 @@ def test_step_while_running_is_refused():
         sampler.stop()
 
 
+def test_step_while_paused_applies_queued_changes_and_resume_goes_on():
+    sampler = Sampler(small_model()).start(sweeps_per_chunk=20)
+    try:
+        assert wait_until(lambda: sampler.sweeps_done > 0)
+        sampler.pause()                       # the chunk in flight may still be running
+        sampler.set_parameters(temperature=0.7)
+        done = sampler.step(3).sweeps_done    # waits for that chunk, then steps
+        assert sampler.model.temperature == 0.7
+        assert sampler.idle and sampler.history()["sweep"][-1] == done
+        time.sleep(0.1)
+        assert sampler.sweeps_done == done    # still paused
+        sampler.resume()
+        assert wait_until(lambda: sampler.sweeps_done > done)
+    finally:
+        assert sampler.stop()
+    sampler.raise_if_failed()
+
+
 def test_threads_out_of_range():
     with pytest.raises(ParameterError, match="threads"):
         Sampler(small_model(), threads=999)
