@@ -9,7 +9,7 @@ import panel as pn
 import param
 
 from .holoviews_backend import MEAN_SPIN, hv
-from .raster import SPIKE_COLOURS
+from .raster import SPIKE_COLOURS, pooled_image
 
 _OPTS = dict(responsive=True, height=280, show_grid=True, toolbar="above", framewise=True,
              default_tools=["save", "pan", "wheel_zoom", "reset"])
@@ -194,11 +194,15 @@ class FitView(pn.viewable.Viewer):
         if binned is None:
             return pn.pane.Markdown("")
         units = self.store.recording.kept_units()
-        recorded = binned.binary[0][units].astype(np.float32) * 2 - 1
+        recorded = binned.binary[0][units] > 0
 
-        def image(data, title):   # a tick of the fitted model is a bin of the recording
-            n, t = data.shape
-            seconds = t * binned.bin_s
+        def image(spikes, title):   # a tick of the fitted model is a bin of the recording
+            pooled, (_, per_column) = pooled_image(spikes)
+            data = pooled.astype(np.float32) * 2 - 1
+            n, columns = data.shape
+            seconds = columns * per_column * binned.bin_s
+            if per_column > 1:
+                title += f" ({per_column} bins per pixel)"
             return hv.Image(data[::-1], bounds=(0, 0, seconds, n), kdims=["time", "unit"],
                             vdims=[hv.Dimension("s", range=(-1, 1))]).opts(
                 cmap=SPIKE_COLOURS, responsive=True, height=260, title=title,
@@ -209,7 +213,7 @@ class FitView(pn.viewable.Viewer):
         sampler = self.store.sampler
         if getattr(self.store, "simulating_fit", False) and \
                 sampler.model.neurons == recorded.shape[0]:
-            plots.append(image(sampler.snapshot().astype(np.float32),
+            plots.append(image(sampler.snapshot() > 0,
                                f"Simulated by the fit (sweep {sampler.sweeps_done})"))
         return pn.Row(*[pn.pane.HoloViews(p, sizing_mode="stretch_width", linked_axes=False)
                         for p in plots],

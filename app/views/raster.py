@@ -19,6 +19,32 @@ COLOURINGS = {"spikes": (SPIKE_COLOURS, "dark = spike (s = +1)"),
               "spins": (SPIN_COLOURS, "red = up (s = +1), blue = down (s = -1)")}
 
 
+MAX_IMAGE_SIDE = 4096
+"""Pixels an image is drawn with at most along each axis.
+
+Browsers refuse WebGL textures wider than 8192-16384 pixels (a 40 000-tick recording left
+every plot of its tab blank), and a screen shows fewer columns than that anyway."""
+
+
+def pooled_image(up, max_side=MAX_IMAGE_SIDE, rule="any"):
+    """``up`` (n, t) bool pooled to at most ``max_side`` pixels per axis.
+
+    Returns (image bool (n', t'), (cells per pixel row, cells per pixel column)); the grid is
+    padded with False to whole pixels. ``rule`` "any": a pixel is on when any of its cells is
+    (a spike raster: no spike is lost); "majority": when more than half of its cells are (spins).
+    """
+    n, t = up.shape
+    rows, cols = -(-n // max_side), -(-t // max_side)
+    if rows == 1 and cols == 1:
+        return up, (1, 1)
+    padded = np.zeros((-(-n // rows) * rows, -(-t // cols) * cols), dtype=bool)
+    padded[:n, :t] = up
+    blocks = padded.reshape(padded.shape[0] // rows, rows, padded.shape[1] // cols, cols)
+    if rule == "any":
+        return blocks.any(axis=(1, 3)), (rows, cols)
+    return 2 * blocks.sum(axis=(1, 3)) > rows * cols, (rows, cols)
+
+
 class LiveRaster:
     """A neurons x ticks image of one configuration, updated in place.
 
@@ -63,14 +89,19 @@ class LiveRaster:
         self.pane = pn.pane.Bokeh(fig, **size)
 
     def update(self, spins, tick_width=1):
-        """Draw ``spins`` (N, T) of +-1 (int8); each column spans ``tick_width`` ticks."""
-        n, t = spins.shape
-        extent = t * tick_width
-        if (self.x_range.end, self.y_range.end) != (extent, n):
+        """Draw ``spins`` (N, T) of +-1 (int8); each column spans ``tick_width`` ticks.
+
+        Lattices larger than MAX_IMAGE_SIDE along an axis are pooled (:func:`pooled_image`: a
+        pixel shows a spike if any of its sites spikes, or in the spin colouring the majority).
+        """
+        rule = "majority" if list(self._colours.palette) == SPIN_COLOURS else "any"
+        image, (rows, cols) = pooled_image(spins > 0, rule=rule)
+        extent, height = image.shape[1] * cols * tick_width, image.shape[0] * rows
+        if (self.x_range.end, self.y_range.end) != (extent, height):
             self.x_range.update(start=0, end=extent)
-            self.y_range.update(start=0, end=n)
-        self.source.data = {"image": [(spins > 0).view(np.uint8)], "x": [0], "y": [0],
-                            "dw": [extent], "dh": [n]}
+            self.y_range.update(start=0, end=height)
+        self.source.data = {"image": [image.view(np.uint8)], "x": [0], "y": [0],
+                            "dw": [extent], "dh": [height]}
 
     def set_colouring(self, colouring):
         """Colour the spins as "spikes" (dark +1 on light) or "spins" (red +1, blue -1)."""

@@ -7,7 +7,7 @@ import param
 from .. import export
 from ..recording_state import MAX_UPLOAD_MB
 from .holoviews_backend import MEAN_SPIN, hv
-from .raster import SPIKE_COLOURS
+from .raster import SPIKE_COLOURS, pooled_image
 from .simulate import download
 
 
@@ -146,16 +146,18 @@ class RecordingView(pn.viewable.Viewer):
         if binned is None:
             return pn.pane.Markdown("Load a recording to see its trial rasters.")
         trial = min(self.trial, binned.shape[0] - 1)
-        data = binned.binary[trial].astype(np.float32) * 2 - 1
-        n, t = data.shape
-        seconds = t * binned.bin_s
+        spikes, (_, per_column) = pooled_image(binned.binary[trial] > 0)
+        data = spikes.astype(np.float32) * 2 - 1
+        n, columns = data.shape
+        seconds = columns * per_column * binned.bin_s
+        pooling = f", {per_column} bins per pixel" if per_column > 1 else ""
         # unit i spans i - 0.5 .. i + 0.5, as in the per-unit bars and the correlation matrix
         image = hv.Image(data[::-1], bounds=(0, -0.5, seconds, n - 0.5), kdims=["time", "unit"],
                          vdims=[hv.Dimension("spike", range=(-1, 1))])
         return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=320,
                           xlabel="time in trial (s)", ylabel="unit (position)",
                           title=f"Recorded raster, trial {trial + 1} of {binned.shape[0]} "
-                                f"({binned.bin_s * 1000:g} ms bins; dark = spike)",
+                                f"({binned.bin_s * 1000:g} ms bins{pooling}; dark = spike)",
                           default_tools=["save", "pan", "wheel_zoom", "reset"])
 
     @param.depends("state.version")

@@ -1,5 +1,6 @@
 """Controls of the Recording and Fit views, without a browser."""
 
+import numpy as np
 import panel as pn
 
 from app.store import SessionStore
@@ -73,5 +74,47 @@ def test_the_raster_centres_unit_i_at_i_like_the_bars_and_the_matrix():
         assert (left, bottom, top) == (0, -0.5, n_units - 0.5)
         # the top row of the image is the last unit, at its own position
         assert raster.closest((0.001, n_units - 1))[1] == n_units - 1
+    finally:
+        store.shutdown()
+
+
+def test_pooled_image_keeps_every_spike_or_the_majority_and_its_scale():
+    from app.views.raster import pooled_image
+
+    up = np.zeros((3, 10), dtype=bool)
+    up[1, 7] = True
+    up[2, :4] = True
+    same, scale = pooled_image(up, max_side=10)
+    assert scale == (1, 1) and same is up
+    pooled, scale = pooled_image(up, max_side=4)          # 3 ticks per pixel (10 -> 12 padded)
+    assert scale == (1, 3) and pooled.shape == (3, 4)
+    assert pooled[1].tolist() == [False, False, True, False]
+    assert pooled[2].tolist() == [True, True, False, False]
+    majority, _ = pooled_image(up, max_side=4, rule="majority")
+    assert majority[1].tolist() == [False] * 4            # one spin up of three
+    assert majority[2].tolist() == [True, False, False, False]
+
+
+def test_a_long_trial_is_drawn_pooled_at_most_4096_pixels_wide():
+    """A 40 000-bin trial made a WebGL texture too wide: the browser drew none of the plots."""
+    import io
+
+    from app.views.raster import MAX_IMAGE_SIDE
+
+    raster = np.zeros((1, 3, 40_000), dtype=np.int64)
+    raster[0, 1, 39_999] = 1                      # the last bin's spike is still drawn
+    buf = io.BytesIO()
+    np.savez(buf, raster=raster, bin_width_s=np.array(0.02))
+    store = SessionStore()
+    try:
+        store.recording.load_upload("long.npz", buf.getvalue(), wait=True)
+        store.recording.outbox.deliver()
+        image = RecordingView(state=store.recording).raster()
+        data = image.data["spike"] if isinstance(image.data, dict) else image.dimension_values(
+            "spike", flat=False)
+        assert data.shape[1] <= MAX_IMAGE_SIDE
+        assert (data > 0).sum() == 1
+        assert image.bounds.lbrt()[2] >= 40_000 * 0.02
+        assert "10 bins per pixel" in image.opts.get().kwargs["title"]
     finally:
         store.shutdown()
