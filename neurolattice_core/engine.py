@@ -93,6 +93,41 @@ def choose_path(model, algorithm, allow_fast=True):
     return "local", "general path (one byte per spin)."
 
 
+def choose_method(model, algorithm):
+    """The single-spin acceptance rule for ``algorithm``, and a sentence when "auto" picked it.
+
+    ``"heatbath"`` and ``"metropolis"`` are taken as asked (the cluster path ignores the rule).
+    ``"auto"`` means Metropolis, min(1, exp(-beta dE)), which accepts more moves, except when
+    some neuron feels nothing: every equal-time coupling J_ij of its row zero, K_i = 0 and
+    h_it = h + h_i + u_t zero at every tick (or a single open tick, where K has no bond). Its
+    spins then have dE = 0, Metropolis flips them at every sweep and the chain is periodic, not
+    ergodic (J = K = h = 0 gives |m| = 0 exactly and a NaN Binder cumulant). Heat bath,
+    1 / (1 + exp(beta dE)), redraws such a spin as a fair coin and is right, so "auto" takes it.
+    """
+    if algorithm != "auto":
+        return ("heatbath" if algorithm == "heatbath" else "metropolis"), ""
+    if _has_free_neuron(model):
+        return "heatbath", ("heat bath: some neurons feel no coupling and no field, and "
+                            "Metropolis would flip their spins at every sweep.")
+    return "metropolis", ""
+
+
+def _has_free_neuron(model):
+    """True when a neuron has no equal-time coupling, no temporal coupling and no field."""
+    no_time = model.ticks == 1 and not model.time_periodic
+    candidates = (model.temporal_couplings() == 0) | no_time
+    if not candidates.any():
+        return False
+    candidates &= ~np.any(model.fields() != 0, axis=1)
+    if not candidates.any():
+        return False
+    couplings = model.couplings()
+    rows = np.repeat(np.arange(model.neurons), np.diff(couplings.indptr))
+    coupled = np.zeros(model.neurons, dtype=bool)
+    coupled[rows[couplings.weights != 0]] = True
+    return bool(np.any(candidates & ~coupled))
+
+
 class _Path:
     """Shared bookkeeping of the update paths."""
 
@@ -329,6 +364,8 @@ def build_path(model, algorithm="auto", seed=0, spins=None, allow_fast=True, ini
         spins = initial_spins(model, initial, seed)
     elif np.shape(spins) != shape:
         raise ParameterError(f"initial spins have shape {np.shape(spins)}, expected {shape}.")
-    method = "heatbath" if algorithm == "heatbath" else "metropolis"
+    method, method_reason = choose_method(model, algorithm)
+    if method_reason and name != "cluster":
+        reason = f"{reason} {method_reason[0].upper()}{method_reason[1:]}"
     cls = {"fast": FastPath, "local": LocalPath, "cluster": ClusterPath}[name]
     return cls(model, method, seed, spins), reason

@@ -162,13 +162,14 @@ class Sampler:
         if not params and algorithm == self.algorithm:
             return
         reshape = bool(_SHAPE_PARAMETERS & params.keys())
-        old_choice = (self.algorithm, self.path.name)
+        old_choice = (self.algorithm, self.path.name, self.path.method)
         self.model.update(**params)
         self.algorithm = algorithm
         spins = None if reshape else self.path.spins()
-        from .engine import choose_path
+        from .engine import choose_method, choose_path
         new_name, _ = choose_path(self.model, algorithm, self.allow_fast)
-        if reshape or (algorithm, new_name) != old_choice:
+        new_method, _ = choose_method(self.model, algorithm)
+        if reshape or (algorithm, new_name, new_method) != old_choice:
             sweeps = self.sweeps_done
             self._build(spins)
             if not reshape:

@@ -1,0 +1,86 @@
+import math
+
+import numpy as np
+import pytest
+
+from neurolattice_core.model import LatticeModel
+from neurolattice_core.sampler import Sampler
+from neurolattice_core.simulation import run_simulation
+
+
+def independent_spin_moments(n):
+    """Exact <|m|>, <m^2>, <m^4>, <m^6>, <m^8> of m = (1/n) sum of n independent fair +-1 spins."""
+    ups = np.arange(n + 1)
+    log_weights = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                   - n * math.log(2.0) for k in ups]
+    weights = np.exp(log_weights)
+    m = (2 * ups - n) / n
+    return (weights @ np.abs(m),) + tuple(weights @ m**p for p in (2, 4, 6, 8))
+
+
+def independent_spin_bounds(n, samples, z=5.0):
+    """Exact |m| and Binder cumulant of n free spins, with z standard errors of their estimators.
+
+    Heat bath redraws every free spin as a fair coin at every sweep, so the ``samples`` measured
+    configurations are independent. The mean of |m| then has the standard error
+    sqrt(<m^2> - <|m|>^2) / sqrt(samples). The Binder estimator U = 1 - b / (3 a^2) of the
+    sample means a of m^2 and b of m^4 has, to first order (delta method), the variance
+    g' S g / samples with g = (2 b / (3 a^3), -1 / (3 a^2)) and S the covariance of (m^2, m^4):
+    [[m4 - m2^2, m6 - m2 m4], [m6 - m2 m4, m8 - m4^2]]. Its exact value is 2 / (3 n).
+    """
+    abs_m, m2, m4, m6, m8 = independent_spin_moments(n)
+    abs_m_err = math.sqrt((m2 - abs_m**2) / samples)
+    g = np.array([2 * m4 / (3 * m2**3), -1 / (3 * m2**2)])
+    cov = np.array([[m4 - m2**2, m6 - m2 * m4], [m6 - m2 * m4, m8 - m4**2]])
+    binder_err = math.sqrt(g @ cov @ g / samples)
+    binder = 1 - m4 / (3 * m2**2)
+    assert binder == pytest.approx(2 / (3 * n))
+    return (abs_m, z * abs_m_err), (binder, z * binder_err)
+
+
+@pytest.mark.parametrize("ticks, path", [(8, "local"), (128, "fast")])
+def test_auto_samples_free_spins_with_heat_bath(ticks, path):
+    """J = K = h = 0: Metropolis flips every spin every sweep (|m| frozen, Binder NaN)."""
+    model = LatticeModel.create(neurons=8, ticks=ticks, J=0.0, K=0.0, temperature=1.0)
+    sampler = Sampler(model)
+    assert (sampler.path.name, sampler.path.method) == (path, "heatbath")
+    assert "heat bath" in sampler.path_reason.lower()
+    samples = 2000
+    result = run_simulation(model, sweeps=samples, burn_in=10, seed=11)
+    (abs_m, abs_m_bound), (binder, binder_bound) = independent_spin_bounds(8 * ticks, samples)
+    assert abs(result["abs_magnetization"] - abs_m) < abs_m_bound
+    assert abs(result["binder"] - binder) < binder_bound
+
+
+@pytest.mark.parametrize("params", [
+    dict(connectivity="custom", custom_J=np.zeros((4, 4)), K=0.0),
+    dict(connectivity="sk", sk_J0=0.0, sk_spread=0.0, K=0.0),
+    dict(connectivity="hopfield", J=0.0, K=0.0),
+    dict(connectivity="all-to-all", J=0.0, K_per_neuron=np.array([1.0, 1.0, 0.0, 1.0])),
+    dict(connectivity="ring", J=1.0, neuron_boundary="open", neurons=1, K=0.0),
+])
+def test_auto_takes_heat_bath_when_a_neuron_feels_nothing(params):
+    model = LatticeModel.create(**({"neurons": 4, "ticks": 4} | params))
+    assert Sampler(model).path.method == "heatbath"
+
+
+@pytest.mark.parametrize("params", [
+    dict(J=0.0, K=0.0, h=0.1),
+    dict(J=0.0, K=0.0, drive="pulse", drive_amplitude=0.5, drive_onset=0, drive_duration=4),
+    dict(J=0.0, K=0.3),
+    dict(J=0.5, K=0.0),
+    dict(connectivity="sk", sk_J0=0.0, sk_spread=1.0, K=0.0),
+])
+def test_auto_keeps_metropolis_when_every_spin_feels_something(params):
+    model = LatticeModel.create(**({"neurons": 4, "ticks": 4} | params))
+    assert Sampler(model).path.method == "metropolis"
+    assert Sampler(model, algorithm="heatbath").path.method == "heatbath"
+
+
+def test_a_sampler_switches_rule_when_the_couplings_are_switched_off():
+    sampler = Sampler(LatticeModel.create(neurons=4, ticks=4, J=1.0, K=1.0))
+    assert sampler.path.method == "metropolis"
+    sampler.set_parameters(J=0.0, K=0.0)
+    assert sampler.path.method == "heatbath"
+    sampler.set_parameters(K=0.5)
+    assert sampler.path.method == "metropolis"
