@@ -44,8 +44,9 @@ class RecordingState(param.Parameterized):
     def __init__(self, **params):
         super().__init__(**params)
         self.binning = BinningParams(name="binning")
-        self.recording = None
+        self.recording = None       # as loaded (a raster may not store its bin width)
         self.binned = None
+        self.bin_width_note = None  # what was assumed for a raster without a bin width
         self.quality = None
         self.described = None
         self._lock = threading.Lock()
@@ -110,13 +111,14 @@ class RecordingState(param.Parameterized):
         try:
             with self._lock:
                 recording = loader() if loader is not None else self.recording
-                recording, _ = ensure_bin_width(recording, self.binning.bin_ms / 1000.0)
-                binned = self.binning.bin(recording)
+                # a raster that does not store its bin width takes bin_ms as it, at every binning
+                timed, note = ensure_bin_width(recording, self.binning.bin_ms / 1000.0)
+                binned = self.binning.bin(timed)
                 if loader is not None:
                     self.excluded_units = []
                 report = quality_report(binned)
                 described = describe_binned(binned, self._kept(binned))
-                self.recording, self.binned = recording, binned
+                self.recording, self.binned, self.bin_width_note = recording, binned, note
                 self.quality, self.described = report, described
             self._published += 1
             self.outbox.post(status="ready", source_label=label, version=self._published)

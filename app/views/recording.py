@@ -122,13 +122,18 @@ class RecordingView(pn.viewable.Viewer):
     def _summary_html(self, binned, quality):
         r, n, t = binned.shape
         rows = [("source", self.state.source_label), ("units", n), ("trials", r),
-                ("bin width", f"{binned.bin_s * 1000:g} ms"), ("ticks per trial", t),
+                ("bin width", f"{binned.bin_s * 1000:g} ms"
+                              + (" (assumed: the file does not store it)"
+                                 if self.state.bin_width_note else "")),
+                ("ticks per trial", t),
                 ("window", f"{binned.window_s[0]:g} to {binned.window_s[1]:g} s"),
                 ("mean rate", f"{np.nanmean(quality.rates_hz):.2f} Hz"),
                 ("multi-spike bins", f"{100 * binned.multi_spike_fraction:.1f} %"),
                 ("mean pairwise correlation", f"{quality.mean_correlation:.3f}")]
         table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        warnings = "".join(f"<li>{w}</li>" for w in (*binned.warnings, *quality.warnings))
+        assumed = (self.state.bin_width_note,) if self.state.bin_width_note else ()
+        warnings = "".join(f"<li>{w}</li>"
+                           for w in (*assumed, *binned.warnings, *quality.warnings))
         proposals = "".join(f"<li>unit {i}: {why}</li>" for i, why in quality.proposed_exclusions)
         html = f"<table class='nl-table'>{table}</table>"
         if warnings:

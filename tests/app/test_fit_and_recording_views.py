@@ -118,3 +118,30 @@ def test_a_long_trial_is_drawn_pooled_at_most_4096_pixels_wide():
         assert "10 bins per pixel" in image.opts.get().kwargs["title"]
     finally:
         store.shutdown()
+
+
+def test_a_raster_without_its_bin_width_says_it_is_assumed_and_the_bin_box_sets_it():
+    import io
+
+    from tests.conftest import wait_until
+
+    raster = np.zeros((2, 3, 500), dtype=np.int64)
+    raster[:, :, ::7] = 1
+    buf = io.BytesIO()
+    np.savez(buf, raster=raster)                   # no bin_width_s in the file
+    store = SessionStore()
+    try:
+        state = store.recording
+        state.load_upload("nowidth.npz", buf.getvalue(), wait=True)
+        view = RecordingView(state=state)
+        view._on_state()
+        assert "assumed: the file does not store it" in view.summary.object
+        assert "bin width is not stored in the file" in view.summary.object
+        assert state.binned.bin_s == 0.02 and state.binned.shape == (2, 3, 500)
+        version = state.version
+        state.binning.bin_ms = 10.0                 # each stored bin is now taken as 10 ms
+        assert wait_until(lambda: (state.outbox.deliver() or True) and state.version > version)
+        assert state.binned.bin_s == 0.01 and state.binned.shape == (2, 3, 500)
+        np.testing.assert_array_equal(state.binned.binary, raster > 0)
+    finally:
+        store.shutdown()
