@@ -21,6 +21,15 @@ from .errors import MemoryBudgetError, ParameterError
 DRIVES = ("constant", "step", "ramp", "pulse", "custom")
 DEFAULT_MEMORY_LIMIT_BYTES = 8 * 2**30
 
+#: Largest |coupling or field| / temperature accepted. The kernels work in float32 (relative
+#: precision 2**-24 = 6e-8): below 1e4 the rounding of beta times a coupling stays under 1e-3, so
+#: acceptance probabilities keep three digits, while exp(-2 * 1e4) is already 0 in float32 (it is
+#: from beta |dE| = 104 on): larger ratios change no probability, only lose precision and
+#: overflow float32 as theta shrinks (theta = 1e-300 makes beta = inf and beta * 0 = NaN).
+MAX_COUPLING_OVER_TEMPERATURE = 1e4
+_SMALLEST_TEMPERATURE = 1.0 / float(np.finfo(np.float32).max)   # beta stays finite in float32
+_FINITE_NUMBERS = ("J", "K", "h", "sk_J0", "sk_spread", "drive_amplitude", "temperature")
+
 
 class LatticeModel(param.Parameterized):
     """Parameters of the space-time Ising action; builds couplings and fields on demand."""
@@ -105,8 +114,18 @@ class LatticeModel(param.Parameterized):
 
     # ----------------------------------------------------------------- validation
     def validate(self):
-        """Check cross-parameter consistency; raise :class:`ParameterError` naming the problem."""
+        """Check cross-parameter consistency; raise :class:`ParameterError` naming the problem.
+
+        Values must be finite, and every coupling or field divided by the temperature must stay
+        below :data:`MAX_COUPLING_OVER_TEMPERATURE` (the engine's float32 arithmetic).
+        """
         n = self.neurons
+        for name in _FINITE_NUMBERS:
+            if not math.isfinite(getattr(self, name)):
+                raise ParameterError(f"{name} must be a finite number, got {getattr(self, name)}.")
+        if self.temperature < _SMALLEST_TEMPERATURE:
+            raise ParameterError(f"temperature must be at least {_SMALLEST_TEMPERATURE:.3g} "
+                                 f"(1/temperature must fit in float32), got {self.temperature}.")
         if self.connectivity == "grid":
             self.grid_shape()
         if self.connectivity == "custom":
@@ -115,8 +134,14 @@ class LatticeModel(param.Parameterized):
             if np.shape(self.custom_J) != (n, n):
                 raise ParameterError(f"custom_J has shape {np.shape(self.custom_J)} but the model "
                                      f"has {n} neurons: give an {n} x {n} matrix.")
+            custom = _numeric_array("custom_J", self.custom_J)
+            if not np.all(np.isfinite(custom)):
+                bad = tuple(int(i) for i in np.argwhere(~np.isfinite(custom))[0])
+                raise ParameterError(f"custom_J has a non-finite entry at {bad}; every coupling "
+                                     "must be a finite number.")
         if self.drive == "custom":
-            drive = None if self.custom_drive is None else np.asarray(self.custom_drive, float)
+            drive = self.custom_drive
+            drive = None if drive is None else _numeric_array("custom_drive", drive)
             if drive is None or drive.shape != (self.ticks,) or not np.all(np.isfinite(drive)):
                 raise ParameterError(f"drive='custom' needs custom_drive: {self.ticks} finite "
                                      "values, one per tick.")
@@ -124,13 +149,42 @@ class LatticeModel(param.Parameterized):
             values = getattr(self, name)
             if values is None:
                 continue
-            values = np.asarray(values, dtype=float)
+            values = _numeric_array(name, values)
             if values.shape != (n,):
                 raise ParameterError(f"{name} has shape {values.shape}; it needs one value per "
                                      f"neuron, shape ({n},).")
             if not np.all(np.isfinite(values)):
                 raise ParameterError(f"{name} contains NaN or infinite values.")
+        self.check_strengths()
         self.check_memory()
+
+    def check_strengths(self):
+        """Refuse a coupling or field whose size over the temperature leaves float32's range.
+
+        Checks the parameters in use (|J| or |sk_J0| and sk_spread or the largest |custom_J|
+        after the connectivity; |K| or the largest |K_per_neuron|; |h|, the largest
+        |h_per_neuron|; |drive_amplitude| or the largest |custom_drive|), each divided by theta,
+        against :data:`MAX_COUPLING_OVER_TEMPERATURE`.
+        """
+        used = {"sk": ["sk_J0", "sk_spread"], "custom": []}.get(self.connectivity, ["J"])
+        used += ["K"] if self.K_per_neuron is None else []
+        used += ["h"] + (["drive_amplitude"] if self.drive != "custom" else [])
+        strengths = {name: abs(getattr(self, name)) for name in used}
+        arrays = {"custom_J": self.custom_J if self.connectivity == "custom" else None,
+                  "K_per_neuron": self.K_per_neuron, "h_per_neuron": self.h_per_neuron,
+                  "custom_drive": self.custom_drive if self.drive == "custom" else None}
+        for name, values in arrays.items():
+            if values is not None and np.size(values):
+                strengths[f"the largest |{name}|"] = float(np.max(np.abs(
+                    np.asarray(values, dtype=np.float64))))
+        limit = MAX_COUPLING_OVER_TEMPERATURE
+        for name, value in strengths.items():
+            if value / self.temperature >= limit:
+                raise ParameterError(
+                    f"{name} / temperature = {value:.3g} / {self.temperature:.3g} = "
+                    f"{value / self.temperature:.3g} must be below {limit:g}: the engine's float32 "
+                    "arithmetic loses such couplings (exp(-2e4) is already 0). Raise the "
+                    "temperature or scale the couplings down.")
 
     def grid_shape(self):
         """(rows, cols) of the grid sheet; raises when it does not match the neuron count."""
@@ -333,6 +387,19 @@ def _decreasing_root(f, low, high):
             low = middle
         else:
             high = middle
+
+
+def _numeric_array(name, values):
+    """``values`` as float64, or :class:`ParameterError` naming ``name`` if they are not numbers."""
+    array = np.asarray(values)
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    if array.dtype.kind == "O":
+        try:
+            return array.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    raise ParameterError(f"{name} must hold real numbers, got an array of dtype {array.dtype}.")
 
 
 def _clean_param_message(error):

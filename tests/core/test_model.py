@@ -47,6 +47,57 @@ def test_invalid_parameters_raise_a_clear_error(bad, words):
         model.couplings()
 
 
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("bad, words", [
+    (dict(J=NAN), "J must be a finite number"),
+    (dict(K=INF), "K must be a finite number"),
+    (dict(h=-INF), "h must be a finite number"),
+    (dict(sk_J0=NAN, connectivity="sk", neurons=4), "sk_J0 must be a finite number"),
+    (dict(sk_spread=INF, connectivity="sk", neurons=4), "sk_spread must be a finite number"),
+    (dict(drive_amplitude=NAN), "drive_amplitude must be a finite number"),
+    (dict(temperature=INF), "temperature must be a finite number"),
+    (dict(temperature=1e-300), "temperature must be at least"),
+    (dict(temperature=1e-300, J=0.0, K=0.0), "temperature must be at least"),
+    (dict(connectivity="custom", neurons=2, custom_J=np.array([[0.0, NAN], [NAN, 0.0]])),
+     r"custom_J has a non-finite entry at \(0, 1\)"),
+    (dict(connectivity="custom", neurons=2, custom_J=np.array([["0", "a"], ["a", "0"]])),
+     "custom_J must hold real numbers"),
+    (dict(connectivity="custom", neurons=2, custom_J=np.array([[0, "x"], ["x", 0]], object)),
+     "custom_J must hold real numbers"),
+    (dict(neurons=2, h_per_neuron=np.array(["a", "b"])), "h_per_neuron must hold real numbers"),
+    (dict(J=2e4, temperature=2.0), r"J / temperature .* must be below 10000"),
+    (dict(J=0.0, K=-1.0, temperature=1e-4), r"K / temperature .* must be below 10000"),
+    (dict(J=0.0, K=0.0, h=5.0, temperature=1e-4), r"h / temperature .* must be below 10000"),
+    (dict(connectivity="custom", neurons=2, temperature=1e-3,
+          custom_J=np.array([[0.0, -20.0], [-20.0, 0.0]])),
+     r"largest \|custom_J\| / temperature .* must be below 10000"),
+    (dict(neurons=2, K_per_neuron=np.array([0.0, 1e5])), r"largest \|K_per_neuron\|"),
+])
+def test_non_finite_or_float32_breaking_values_are_refused(bad, words):
+    with pytest.raises(ParameterError, match=words):
+        LatticeModel.create(**bad)
+
+
+def test_strong_but_representable_couplings_are_accepted():
+    """The bound is on |coupling| / temperature; just below it the model is valid."""
+    LatticeModel.create(J=9.99e3, K=-9.99e3, h=9.99e3, temperature=1.0)
+    LatticeModel.create(J=1e-6, K=1e-6, temperature=1e-9)
+    LatticeModel.create(J=0.0, K=0.0, temperature=1e-30)
+    # parameters the model does not use are not checked (sk_spread = 1 on a ring)
+    LatticeModel.create(J=1.0, K_per_neuron=np.ones(4), K=1e9, neurons=4, temperature=1e-3)
+
+
+def test_the_presets_and_the_slider_ranges_stay_inside_the_strength_bound():
+    from neurolattice_core.model import MAX_COUPLING_OVER_TEMPERATURE
+    params = LatticeModel.param
+    lowest_theta = params.temperature.softbounds[0]
+    for name in ("J", "K", "h", "sk_J0", "sk_spread", "drive_amplitude"):
+        strongest = max(abs(b) for b in params[name].softbounds)
+        assert strongest / lowest_theta < MAX_COUPLING_OVER_TEMPERATURE / 100, name
+
+
 def test_memory_estimate_refuses_huge_requests_with_the_estimate():
     with pytest.raises(MemoryBudgetError, match="GiB"):
         LatticeModel.create(neurons=100_000, ticks=100_000)
