@@ -11,6 +11,7 @@ t=1 -> 0), the usual torus convention.
 """
 
 import math
+import numbers
 
 import numpy as np
 import param
@@ -387,6 +388,18 @@ def _decreasing_root(f, low, high):
             low = middle
         else:
             high = middle
+
+
+def check_integer(name, value, low, high=None):
+    """``value`` as an int, or :class:`ParameterError` naming ``name`` and the range [low, high].
+
+    Accepts Python and NumPy integers (not bools, floats or strings).
+    """
+    valid = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if not valid or value < low or (high is not None and value > high):
+        span = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ParameterError(f"{name} must be an integer {span}, got {value!r}.")
+    return int(value)
 
 
 def _numeric_array(name, values):

@@ -13,13 +13,21 @@ import time
 import numpy as np
 
 from .engine import build_path
-from .errors import ParameterError
-from .model import LatticeModel
+from .errors import MemoryBudgetError, ParameterError
+from .model import LatticeModel, check_integer
+
+#: Seeds of the random streams have the range of the model's disorder seed.
+SEED_MAX = LatticeModel.param.seed.bounds[1]
 
 log = logging.getLogger(__name__)
 
 # Changing these needs new arrays of another shape: the configuration restarts hot.
 _SHAPE_PARAMETERS = {"neurons", "ticks", "replicas", "grid_rows", "grid_cols"}
+
+
+def _history_row_bytes(replicas):
+    """Bytes of one measurement in the ring buffers (float64 sweep, energy and m per replica)."""
+    return (1 + 2 * replicas) * 8
 
 
 class RingBuffer:
@@ -66,9 +74,13 @@ class Sampler:
         The model (a default ring x time model if omitted). The sampler works on it in place.
     algorithm : {"auto", "metropolis", "heatbath", "cluster"}
     seed : int
-        Seed of the random streams and of the hot start.
+        Seed of the random streams and of the hot start, 0 <= seed < 2**63.
     history : int
-        Capacity of the ring buffers of measured time series (rows).
+        Capacity of the ring buffers of measured time series (rows); with the lattice it must
+        fit in the model's ``memory_limit_bytes`` (else :class:`MemoryBudgetError`).
+
+    The model is validated here (create()'s checks, memory included) before anything is
+    allocated, so a model built directly or edited by attribute assignment is checked too.
     measure_every : int
         Sweeps between two measurements of energy and magnetisation.
     threads : int, optional
@@ -81,8 +93,9 @@ class Sampler:
 
     def __init__(self, model=None, *, algorithm="auto", seed=0, history=4096, measure_every=1,
                  threads=None, allow_fast=True, initial="random"):
-        if history < 1 or measure_every < 1:
-            raise ParameterError("history and measure_every must be positive integers.")
+        history = check_integer("history", history, 1)
+        measure_every = check_integer("measure_every", measure_every, 1)
+        seed = check_integer("seed", seed, 0, SEED_MAX)
         if threads is not None:
             import numba
             limit = numba.config.NUMBA_NUM_THREADS
@@ -114,7 +127,26 @@ class Sampler:
         self._build(spins=None)
 
     # ------------------------------------------------------------------ configuration
+    def _history_bytes(self, replicas):
+        """Memory of the ring buffers: sweep numbers, energy and magnetisation per replica."""
+        return self._history_capacity * _history_row_bytes(replicas)
+
+    def _check_memory(self, model):
+        """Refuse a model whose lattice plus the measured history exceed its memory limit."""
+        model.check_memory()
+        lattice = model.memory_estimate_bytes()
+        history = self._history_bytes(model.replicas)
+        if lattice + history > model.memory_limit_bytes:
+            fits = (model.memory_limit_bytes - lattice) // _history_row_bytes(model.replicas)
+            raise MemoryBudgetError(
+                f"history={self._history_capacity} measurements x {model.replicas} replicas needs "
+                f"about {history / 2**30:.1f} GiB, which with the lattice "
+                f"({lattice / 2**30:.1f} GiB) exceeds the limit of "
+                f"{model.memory_limit_bytes / 2**30:.1f} GiB: use a history of at most "
+                f"{max(fits, 0)} measurements.")
+
     def _build(self, spins):
+        self._check_memory(self.model)   # build_path then validates the rest of the model
         self.path, self.path_reason = build_path(self.model, self.algorithm, self.seed, spins,
                                                    self.allow_fast, self._initial_for_model())
         replicas = self.model.replicas
@@ -148,7 +180,7 @@ class Sampler:
         algorithm = params.pop("algorithm", self.algorithm)
         trial = self.model.param.values() | params
         trial.pop("name", None)
-        LatticeModel.create(**trial)  # validate before queueing
+        self._check_memory(LatticeModel.create(**trial))  # validate before queueing
         with self._lock:
             self._pending.update(params)
             self._pending_algorithm = algorithm
@@ -185,8 +217,7 @@ class Sampler:
         Allowed when the sampler is not running in the background or is paused: it then waits
         for the chunk in flight and applies the changes queued meanwhile first.
         """
-        if n_sweeps < 0:
-            raise ParameterError(f"n_sweeps must be >= 0, got {n_sweeps}.")
+        n_sweeps = check_integer("n_sweeps", n_sweeps, 0)
         background = threading.current_thread() is self._thread
         if self.running and not background and not self.paused:
             raise RuntimeError("the sampler is running in the background: pause() or stop() it "

@@ -9,6 +9,10 @@ import warnings
 import numpy as np
 
 from . import observables as obs
+from .model import check_integer
+
+#: Fewest measured sweeps ``run_simulation`` accepts: the series ``thermodynamic_summary`` needs.
+MIN_MEASURED_SWEEPS = 4
 
 
 def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0, threads=None,
@@ -21,8 +25,10 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
     algorithm : str
         One of ``engine.ALGORITHMS``.
     sweeps, burn_in : int
-        Measured sweeps (energy and magnetisation after every sweep) and discarded sweeps.
+        Measured sweeps (energy and magnetisation after every sweep; at least
+        ``MIN_MEASURED_SWEEPS``, which the error analysis needs) and discarded sweeps (>= 0).
     seed : int
+        Seed of the random streams, 0 <= seed < 2**63.
     threads : int, optional
         Numba threads.
     correlation_samples : int
@@ -40,6 +46,9 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
     """
     from .sampler import Sampler  # Numba; live_observables (used by the page) needs none
 
+    sweeps = check_integer("sweeps", sweeps, MIN_MEASURED_SWEEPS)
+    burn_in = check_integer("burn_in", burn_in, 0)
+    correlation_samples = check_integer("correlation_samples", correlation_samples, 1)
     started = time.perf_counter()
     sampler = Sampler(model, algorithm=algorithm, seed=seed, history=max(sweeps, 1),
                       threads=threads)

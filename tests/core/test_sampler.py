@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from neurolattice_core.errors import ParameterError
+from neurolattice_core.errors import MemoryBudgetError, ParameterError
 from neurolattice_core.model import LatticeModel
 from neurolattice_core.sampler import RingBuffer, Sampler
 from tests.conftest import wait_until
@@ -227,3 +227,51 @@ def test_the_byte_paths_measure_the_models_energy(params):
     energy = sampler.model.energy(spins) / sites
     assert np.allclose(history["energy_per_site"][-1], energy, rtol=1e-12, atol=1e-12)
     assert np.array_equal(history["magnetization"][-1], spins.mean(axis=(1, 2)))
+
+
+def test_a_directly_built_model_is_validated_before_anything_is_allocated():
+    """LatticeModel(...) skips create(); the sampler runs create()'s checks itself."""
+    with pytest.raises(MemoryBudgetError, match=r"needs about .* GiB"):
+        Sampler(LatticeModel(neurons=10**7, ticks=10**7))
+    with pytest.raises(ParameterError, match="grid shape"):
+        Sampler(LatticeModel(neurons=10, ticks=8, connectivity="grid", grid_rows=3))
+    with pytest.raises(ParameterError, match="J must be a finite number"):
+        Sampler(LatticeModel(neurons=4, ticks=8, J=float("nan")))
+    model = LatticeModel.create(neurons=4, ticks=8)
+    model.temperature = 1e-300   # attribute assignment also skips create()
+    with pytest.raises(ParameterError, match="temperature"):
+        Sampler(model)
+
+
+def test_a_history_that_does_not_fit_is_refused_with_the_estimate():
+    model = small_model()
+    with pytest.raises(MemoryBudgetError,
+                       match=r"history=1000000000000 .* GiB.* at most \d+ measurements"):
+        Sampler(model, history=10**12)
+    sampler = Sampler(model, history=2**20)   # 48 MiB: fits one replica, not 1000
+    with pytest.raises(MemoryBudgetError, match="history"):
+        sampler.set_parameters(replicas=1000)
+    assert sampler.model.replicas == 1
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(seed=-1), "seed must be an integer between 0 and"),
+    (dict(seed=2**63), "seed must be an integer between 0 and"),
+    (dict(seed=1.5), "seed must be an integer"),
+    (dict(history=0), "history must be an integer >= 1"),
+    (dict(history=10.5), "history must be an integer"),
+    (dict(measure_every="2"), "measure_every must be an integer"),
+])
+def test_invalid_sampler_settings_are_refused(kwargs, words):
+    with pytest.raises(ParameterError, match=words):
+        Sampler(small_model(), **kwargs)
+
+
+@pytest.mark.parametrize("n_sweeps", ["3", 2.5, -1, True])
+def test_step_refuses_anything_but_a_non_negative_integer(n_sweeps):
+    sampler = Sampler(small_model())
+    with pytest.raises(ParameterError, match="n_sweeps must be an integer >= 0"):
+        sampler.step(n_sweeps)
+    assert sampler.sweeps_done == 0
+    sampler.step(np.int64(2))
+    assert sampler.sweeps_done == 2

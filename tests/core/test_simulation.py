@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 
+from neurolattice_core.errors import ParameterError
 from neurolattice_core.model import LatticeModel
 from neurolattice_core.sampler import Sampler
 from neurolattice_core.simulation import run_simulation
@@ -84,3 +85,18 @@ def test_a_sampler_switches_rule_when_the_couplings_are_switched_off():
     assert sampler.path.method == "heatbath"
     sampler.set_parameters(K=0.5)
     assert sampler.path.method == "metropolis"
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(seed=-3), "seed must be an integer between 0 and"),
+    (dict(sweeps=10.5), "sweeps must be an integer >= 4, got 10.5"),
+    (dict(sweeps=2), "sweeps must be an integer >= 4, got 2"),
+    (dict(sweeps="100"), "sweeps must be an integer"),
+    (dict(burn_in=-1), "burn_in must be an integer >= 0"),
+    (dict(burn_in=0.5), "burn_in must be an integer"),
+    (dict(correlation_samples=0), "correlation_samples must be an integer >= 1"),
+])
+def test_run_simulation_refuses_invalid_settings_naming_them(kwargs, words):
+    model = LatticeModel.create(neurons=4, ticks=8)
+    with pytest.raises(ParameterError, match=words):
+        run_simulation(model, **({"sweeps": 8, "burn_in": 0} | kwargs))
