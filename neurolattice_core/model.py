@@ -10,6 +10,7 @@ With periodic time and T == 2 the bond between the two ticks is counted twice (t
 t=1 -> 0), the usual torus convention.
 """
 
+import difflib
 import math
 import numbers
 
@@ -93,7 +94,8 @@ class LatticeModel(param.Parameterized):
     # ----------------------------------------------------------------- construction
     @classmethod
     def create(cls, **params):
-        """Build and validate a model; any invalid value raises :class:`ParameterError`."""
+        """Build and validate a model; an invalid value or unknown name raises ParameterError."""
+        _check_names(cls, params)
         try:
             model = cls(**params)
         except ValueError as error:
@@ -103,6 +105,7 @@ class LatticeModel(param.Parameterized):
 
     def update(self, **params):
         """Set several parameters at once, validating the result (atomic on error)."""
+        _check_names(type(self), params)
         old = {name: getattr(self, name) for name in params}
         try:
             self.param.update(**params)
@@ -400,6 +403,17 @@ def check_integer(name, value, low, high=None):
         span = f">= {low}" if high is None else f"between {low} and {high}"
         raise ParameterError(f"{name} must be an integer {span}, got {value!r}.")
     return int(value)
+
+
+def _check_names(cls, params):
+    """Raise :class:`ParameterError` for a name that is not a parameter, suggesting the nearest."""
+    known = list(cls.param)
+    for name in params:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ParameterError(f"unknown model parameter {name!r}: {hint}valid names are "
+                                 f"{', '.join(sorted(known))}.")
 
 
 def _numeric_array(name, values):

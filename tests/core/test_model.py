@@ -98,6 +98,17 @@ def test_the_presets_and_the_slider_ranges_stay_inside_the_strength_bound():
         assert strongest / lowest_theta < MAX_COUPLING_OVER_TEMPERATURE / 100, name
 
 
+def test_unknown_parameter_names_are_refused_with_the_nearest_valid_one():
+    with pytest.raises(ParameterError, match=r"unknown model parameter 'neuronz': did you mean "
+                                             r"'neurons'\? valid names are .*temperature"):
+        LatticeModel.create(neuronz=5)
+    model = LatticeModel.create(neurons=4, ticks=4)
+    with pytest.raises(ParameterError, match=r"unknown model parameter 'bogus': valid names are "
+                                             r"J, K, .*ticks"):
+        model.update(temperature=1.0, bogus=1)
+    assert model.temperature == pytest.approx(2.269185)
+
+
 def test_memory_estimate_refuses_huge_requests_with_the_estimate():
     with pytest.raises(MemoryBudgetError, match="GiB"):
         LatticeModel.create(neurons=100_000, ticks=100_000)
