@@ -1,6 +1,6 @@
 """The page of one session around the tabs: header, presentation mode and the URL it carries.
 
-:class:`Page` swaps between the tabs ("explore") and the presentation layout ("present"), runs
+:class:`Page` shows either the tabs ("explore") or the presentation layout ("present"), runs
 the frame callbacks of the layout that is shown only (one stream of snapshots per session), and
 reads and writes the URL through :class:`~app.url_state.LinkState`.
 """
@@ -48,9 +48,9 @@ class Page:
                                            "large plot and fonts, guided experiments")
         present_button.on_click(lambda _: setattr(self.state, "mode", "present"))
         self.explore = [pn.Row(header, present_button, sizing_mode="stretch_width",
-                               styles={"background": "#1a365d"}),
-                        self.link_message, tabs]
-        self.root = pn.Column(*self.explore, sizing_mode="stretch_width")
+                               styles={"background": "#1a365d"}), tabs]
+        self.root = pn.Column(self.explore[0], self.link_message, tabs,
+                              sizing_mode="stretch_width")
 
         problems = self.link.apply(decode_args(pn.state.session_args))
         if problems:
@@ -77,7 +77,7 @@ class Page:
             exit_button = pn.widgets.Button(label="Exit presentation", width=210, height=52,
                                             stylesheets=[":host .bk-btn { font-size: 20px; }"])
             exit_button.on_click(lambda _: setattr(self.state, "mode", "explore"))
-            self._presentation = [self.link_message, self.present.layout(exit_button)]
+            self._presentation = [self.present.layout(exit_button)]
         return self._presentation
 
     def _on_tab(self, event):
@@ -89,8 +89,19 @@ class Page:
             self.tabs.active = index
 
     def _show_mode(self, *events):
+        """Show the tabs or the presentation by visibility (built once, then kept in the page).
+
+        Swapping the root's children instead made the browser build the plots again, and their
+        automatic ranges then kept the bounds they had when the page left them: after a
+        presentation, traces sat squeezed at one edge of a stale sweep axis.
+        """
         presenting = self.state.mode == "present"
-        self.root[:] = self.presentation if presenting else self.explore
+        if presenting and self.presentation[0] not in self.root.objects:
+            self.root.extend(self.presentation)
+        for item in self.explore:
+            item.visible = not presenting
+        for item in self._presentation or ():
+            item.visible = presenting
         if self._loaded:
             self.start_frames()
 

@@ -31,6 +31,26 @@ def download(page, trigger):
     return info.value.suggested_filename, open(path, "rb").read()
 
 
+ENERGY_AXIS = """() => {
+  for (const doc of Bokeh.documents) for (const m of doc._all_models.values())
+    if (m.type == 'Figure' && m.title && (m.title.text || '').startsWith('Energy per site')) {
+      const xs = m.renderers.map(r => r.data_source.data.x).filter(x => x && x.length > 1);
+      if (!xs.length) return null;
+      return [m.x_range.start, m.x_range.end, Math.min(...xs[0]), Math.max(...xs[0])];
+    }
+  return null; }"""
+
+
+def energy_axis_fits_its_trace(page):
+    """The energy trace's automatic sweep axis spans the points drawn (range padding 10 %)."""
+    axis = page.page.evaluate(ENERGY_AXIS)
+    if axis is None:
+        return False
+    start, end, first, last = axis
+    slack = 0.2 * (last - first) + 1
+    return first - slack <= start <= first and last <= end <= last + slack
+
+
 def test_presentation_mode_runs_a_guided_experiment(app_page):
     page = app_page.page
     page.get_by_role("button", name="Present").click()
@@ -57,6 +77,10 @@ def test_presentation_mode_runs_a_guided_experiment(app_page):
     page.get_by_role("button", name="Exit presentation").click()
     page.get_by_text("flips/ns").first.wait_for(timeout=20_000)
     assert "θ/θc = 0.925" in app_page.readout()
+    # the traces' axes follow the points drawn since (they kept stale bounds after a swap)
+    assert wait_until(lambda: energy_axis_fits_its_trace(app_page), timeout=20)
+    page.wait_for_timeout(3000)
+    assert energy_axis_fits_its_trace(app_page)
     assert app_page.errors == []
 
 
