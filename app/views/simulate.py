@@ -48,7 +48,11 @@ _WIDGETS = {
     "K": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "name": "Temporal coupling K"},
     "h": {"type": pn.widgets.EditableFloatSlider, "step": 0.01, "name": "Field h"},
     "drive_amplitude": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
-    "sk_spread": {"type": pn.widgets.FloatSlider, "throttled": True, "step": 0.01},
+    # SK couplings are drawn again at every change: only when the slider is released
+    "sk_J0": {"type": pn.widgets.EditableFloatSlider, "throttled": True, "step": 0.01,
+              "name": "SK mean coupling J₀"},
+    "sk_spread": {"type": pn.widgets.EditableFloatSlider, "throttled": True, "step": 0.01,
+                  "name": "SK coupling spread J (std)"},
     # A huge client-side maximum (the default would be the soft bound, silently clamping):
     # the store explains why a size is refused.
     "neurons": {"type": pn.widgets.IntInput, "start": 1, "end": 10**9},
@@ -122,6 +126,8 @@ class SimulateView(pn.viewable.Viewer):
         self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
         self._readout_key = None   # (state, θ/θc, description) last drawn in the readout
+        self._rate_mark = None     # (sampler, progress) at the previous readout
+        self._recent = (0.0, 0.0, 0.0)   # (sweeps/s, flips/ns, acceptance) shown last
         self._refresh = (None, [])   # (analysis before a change, product groups to redraw)
         self._sheet = self._sheet_tick = None   # the grid's time slice (see _draw_sheet)
         self._sheet_holder = pn.Column(sizing_mode="stretch_width")
@@ -322,12 +328,35 @@ class SimulateView(pn.viewable.Viewer):
         self._readout_key = (state, where, description)
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
+        sweeps_per_second, flips_per_ns, acceptance = self._recent_rates(progress)
+        frames = f"{fps:.0f} frames/s · " if state == "running" else ""
         self.readout.object = (
             f"<b>{state}</b> · path: {progress['path']} · sweeps {progress['sweeps']:,} · "
-            f"{progress['sweeps_per_second']:.1f} sweeps/s · "
-            f"{progress['flips_per_ns']:.2f} flips/ns · {fps:.0f} frames/s · "
-            f"acceptance {progress['acceptance']:.2f} · |m| {abs_m}"
+            f"{sweeps_per_second:.1f} sweeps/s · {flips_per_ns:.2f} flips/ns · {frames}"
+            f"acceptance {acceptance:.2f} · |m| {abs_m}"
             f" · {where}<br><span class='nl-muted'>{description}</span>")
+
+    def _recent_rates(self, progress):
+        """(sweeps/s, flips/ns, acceptance) over the sweeps run since the previous readout.
+
+        The run's averages would lag a change of temperature for as long as the run had
+        lasted; with nothing run since (paused), the last values stay.
+        """
+        sampler = self.store.sampler
+        mark, self._rate_mark = self._rate_mark, (sampler, progress)
+        if mark is None or mark[0] is not sampler:   # a new engine: its own averages so far
+            self._recent = (progress["sweeps_per_second"], progress["flips_per_ns"],
+                            progress["acceptance"])
+            return self._recent
+        old = mark[1]
+        busy = progress["busy_seconds"] - old["busy_seconds"]
+        attempted = progress["flips_attempted"] - old["flips_attempted"]
+        if busy > 0 and attempted > 0:
+            accepted = (progress["acceptance"] * progress["flips_attempted"]
+                        - old["acceptance"] * old["flips_attempted"])
+            self._recent = ((progress["sweeps"] - old["sweeps"]) / busy,
+                            attempted / busy / 1e9, accepted / attempted)
+        return self._recent
 
     def _on_message(self, event):
         store = self.store

@@ -236,3 +236,24 @@ def test_pausing_redraws_the_traces_at_once(store):
     view._on_frame()                         # ... and the next frame redraws the traces
     shown = view.energy.sources["energy"].data["x"]
     assert shown[-1] == store.sampler.history()["sweep"][-1] >= 41
+
+
+def test_the_readout_shows_the_rates_of_the_latest_sweeps_not_the_run_average(store):
+    import re
+
+    view = SimulateView(store=store)
+    store.controls.temperature = 1.2                 # ordered: few flips are accepted
+    store.sampler.step(300)
+    view._update_readout(store.sampler.latest_frame())
+    before = store.sampler.progress()
+    store.controls.temperature = 6.0                 # hot: most are
+    assert store.sampler.model.temperature == 6.0
+    store.sampler.step(60)
+    view._update_readout(store.sampler.latest_frame())
+    after = store.sampler.progress()
+    accepted = (after["acceptance"] * after["flips_attempted"]
+                - before["acceptance"] * before["flips_attempted"])
+    latest = accepted / (after["flips_attempted"] - before["flips_attempted"])
+    shown = float(re.search(r"acceptance ([0-9.]+)", view.readout.object)[1])
+    assert abs(shown - latest) <= 0.005 and latest - after["acceptance"] > 0.1
+    assert "frames/s" not in view.readout.object     # not playing: no frame rate
