@@ -41,7 +41,8 @@ PRESETS = {
 FIT_PRESET = "Fit of the loaded recording"
 FIT_PRESET_NOTE = ("The model fitted to the loaded recording in the Fit tab (its couplings, "
                    "fields and temporal couplings, θ = 1, open time): its raster beside the "
-                   "recording's.")
+                   "recording's. The fitted J_ij, K_i and h_i replace the J, K and h sliders; θ "
+                   "scales them all.")
 
 
 #: The model controls that some preset sets (the note says which of them were changed since).

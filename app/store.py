@@ -33,10 +33,18 @@ PRESET_ONLY = {"grid_rows": {"grid"}, "grid_cols": {"grid"}, "sk_J0": {"sk"},
                "neuron_boundary": {"ring", "grid"}, "J": {"all-to-all", "ring", "grid", "hopfield"}}
 
 
-def visible_controls(connectivity):
-    """The control parameters that apply to ``connectivity`` (in display order)."""
+def visible_controls(controls):
+    """The control parameters that apply to the model ``controls`` (in display order).
+
+    Per-neuron arrays (a fit's K_i and h_i) replace K and h, and custom couplings J, so those
+    sliders, which would change nothing, are left out.
+    """
+    connectivity = controls.connectivity
+    replaced = {"K": controls.K_per_neuron is not None, "h": controls.h_per_neuron is not None,
+                "J": connectivity == "custom"}
     return [name for name in CONTROL_PARAMETERS
-            if connectivity in PRESET_ONLY.get(name, {connectivity})]
+            if connectivity in PRESET_ONLY.get(name, {connectivity})
+            and not replaced.get(name, False)]
 #: The engine thread runs sweeps in chunks of about this many seconds (and at least
 #: ``sweeps_per_frame`` sweeps): snapshots and parameter changes pass between chunks, and the
 #: per-chunk work (copying the configuration, the throttled analysis) stays a few per cent.

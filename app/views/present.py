@@ -100,8 +100,9 @@ class PresentView(pn.viewable.Viewer):
         ratio = f"θ/θ<sub>c</sub> = {model.temperature / theta_c:.2f}" if theta_c else ""
         abs_m = frame["products"].get("abs_magnetization", float("nan"))
         state = "running" if sampler.running and not sampler.paused else "paused"
-        parts = [f"θ = {model.temperature:.3f}", ratio, f"J = {model.J:g}", f"K = {model.K:g}",
-                 f"|m| = {abs_m:.2f}"]
+        couplings = ([f"J = {model.J:g}", f"K = {model.K:g}"] if model.connectivity != "custom"
+                     and model.K_per_neuron is None else ["fitted J<sub>ij</sub>, K<sub>i</sub>"])
+        parts = [f"θ = {model.temperature:.3f}", ratio, *couplings, f"|m| = {abs_m:.2f}"]
         self.readout.object = ("&nbsp;&nbsp;·&nbsp;&nbsp;".join(p for p in parts if p)
                                + "&nbsp;&nbsp;·&nbsp;&nbsp;<span style='color:#555;font-size:20px'>"
                                  f"sweep "

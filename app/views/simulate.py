@@ -402,17 +402,17 @@ class SimulateView(pn.viewable.Viewer):
                               "type": pn.widgets.IntSlider, "throttled": True}})
         model = pn.Column(self._model_widgets(), sizing_mode="stretch_width")
 
-        def rebuild(event):
+        def rebuild(*events):
             model[:] = [self._model_widgets()]
 
-        store.controls.param.watch(rebuild, "connectivity")
+        store.controls.param.watch(rebuild, ["connectivity", "K_per_neuron", "h_per_neuron"])
         colours = pn.Row(pn.pane.HTML("Lattice colours", margin=(12, 5, 5, 10)), self.colouring)
         return pn.Column(engine, self.preset_note, pn.Row(play, pause, step, reset), colours,
                          pn.pane.Markdown("#### Model"), model, width=330)
 
     def _model_widgets(self):
         controls = self.store.controls
-        return pn.Param(controls, parameters=visible_controls(controls.connectivity),
+        return pn.Param(controls, parameters=visible_controls(controls),
                         widgets=_WIDGETS, show_name=False, sizing_mode="stretch_width")
 
     def exports(self):

@@ -128,10 +128,16 @@ def test_the_fit_preset_without_a_fit_says_so_and_keeps_the_engine():
         store.shutdown()
 
 
+def _model_slider_names(controls):
+    """The model parameters that the Model section of the Simulate view's ``controls`` offers."""
+    return set(controls.objects[-1].objects[0].parameters)
+
+
 def test_the_fit_preset_runs_the_fit_and_a_named_preset_runs_again_after_it():
     from app.presets import FIT_PRESET
     from app.recording_state import RecordingState
     from app.store import SessionStore
+    from app.views.simulate import SimulateView
     from tests.app.test_fit_state import _fit
 
     store = SessionStore()
@@ -139,12 +145,17 @@ def test_the_fit_preset_runs_the_fit_and_a_named_preset_runs_again_after_it():
         recording = RecordingState()
         recording.load_sample(wait=True)
         store.fit.result = _fit(recording, model="lft", method="pl", drive="off")
+        controls = SimulateView(store=store).controls()   # follows the model from here on
         store.preset = FIT_PRESET
         assert store.simulating_fit and store.preset == FIT_PRESET
         assert store.sampler.model.connectivity == "custom"
         assert store.sampler.model.neurons == store.fit.result.n_units
+        # the fitted J_ij, K_i and h_i replace these sliders, which would change nothing
+        assert {"J", "K", "h"}.isdisjoint(_model_slider_names(controls))
+        assert "temperature" in _model_slider_names(controls)
         store.preset = "Paramagnet"
         assert not store.simulating_fit and store.sampler.model.connectivity == "ring"
+        assert {"J", "K", "h"} <= _model_slider_names(controls)
         assert store.simulate_fit()                          # the Fit tab's button
         assert store.preset == FIT_PRESET and store.simulating_fit
     finally:
