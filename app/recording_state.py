@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_MB = 200
 
 
+#: The binning settings a change of which bins the recording again.
+BINNING_SETTINGS = ("bin_ms", "window_start_s", "window_stop_s", "align")
+
+
 class RecordingState(param.Parameterized):
     """The recording of one session."""
 
@@ -52,8 +56,9 @@ class RecordingState(param.Parameterized):
         self._lock = threading.Lock()
         self.outbox = Outbox(self)
         self._published = 0
-        self.binning.param.watch(lambda *_: self.rebin(), ["bin_ms", "window_start_s",
-                                                           "window_stop_s", "align"])
+        self._binning_in_use = self.binning.param.values()   # of the binned recording shown
+        self._restoring = False
+        self.binning.param.watch(self._on_binning, list(BINNING_SETTINGS))
 
     # ------------------------------------------------------------------ actions
     def load_sample(self, name=None, wait=False):
@@ -75,6 +80,20 @@ class RecordingState(param.Parameterized):
         raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         return self._start(lambda: load_recording(raw, name=filename, size_cap_bytes=cap),
                            filename, wait)
+
+    def _on_binning(self, *events):
+        if not self._restoring:
+            self.rebin()
+
+    def restore_binning(self):
+        """Set the binning settings back to those of the recording shown (after a refusal)."""
+        values = {k: self._binning_in_use[k] for k in BINNING_SETTINGS
+                  if self.binning.param.values()[k] != self._binning_in_use[k]}
+        self._restoring = True
+        try:
+            self.binning.param.update(**values)
+        finally:
+            self._restoring = False
 
     def rebin(self, wait=False):
         """Bin the loaded recording again with the current binning settings."""
@@ -112,6 +131,7 @@ class RecordingState(param.Parameterized):
             with self._lock:
                 recording = loader() if loader is not None else self.recording
                 # a raster that does not store its bin width takes bin_ms as it, at every binning
+                settings = self.binning.param.values()
                 timed, note = ensure_bin_width(recording, self.binning.bin_ms / 1000.0)
                 binned = self.binning.bin(timed)
                 if loader is not None:
@@ -119,6 +139,7 @@ class RecordingState(param.Parameterized):
                 report = quality_report(binned)
                 described = describe_binned(binned, self._kept(binned))
                 self.recording, self.binned, self.bin_width_note = recording, binned, note
+                self._binning_in_use = settings
                 self.quality, self.described = report, described
             self._published += 1
             self.outbox.post(status="ready", source_label=label, version=self._published)

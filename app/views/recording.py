@@ -97,8 +97,9 @@ class RecordingView(pn.viewable.Viewer):
     def _on_state(self, *events):
         state = self.state
         if state.status == "error":
+            state.restore_binning()   # the boxes show the settings of the recording shown
             text = (f"Could not load or bin the recording: {state.error.rstrip('.')}. "
-                    "The previous recording, if any, is kept.")
+                    "The previous recording, if any, is kept, with its binning settings.")
             self.message.object = f"**{text}**"
             self.message.visible = True
             if pn.state.notifications is not None:   # the message may be below the fold

@@ -145,3 +145,24 @@ def test_a_raster_without_its_bin_width_says_it_is_assumed_and_the_bin_box_sets_
         np.testing.assert_array_equal(state.binned.binary, raster > 0)
     finally:
         store.shutdown()
+
+
+def test_refused_binning_settings_are_set_back_to_those_of_the_recording_shown():
+    from tests.conftest import wait_until
+
+    store = SessionStore()
+    try:
+        state = store.recording
+        state.load_sample(wait=True)
+        view = RecordingView(state=state)
+        shown = state.binned
+        state.binning.window_start_s = 10.0        # binned again: 10 s to the end
+        assert wait_until(lambda: state.outbox.deliver() or state.binned is not shown)
+        shown = state.binned
+        state.binning.window_stop_s = 5.0          # before the start: refused
+        assert wait_until(lambda: state.outbox.deliver() or state.status == "error")
+        assert view.message.visible and "kept, with its binning settings" in view.message.object
+        assert state.binning.window_stop_s is None and state.binning.window_start_s == 10.0
+        assert state.binned is shown
+    finally:
+        store.shutdown()
