@@ -320,7 +320,7 @@ class SessionStore(param.Parameterized):
         self.preset = FIT_PRESET   # the Simulate view's preset says what runs
         self.fit.param.trigger("version")
         self.notify(f"The fit ({result.n_units} units, {model.ticks} ticks) now runs in the "
-                    "engine: see the Simulate tab.", "info")
+                    "engine (Simulate tab).", "info")
         return True
 
     def deliver(self):

@@ -33,7 +33,8 @@ def _scatter(arrays, key, label):
                          label="independent").opts(color="#bbbbbb", size=4)
             * hv.Scatter((observed, np.ravel(arrays[key]["model"])), *axes,
                          label="fit").opts(color="#1f77b4", size=5)).opts(
-        title=f"{label}: fit vs held-out data", legend_position="right", padding=0.05, **_OPTS)
+        title=f"{label[:1].upper()}{label[1:]}: fit vs held-out data", legend_position="right",
+        padding=0.05, **_OPTS)
 
 
 class FitView(pn.viewable.Viewer):

@@ -199,7 +199,7 @@ class RecordingView(pn.viewable.Viewer):
             title="Equal-time correlation c_ij (Pearson)",
             default_tools=["save", "pan", "wheel_zoom", "reset"])
         stationarity = _per_unit_bars(units, d["stationarity"], ("S", "stationarity S_i")).opts(
-            title="Stationarity S_i (≈1 when stationary; >1: locked to the trial clock)",
+            title="Stationarity S_i (≈1: stationary; >1: locked to trials)",
             **_OPTS)
         pane = dict(sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(pn.Row(pn.pane.HoloViews(rates, **pane),
