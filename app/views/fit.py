@@ -143,7 +143,8 @@ class FitView(pn.viewable.Viewer):
         J = np.array(result.J, dtype=float)
         off = J[~np.eye(len(J), dtype=bool)]
         limit = float(np.nanmax(np.abs(off))) if off.size else 1.0
-        heat = hv.Image(J[::-1], bounds=(0, 0, len(J), len(J)), kdims=["unit j", "unit i"],
+        heat = hv.Image(J[::-1], bounds=(0, 0, len(J), len(J)),
+                        kdims=["kept unit j (numbered among the kept)", "kept unit i"],
                         vdims=[hv.Dimension("J", range=(-limit, limit))]).opts(
             cmap="RdBu_r", colorbar=True, responsive=True, height=300,
             title="Fitted couplings J_ij", default_tools=["save", "pan", "wheel_zoom", "reset"])
@@ -207,7 +208,8 @@ class FitView(pn.viewable.Viewer):
             return hv.Image(data[::-1], bounds=(0, 0, seconds, n), kdims=["time", "unit"],
                             vdims=[hv.Dimension("s", range=(-1, 1))]).opts(
                 cmap=SPIKE_COLOURS, responsive=True, height=260, title=title,
-                xlabel=f"time in trial (s; ticks of {binned.bin_s * 1000:g} ms)", ylabel="unit",
+                xlabel=f"time in trial (s; ticks of {binned.bin_s * 1000:g} ms)",
+                ylabel="kept unit (numbered among the kept)",
                 colorbar=False,
                 default_tools=["save", "pan", "wheel_zoom", "reset"])
         plots = [image(recorded, "Recorded trial 1 (kept units)")]

@@ -10,6 +10,8 @@ from .holoviews_backend import MEAN_SPIN, hv
 from .raster import SPIKE_COLOURS, pooled_image
 from .simulate import download
 
+LEFT_OUT_COLOUR = "#d8c99b"   # the raster rows of units left out (between silent and spike)
+
 
 def _filepond_css():
     """FilePond's stylesheet from Panel's bundle, applied inside the widget's shadow root.
@@ -122,7 +124,9 @@ class RecordingView(pn.viewable.Viewer):
 
     def _summary_html(self, binned, quality):
         r, n, t = binned.shape
-        rows = [("source", self.state.source_label), ("units", n), ("trials", r),
+        left_out = len(self.state.excluded_units)
+        units = f"{n} ({left_out} left out of the observables and fits)" if left_out else n
+        rows = [("source", self.state.source_label), ("units", units), ("trials", r),
                 ("bin width", f"{binned.bin_s * 1000:g} ms"
                               + (" (assumed: the file does not store it)"
                                  if self.state.bin_width_note else "")),
@@ -130,7 +134,7 @@ class RecordingView(pn.viewable.Viewer):
                 ("window", f"{binned.window_s[0]:g} to {binned.window_s[1]:g} s"),
                 ("mean rate", f"{np.nanmean(quality.rates_hz):.2f} Hz"),
                 ("multi-spike bins", f"{100 * binned.multi_spike_fraction:.1f} %"),
-                ("mean pairwise correlation", f"{quality.mean_correlation:.3f}")]
+                ("mean pairwise correlation (all units)", f"{quality.mean_correlation:.3f}")]
         table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
         assumed = (self.state.bin_width_note,) if self.state.bin_width_note else ()
         warnings = "".join(f"<li>{w}</li>"
@@ -154,16 +158,21 @@ class RecordingView(pn.viewable.Viewer):
         trial = min(self.trial, binned.shape[0] - 1)
         spikes, (_, per_column) = pooled_image(binned.binary[trial] > 0)
         data = spikes.astype(np.float32) * 2 - 1
+        left_out = self.state.excluded_units
+        data[left_out] = 0   # shaded: the units left out of the observables and fits
         n, columns = data.shape
         seconds = columns * per_column * binned.bin_s
         pooling = f", {per_column} bins per pixel" if per_column > 1 else ""
         # unit i spans i - 0.5 .. i + 0.5, as in the per-unit bars and the correlation matrix
         image = hv.Image(data[::-1], bounds=(0, -0.5, seconds, n - 0.5), kdims=["time", "unit"],
                          vdims=[hv.Dimension("spike", range=(-1, 1))])
-        return image.opts(cmap=SPIKE_COLOURS, colorbar=False, responsive=True, height=320,
+        shaded = "; left-out units shaded" if left_out else ""
+        return image.opts(cmap=[SPIKE_COLOURS[0], LEFT_OUT_COLOUR, SPIKE_COLOURS[1]],
+                          colorbar=False, responsive=True, height=320,
                           xlabel="time in trial (s)", ylabel="unit (position)",
                           title=f"Recorded raster, trial {trial + 1} of {binned.shape[0]} "
-                                f"({binned.bin_s * 1000:g} ms bins{pooling}; dark = spike)",
+                                f"({binned.bin_s * 1000:g} ms bins{pooling}; dark = spike"
+                                f"{shaded})",
                           default_tools=["save", "pan", "wheel_zoom", "reset"])
 
     @param.depends("state.version")

@@ -166,3 +166,26 @@ def test_refused_binning_settings_are_set_back_to_those_of_the_recording_shown()
         assert state.binned is shown
     finally:
         store.shutdown()
+
+
+def test_units_left_out_are_shaded_in_the_raster_and_counted_in_the_summary():
+    from tests.conftest import wait_until
+
+    store = SessionStore()
+    try:
+        state = store.recording
+        state.load_sample(wait=True)
+        view = RecordingView(state=state)
+        version = state.version
+        state.set_exclusions([1, 3])
+        assert wait_until(lambda: state.outbox.deliver() or state.version > version)
+        view._on_state()
+        raster = view.raster()
+        n = state.binned.shape[1]
+        values = raster.dimension_values("spike", flat=False)
+        shaded = [i for i in range(n) if (raster[:, i].dimension_values("spike") == 0).all()]
+        assert shaded == [1, 3] and set(np.unique(values)) == {-1.0, 0.0, 1.0}
+        assert "left-out units shaded" in raster.opts.get().kwargs["title"]
+        assert f"{n} (2 left out of the observables and fits)" in view.summary.object
+    finally:
+        store.shutdown()
