@@ -5,41 +5,145 @@ traceback reaches the user (``--debug`` shows it for bug reports).
 """
 
 import argparse
+import errno
 import json
 import logging
+import math
+import re
+import socket
 import sys
+import warnings
 
-from .errors import NeurolatticeError
+from .errors import MemoryBudgetError, NeurolatticeError, ParameterError
 
 EXIT_BAD_INPUT = 2
+#: Model options of ``simulate`` and their defaults. They default to None in the parser, so
+#: that ``--model-file`` (whose fit fixes them all) can tell a given option from a default.
+SIMULATE_DEFAULTS = {"neurons": 64, "connectivity": "ring", "grid": None, "J": 1.0, "K": 1.0,
+                     "h": 0.0, "temperature": 2.269185, "time_boundary": "periodic",
+                     "neuron_boundary": "periodic"}
+#: Above this temperature theta**2 (in the specific heat) overflows a float64; spins are
+#: uncorrelated long before, so refusing costs nothing.
+MAX_TEMPERATURE = 1e150
+MIN_SWEEPS = 4  # the blocking error bars of the energy need 4 measured sweeps
+#: Python-API names in library messages -> the CLI's words (the library messages stay as they
+#: are: scripts and the dashboard use them).
+CLI_WORDS = (
+    (re.compile(r"\(drop_units=\[\.\.\.\]\) or pass drop_inactive=True"),
+     "(--drop POSITION, repeatable; 'neurolattice inspect' lists silent units)"),
+    (re.compile(r"\(drop_units\)"), "(--drop POSITION)"),
+    (re.compile(r"method='(\w+)'"), r"--method \1"),
+    (re.compile(r"pass time_unit='(\w+)'"),
+     r"convert them to seconds (the CLI reads spike times as seconds; load_recording(..., "
+     r"time_unit='\1') does it in Python)"),
+    (re.compile(r"pass time_unit to override"),
+     "load the file in Python with load_recording(..., time_unit=...) to override"),
+)
+
+
+def cli_words(message):
+    """``message`` with Python-API names (drop_units=..., method='bm') in the CLI's terms."""
+    for pattern, replacement in CLI_WORDS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block) and exit code 2."""
+
+    def error(self, message):
+        """Print ``prog: error: message (see prog --help)`` on stderr and exit with code 2."""
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _option(name):
+    return "--" + name.replace("_", "-")
+
+
+def _simulation_model(args):
+    """The LatticeModel that ``simulate`` samples (refusing options it would ignore)."""
+    from .model import LatticeModel
+
+    given = [name for name in SIMULATE_DEFAULTS if getattr(args, name) is not None]
+    if args.model_file:  # a fit saved by `neurolattice fit --out`: its action, theta = 1
+        if given:
+            options = ", ".join(_option(name) for name in given)
+            raise ParameterError(
+                f"--model-file {args.model_file} fixes the neurons, couplings, fields, "
+                f"temperature (1) and boundaries of the fitted model, so {options} would be "
+                f"ignored: drop {options} (--ticks, --replicas, --seed and the sampling options "
+                "apply)")
+        from .fitting.io import load_fit, to_lattice_model
+        return to_lattice_model(load_fit(args.model_file), ticks=args.ticks,
+                                replicas=args.replicas)
+    values = {name: SIMULATE_DEFAULTS[name] if getattr(args, name) is None
+              else getattr(args, name) for name in SIMULATE_DEFAULTS}
+    grid = values.pop("grid")
+    if grid is not None and values["connectivity"] != "grid":
+        raise ParameterError(f"--grid {grid[0]}x{grid[1]} applies to --connectivity grid only, "
+                             f"not {values['connectivity']!r}: drop --grid or add "
+                             "--connectivity grid")
+    if grid is not None:
+        values["grid_rows"], values["grid_cols"] = grid
+    if math.isfinite(values["temperature"]) and values["temperature"] > MAX_TEMPERATURE:
+        raise ParameterError(f"--temperature {values['temperature']:g} is beyond "
+                             f"{MAX_TEMPERATURE:g}, where the specific heat overflows; spins "
+                             "are uncorrelated far below it: use e.g. --temperature 1e6")
+    return LatticeModel.create(**values, ticks=args.ticks or 128, replicas=args.replicas,
+                               seed=args.seed)
+
+
+def _check_history_memory(model, sweeps):
+    """Refuse ``--sweeps`` whose per-sweep history (kept whole) would not fit in memory."""
+    per_sweep = (1 + 2 * model.replicas) * 8  # sweep number, energy and |m| per replica
+    need = model.memory_estimate_bytes() + sweeps * per_sweep
+    if need > model.memory_limit_bytes:
+        room = max(model.memory_limit_bytes - model.memory_estimate_bytes(), 0) // per_sweep
+        raise MemoryBudgetError(
+            f"--sweeps {sweeps}: keeping the energy and magnetisation of every measured sweep "
+            f"needs about {need / 2**30:.1f} GiB, more than the limit of "
+            f"{model.memory_limit_bytes / 2**30:.1f} GiB: use at most --sweeps {room}")
+
+
+def _numerical_warnings(caught):
+    """One readable line per distinct RuntimeWarning (overflow, invalid value...) of a run."""
+    notes = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
+    return [f"numerical trouble in the run ({note}): the temperature, couplings or fields are "
+            "too extreme for the arithmetic; quantities shown as null/nan are undefined"
+            for note in notes]
 
 
 def _simulate(args):
-    from .model import LatticeModel
+    from .cli_sweeps import _plain
     from .simulation import run_simulation
 
-    params = dict(neurons=args.neurons, ticks=args.ticks or 128, replicas=args.replicas,
-                  connectivity=args.connectivity, J=args.J, K=args.K, h=args.h,
-                  temperature=args.temperature, time_boundary=args.time_boundary,
-                  neuron_boundary=args.neuron_boundary, seed=args.seed)
-    if args.grid:
-        params["grid_rows"], params["grid_cols"] = args.grid
-    if args.model_file:  # a fit saved by `neurolattice fit --out`: its action, theta = 1
-        from .fitting.io import load_fit, to_lattice_model
-        model = to_lattice_model(load_fit(args.model_file), ticks=args.ticks,
-                                 replicas=args.replicas)
-    else:
-        model = LatticeModel.create(**params)
-    result = run_simulation(model, algorithm=args.algorithm, sweeps=args.sweeps,
-                            burn_in=args.burn_in, seed=args.seed, threads=args.threads)
+    model = _simulation_model(args)
+    _check_history_memory(model, args.sweeps)
+    with warnings.catch_warnings(record=True) as caught:  # reported in the result, not raw
+        warnings.simplefilter("always", RuntimeWarning)
+        result = run_simulation(model, algorithm=args.algorithm, sweeps=args.sweeps,
+                                burn_in=args.burn_in, seed=args.seed, threads=args.threads)
+    for message in caught:  # anything else keeps its usual path
+        if not issubclass(message.category, RuntimeWarning):
+            warnings.showwarning(message.message, message.category, message.filename,
+                                 message.lineno)
+    result["warnings"] = list(result.get("warnings", [])) + _numerical_warnings(caught)
+    result = _plain(result)  # non-finite -> null: valid JSON
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result, allow_nan=False))
         return
     print(f"{model.describe()}\npath: {result['path']} ({result['path_reason']})")
     for key in ("energy_per_site", "abs_magnetization"):
-        print(f"{key:>20}: {result[key]:.6f} +- {result[key + '_err']:.6f}")
+        print(f"{key:>20}: {_number(result[key], '.6f')} +- "
+              f"{_number(result[key + '_err'], '.6f')}")
     for key in ("specific_heat", "susceptibility", "binder", "tau_int_energy", "flips_per_ns"):
-        print(f"{key:>20}: {result[key]:.6g}")
+        print(f"{key:>20}: {_number(result[key], '.6g')}")
+    for warning in result["warnings"]:
+        print(f"{'warning':>20}: {warning}")
+
+
+def _number(value, spec):
+    return "nan" if value is None else format(value, spec)
 
 
 def _inspect(args):
@@ -64,8 +168,16 @@ def _fit(args):
     from .recordings import bin_recording, load_recording
     from .recordings.binning import ensure_bin_width
 
+    _check_bin_ms(args.bin_ms, "--bin-ms")
     recording, note = ensure_bin_width(load_recording(args.file), args.bin_ms / 1000.0)
     binned = bin_recording(recording, args.bin_ms / 1000.0)
+    n_units = binned.binary.shape[1]
+    unknown = sorted({p for p in args.drop or () if not 0 <= p < n_units})
+    if unknown:
+        raise ParameterError(
+            f"--drop {', '.join(map(str, unknown))}: no unit at that position; {args.file} has "
+            f"{n_units} units, positions 0 to {n_units - 1} (0-based, as 'neurolattice "
+            "inspect' numbers them)")
     result = fit(binned.binary, model=args.model, method=args.method, bin_ms=args.bin_ms,
                  holdout=args.holdout, drop_units=args.drop or None, seed=args.seed,
                  drive={"auto": "auto", "on": True, "off": False}[args.drive],
@@ -74,6 +186,7 @@ def _fit(args):
         save_fit(result, args.out)
     if note:
         result.warnings.append(note)
+    result.warnings[:] = [cli_words(w) for w in result.warnings]
     record = fit_to_json(result)
     if args.json:
         print(json.dumps(record))
@@ -85,7 +198,14 @@ def _fit(args):
         if key in v:
             print(f"{key:>12}: {v[key]:.4g}")
     for warning in result.warnings:
-        print(f"     warning: {warning}")
+        print(f"     warning: {cli_words(warning)}")
+
+
+def _check_bin_ms(value, option):
+    """Refuse a bin width (ms) that is not finite and > 0, naming the option."""
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"{option} {value:g}: the bin width must be a number of "
+                             "milliseconds > 0, e.g. 20")
 
 
 def _bench(args):
@@ -107,6 +227,7 @@ def _serve(args):
         raise NeurolatticeError(f"the dashboard needs panel, holoviews and bokeh ({error}); "
                                 "install them with 'make serve' or pip install neurolattice."
                                 ) from error
+    _check_can_listen(args.address, args.port)
     if args.file:  # refuse a bad file now, with exit code 2, rather than on the page
         from .recordings import load_recording
         load_recording(args.file)
@@ -116,15 +237,65 @@ def _serve(args):
     print(f"neurolattice: serving on http://{args.address}:{args.port}/neurolattice "
           "(Ctrl+C stops); the engine loads in the background (the first start after an "
           "install compiles it: about a minute)", file=sys.stderr, flush=True)
-    serve(args.file, port=args.port, address=args.address, allow_websocket_origin=origins,
-          show=args.show)
+    try:
+        serve(args.file, port=args.port, address=args.address, allow_websocket_origin=origins,
+              show=args.show)
+    except OSError as error:  # the port was taken between the check and the start
+        raise ParameterError(f"--address {args.address} --port {args.port}: the server cannot "
+                             f"listen there ({error.strerror or error}); choose another --port"
+                             ) from None
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def _check_can_listen(address, port):
+    """Bind (and release) the sockets the server will bind, as tornado does.
+
+    A malformed address, one not on this machine or a busy port fails here, with one line,
+    before the slow import of the dashboard and before "serving on ..." is printed.
+    """
+    try:
+        infos = socket.getaddrinfo(address or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM,
+                                   0, socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ParameterError(f"--address {address}: not a host name or IP address "
+                             f"({getattr(error, 'strerror', None) or error}); use e.g. localhost, "
+                             "127.0.0.1 or 0.0.0.0 (all interfaces)") from None
+    for family, kind, proto, _, sockaddr in dict.fromkeys(infos):
+        try:
+            sock = socket.socket(family, kind, proto)
+        except OSError:  # e.g. no IPv6 on this machine: tornado skips it too
+            continue
+        with sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(sockaddr)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise ParameterError(f"--port {port}: already in use on {address} (another "
+                                         "server?); stop it or choose another --port") from None
+                raise ParameterError(f"--address {address} --port {port}: cannot listen on "
+                                     f"{sockaddr[0]} ({error.strerror}); use an address of this "
+                                     "machine (e.g. localhost) and a port from 1024 to 65535"
+                                     ) from None
+
+
+def _int_at_least(minimum, why="", maximum=None):
+    """An argparse type: an integer in [minimum, maximum]; ``why`` explains the minimum."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}{why}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {value}")
+        return value
+    return parse
+
+
+_non_negative_int = _int_at_least(0)
 
 
 def _grid_shape(text):
@@ -137,30 +308,35 @@ def _grid_shape(text):
 
 def build_parser():
     """The argument parser of the ``neurolattice`` command."""
-    parser = argparse.ArgumentParser(prog="neurolattice", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="neurolattice", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     sim = commands.add_parser("simulate", help="sample the lattice model and print observables")
-    sim.add_argument("--neurons", type=int, default=64)
-    sim.add_argument("--ticks", type=int, default=None,
+    d = SIMULATE_DEFAULTS
+    sim.add_argument("--neurons", type=int, help=f"neurons N (default {d['neurons']})")
+    sim.add_argument("--ticks", type=_int_at_least(1), default=None,
                      help="ticks per replica (default 128, or the fit's trial length)")
     sim.add_argument("--replicas", type=int, default=1)
-    sim.add_argument("--connectivity", default="ring",
-                     choices=["all-to-all", "ring", "grid", "sk", "hopfield"])
-    sim.add_argument("--grid", type=_grid_shape, help="grid shape ROWSxCOLS (grid connectivity)")
-    sim.add_argument("--J", type=float, default=1.0, help="equal-time coupling")
-    sim.add_argument("--K", type=float, default=1.0, help="temporal coupling")
-    sim.add_argument("--h", type=float, default=0.0, help="uniform field")
-    sim.add_argument("--temperature", type=float, default=2.269185)
-    sim.add_argument("--time-boundary", choices=["periodic", "open"], default="periodic")
-    sim.add_argument("--neuron-boundary", choices=["periodic", "open"], default="periodic")
+    sim.add_argument("--connectivity", choices=["all-to-all", "ring", "grid", "sk", "hopfield"],
+                     help=f"coupling preset (default {d['connectivity']})")
+    sim.add_argument("--grid", type=_grid_shape,
+                     help="grid shape ROWSxCOLS (--connectivity grid only)")
+    sim.add_argument("--J", type=float, help=f"equal-time coupling (default {d['J']})")
+    sim.add_argument("--K", type=float, help=f"temporal coupling (default {d['K']})")
+    sim.add_argument("--h", type=float, help=f"uniform field (default {d['h']})")
+    sim.add_argument("--temperature", type=float, help=f"theta (default {d['temperature']})")
+    sim.add_argument("--time-boundary", choices=["periodic", "open"],
+                     help="default periodic (a fit's model: open)")
+    sim.add_argument("--neuron-boundary", choices=["periodic", "open"], help="default periodic")
     sim.add_argument("--algorithm", choices=["auto", "metropolis", "heatbath", "cluster"],
                      default="auto")
-    sim.add_argument("--sweeps", type=_positive_int, default=1000)
-    sim.add_argument("--burn-in", type=_positive_int, default=200)
-    sim.add_argument("--seed", type=_positive_int, default=0)
-    sim.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
+    sim.add_argument("--sweeps", default=1000, help=f"measured sweeps (>= {MIN_SWEEPS})",
+                     type=_int_at_least(MIN_SWEEPS, " (error bars need 4 measured sweeps)"))
+    sim.add_argument("--burn-in", type=_non_negative_int, default=200)
+    sim.add_argument("--seed", type=_non_negative_int, default=0)
+    sim.add_argument("--threads", type=_int_at_least(1), default=None,
+                     help="numba threads (default: all)")
     sim.add_argument("--model-file", help="simulate a fitted model saved by 'neurolattice fit'")
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.set_defaults(handler=_simulate)
@@ -178,9 +354,11 @@ def build_parser():
     fit.add_argument("--method", choices=["pl", "mf", "bm", "exact"], default="pl")
     fit.add_argument("--holdout", type=float, default=0.2,
                      help="fraction of trials (or time blocks) held out for validation")
-    fit.add_argument("--drop", type=int, action="append",
-                     help="unit position to leave out (repeatable)")
-    fit.add_argument("--seed", type=_positive_int, default=0)
+    fit.add_argument("--drop", type=int, action="append", metavar="POSITION",
+                     help="0-based position of a unit in the recording (as 'neurolattice "
+                          "inspect' numbers them, not the file's unit id) to leave out "
+                          "(repeatable)")
+    fit.add_argument("--seed", type=_non_negative_int, default=0)
     fit.add_argument("--drive", choices=["auto", "on", "off"], default="auto",
                      help="time-locked drive u_t (auto: lft by pl/bm on stimulus-locked trials)")
     fit.add_argument("--out", help="save the fit (JSON) for 'simulate --model-file'")
@@ -189,7 +367,7 @@ def build_parser():
 
     srv = commands.add_parser("serve", help="start the dashboard in the browser")
     srv.add_argument("file", nargs="?", help="recording to preload (default: the shipped sample)")
-    srv.add_argument("--port", type=int, default=5006)
+    srv.add_argument("--port", type=_int_at_least(1, maximum=65535), default=5006)
     srv.add_argument("--address", default="localhost")
     srv.add_argument("--allow-websocket-origin", action="append",
                      help="host[:port] allowed to connect (repeatable)")
@@ -211,17 +389,20 @@ def build_parser():
 def main(argv=None):
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # a parse error (one line, code 2) or --help (code 0)
+        return done.code
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if getattr(args, "threads", None) is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
     try:
-        args.handler(args)
+        with warnings.catch_warnings():  # numerical warnings as one line, not file:line + code
+            warnings.showwarning = _one_line_warning(args.command)
+            return args.handler(args) or 0
     except NeurolatticeError as error:
         if args.debug:
             raise
-        print(f"neurolattice {args.command}: error: {error}", file=sys.stderr)
+        print(f"neurolattice {args.command}: error: {cli_words(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"neurolattice {args.command}: interrupted", file=sys.stderr)
@@ -229,7 +410,13 @@ def main(argv=None):
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
-    return 0
+
+
+def _one_line_warning(command):
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"neurolattice {command}: warning: {category.__name__}: {message}",
+              file=file or sys.stderr)
+    return show
 
 
 if __name__ == "__main__":

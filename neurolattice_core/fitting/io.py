@@ -186,16 +186,18 @@ def to_lattice_model(result, *, ticks=None, replicas=1):
                        "not a LatticeModel (simulate it with fitting.sampling.sample_kinetic)")
     n = result.n_units
     T = int(ticks or result.n_ticks)
-    drive = {"drive": "constant", "drive_amplitude": 0.0}
-    if result.u is not None:
-        u = np.asarray(result.u, dtype=np.float64)
-        drive = {"drive": "custom", "custom_drive": u[np.arange(T) % u.size]}
     J = np.array(result.J, dtype=np.float64)
     J = 0.5 * (J + J.T)
     np.fill_diagonal(J, 0.0)
     K = np.zeros(n) if result.K is None else np.asarray(result.K, dtype=np.float64)
-    return LatticeModel.create(
+    # created without the drive first: its memory check refuses a huge T before the (T,) drive
+    # is built
+    model = LatticeModel.create(
         neurons=n, ticks=T, replicas=int(replicas),
         connectivity="custom", custom_J=J, K=0.0, K_per_neuron=K, h=0.0,
         h_per_neuron=np.asarray(result.h, dtype=np.float64), temperature=1.0,
-        time_boundary="open", **drive)
+        time_boundary="open", drive="constant", drive_amplitude=0.0)
+    if result.u is not None:
+        u = np.asarray(result.u, dtype=np.float64)
+        model.update(drive="custom", custom_drive=u[np.arange(T) % u.size])
+    return model

@@ -113,3 +113,138 @@ def test_fit_json_contract_and_model_file_round_trip(capsys, tmp_path):
     simulated = run_json(capsys, "simulate", "--model-file", str(out), "--ticks", "64",
                          "--sweeps", "40", "--burn-in", "10", "--json")
     assert simulated["path"] == "local" and simulated["sweeps"] == 40
+
+
+# --- review of the command line: bad input is one line and exit code 2, JSON is valid JSON ---
+
+@pytest.fixture
+def fit_file(tmp_path):
+    """A tiny lft fit with a drive u_t, in the format written by 'neurolattice fit --out'."""
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({
+        "format": "neurolattice-fit", "version": 1, "model": "lft", "method": "pl",
+        "n_units": 2, "n_samples": 40, "n_ticks": 4, "h": [-0.5, -0.4],
+        "J": [[0.0, 0.2], [0.2, 0.0]], "K": [0.3, 0.3], "u": [0.1, -0.1, 0.2, 0.0]}))
+    return path
+
+
+def one_line_error(capsys, argv, words):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+    assert captured.out == ""
+    return err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["simulate", "--neurons", "16", "--ticks", "16", "--temperature=1e300", "--sweeps", "10"],
+     ["--temperature"]),
+    (["simulate", "--neurons", "8", "--ticks", "8", "--sweeps", "1000000000000"],
+     ["--sweeps 1000000000000", "GiB", "at most --sweeps"]),
+    (["simulate", "--ticks", "0"], ["--ticks", ">= 1"]),
+    (["simulate", "--neurons", "8", "--ticks", "8", "--sweeps", "3"], ["--sweeps", ">= 4"]),
+    (["simulate", "--neurons", "8", "--ticks", "8", "--sweeps", "0"], ["--sweeps", ">= 4"]),
+    (["simulate", "--neurons", "abc"],
+     ["neurolattice simulate: error: argument --neurons: invalid int value: 'abc'",
+      "(see neurolattice simulate --help)"]),
+    (["simulate", "--connectivity", "foo"], ["neurolattice simulate: error:", "'foo'"]),
+    (["simulate", "--grid", "4by4"], ["neurolattice simulate: error:", "--grid", "4by4"]),
+    (["simulate", "--threads", "0"], ["neurolattice simulate: error: argument --threads"]),
+    (["simulate", "--neurons", "9", "--ticks", "8", "--grid", "3x3", "--sweeps", "10"],
+     ["--grid 3x3", "--connectivity grid"]),
+    (["serve", "--port", "99999"], ["--port", "65535"]),
+    (["serve", "--port", "-1"], ["--port", ">= 1"]),
+    (["serve", "--address", "999.1.1.1"], ["--address 999.1.1.1"]),
+    (["fit", "sample:maxent-example15-spatiotemporal", "--drop", "100"],
+     ["--drop 100", "15 units", "0 to 14"]),
+    (["fit", "sample:maxent-example15-spatiotemporal", "--bin-ms", "-5"],
+     ["--bin-ms -5", "milliseconds"]),
+])
+def test_reviewed_bad_input_is_one_line_and_exit_code_2(capsys, argv, words):
+    one_line_error(capsys, argv, words)
+
+
+def test_serve_refuses_a_port_in_use(capsys):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        one_line_error(capsys, ["serve", "--address", "127.0.0.1", "--port", str(port)],
+                       [f"--port {port}", "in use"])
+
+
+@pytest.mark.parametrize("option", [["--J", "2"], ["--neurons", "4"], ["--temperature", "1"],
+                                    ["--connectivity", "sk"], ["--h", "0.1"]])
+def test_model_file_refuses_options_it_would_ignore(capsys, fit_file, option):
+    one_line_error(capsys, ["simulate", "--model-file", str(fit_file), *option],
+                   ["--model-file", option[0]])
+
+
+def test_model_file_with_huge_ticks_is_refused_before_allocating(capsys, fit_file):
+    one_line_error(capsys, ["simulate", "--model-file", str(fit_file), "--ticks",
+                            "1000000000000"], ["GiB"])
+
+
+def test_model_file_with_a_drive_runs(capsys, fit_file):
+    result = run_json(capsys, "simulate", "--model-file", str(fit_file), "--ticks", "6",
+                      "--sweeps", "8", "--burn-in", "2", "--json")
+    assert result["sweeps"] == 8
+
+
+def test_simulate_json_is_valid_json_and_warnings_are_not_raw(capsys, monkeypatch):
+    import warnings
+
+    from neurolattice_core import simulation
+
+    real = simulation.run_simulation
+
+    def overflowing(*args, **kwargs):
+        result = real(*args, **kwargs)
+        warnings.warn("overflow encountered in cast", RuntimeWarning, stacklevel=1)
+        result.update(specific_heat=float("nan"), susceptibility=float("inf"),
+                      temporal_correlation=[1.0, float("-inf")])
+        return result
+
+    monkeypatch.setattr(simulation, "run_simulation", overflowing)
+    argv = ["simulate", "--neurons", "4", "--ticks", "4", "--sweeps", "8", "--burn-in", "2"]
+    assert main(argv + ["--json"]) == 0
+    captured = capsys.readouterr()
+
+    def refuse(token):
+        raise AssertionError(f"{token} is not JSON")
+
+    result = json.loads(captured.out, parse_constant=refuse)
+    assert result["specific_heat"] is None and result["susceptibility"] is None
+    assert result["temporal_correlation"] == [1.0, None]
+    assert any("overflow encountered in cast" in w for w in result["warnings"])
+    assert "RuntimeWarning" not in captured.err
+    assert main(argv) == 0  # the table prints too, with nan and the warning
+    out = capsys.readouterr().out
+    assert "specific_heat: nan" in out and "overflow encountered in cast" in out
+
+
+def test_library_names_in_errors_become_cli_options(capsys, monkeypatch):
+    from neurolattice_core.errors import FitError
+    from neurolattice_core.fitting import api
+
+    def silent_units(*args, **kwargs):
+        raise FitError("units [3] never spike or spike in every bin of the recorded data, so "
+                       "their fields are infinite: drop them (drop_units=[...]) or pass "
+                       "drop_inactive=True")
+
+    monkeypatch.setattr(api, "fit", silent_units)
+    err = one_line_error(capsys, ["fit", "sample:maxent-example15-spatiotemporal"], ["--drop"])
+    assert "drop_units" not in err and "drop_inactive" not in err
+
+
+def test_cli_words():
+    from neurolattice_core.cli import cli_words
+
+    assert cli_words("consider method='bm' or more data") == "consider --method bm or more data"
+    assert "time_unit='ms'" not in cli_words("pass time_unit='ms' (or the unit)").split("(")[0]
+    assert cli_words("near duplicates; consider dropping one (drop_units)").endswith(
+        "(--drop POSITION)")
