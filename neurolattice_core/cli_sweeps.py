@@ -10,6 +10,7 @@ errors (a malformed range, an unknown connectivity, a scheduler that does not an
 exit code 2. Values are parsed in the handlers, not by argparse, so that such errors are one line.
 """
 
+import itertools
 import json
 import math
 import os
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ParameterError
+
+EXIT_POINTS_FAILED = 1  # the input was fine but points failed at run time
 
 SWEEP_CONNECTIVITIES = ("ring", "all-to-all", "grid", "sk", "hopfield")
 ALGORITHMS = ("auto", "metropolis", "heatbath", "cluster")
@@ -76,6 +79,39 @@ def _plain(x):
     return x
 
 
+def _check_seed(seed):
+    if not 0 <= seed < 2**63:
+        raise ParameterError(f"--seed {seed}: a seed must be an integer from 0 to 2**63 - 1")
+
+
+def _check_out(path):
+    """Refuse an --out whose folder does not exist or is not writable (before the run)."""
+    folder = Path(path).parent
+    if Path(path).is_dir():
+        raise ParameterError(f"--out {path}: is a folder; give a file name, e.g. {path}/out.json")
+    if not folder.is_dir():
+        raise ParameterError(f"--out {path}: the folder {folder} does not exist; create it or "
+                             "write elsewhere")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"--out {path}: the folder {folder} is not writable; write elsewhere")
+
+
+def _check_cache(path):
+    """Create the --cache folder now, so that a file or an unwritable place fails in one line."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"--cache {path}: is a file, not a folder; give a folder (it is "
+                             "created if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ParameterError(f"--cache {path}: cannot create the folder ({error.strerror}); "
+                             "give a folder you can write to") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"--cache {path}: the folder is not writable; give one you can "
+                             "write to")
+
+
 def _write_json(path, value):
     """Write JSON atomically (a killed run never leaves a torn file)."""
     target = Path(path)
@@ -129,6 +165,12 @@ def _sweep(args):
     h = parse_values(args.h, "--h")
     if args.timeout <= 0:
         raise ParameterError(f"--timeout must be > 0 seconds; got {args.timeout}")
+    _check_seed(args.seed)
+    _check_points(args, J, K, h)
+    if args.out:
+        _check_out(args.out)
+    if args.cache:
+        _check_cache(args.cache)
     # the cluster's own INFO logs (here and in the worker processes) would bury the bar
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     scheduler, owned = args.scheduler or os.environ.get(SCHEDULER_ENV), False
@@ -150,10 +192,37 @@ def _sweep(args):
     records = _plain(records)
     if args.out:
         _write_json(args.out, records)
-    failed = [r for r in records if r["status"] == "failed"]
+    failed = [r for r in records if r["status"] != "ok"]
     for r in failed:
-        print(f"neurolattice sweep: warning: point J={r['J']}, K={r['K']}, h={r['h']} failed: "
-              f"{r['error']}", file=sys.stderr)
+        print(f"neurolattice sweep: warning: point J={r['J']}, K={r['K']}, h={r['h']} "
+              f"{r['status']}: {r.get('error', '')}", file=sys.stderr)
+    if failed:
+        print(f"neurolattice sweep: error: {len(failed)} of {len(records)} points did not "
+              "complete (see the warnings above)", file=sys.stderr)
+    _print_sweep(args, records)
+    return EXIT_POINTS_FAILED if failed else 0
+
+
+def _check_points(args, J, K, h):
+    """Build the corner points' models here, so bad options fail once, not in every worker."""
+    from .model import LatticeModel
+
+    if args.sweeps < 4:
+        raise ParameterError(f"--sweeps {args.sweeps}: must be >= 4 (error bars need 4 "
+                             "measured sweeps)")
+    if args.burn_in < 0:
+        raise ParameterError(f"--burn-in {args.burn_in}: must be >= 0")
+    if args.replicas < 2:
+        raise ParameterError(f"--replicas {args.replicas}: q_EA needs >= 2 replicas")
+    if args.time_boundary not in ("periodic", "open"):
+        raise ParameterError(f"--time-boundary {args.time_boundary!r}: choose periodic or open")
+    for j, k, field in itertools.product(*({min(v), max(v)} for v in (J, K, h))):
+        LatticeModel.create(neurons=args.neurons, ticks=args.ticks, replicas=args.replicas,
+                            connectivity=args.connectivity, J=j, K=k, h=field, temperature=1.0,
+                            time_boundary=args.time_boundary, seed=args.seed)
+
+
+def _print_sweep(args, records):
     if args.json:
         print(json.dumps(records))
         return
@@ -177,8 +246,24 @@ def _flow(args):
     if any(abs(f - round(f)) > 1e-9 for f in factors):
         raise ParameterError(f"--bin-ms {args.bin_ms}: every bin width must be an integer "
                              f"multiple of the smallest ({base:g} ms), e.g. 5,10,20,40")
+    _check_seed(args.seed)
+    sizes = None
+    if args.subsample:  # checked before the fits in time, which take a while
+        sizes = _positive_list(args.subsample, "--subsample", int)
+        if args.draws < 1:
+            raise ParameterError(f"--draws {args.draws}: must be >= 1 random subset per size")
+        if not (math.isfinite(args.subsample_bin_ms) and args.subsample_bin_ms > 0):
+            raise ParameterError(f"--subsample-bin-ms {args.subsample_bin_ms:g}: the bin width "
+                                 "must be a number of milliseconds > 0, e.g. 20")
     recording, note = ensure_bin_width(load_recording(args.file), base / 1000.0)
     binned = bin_recording(recording, base / 1000.0)
+    sub = None
+    if sizes:
+        sub = bin_recording(recording, args.subsample_bin_ms / 1000.0)
+        n_units = sub.binary.shape[1]
+        if not all(2 <= n <= n_units for n in sizes):
+            raise ParameterError(f"--subsample {args.subsample}: subset sizes must be between 2 "
+                                 f"and N = {n_units} (the units of {args.file})")
     result = {"source": args.file, "base_bin_ms": base, "rule": args.rule, "model": args.model,
               "warnings": [note] if note else []}
     result["time"] = flow_in_time(binned, [int(round(f)) for f in factors], model=args.model,
@@ -186,9 +271,7 @@ def _flow(args):
     if args.model == "lft":
         for entry in result["time"]:
             entry["phase_point"] = point_from_summary(entry, args.diagram)
-    if args.subsample:
-        sizes = _positive_list(args.subsample, "--subsample", int)
-        sub = bin_recording(recording, args.subsample_bin_ms / 1000.0)
+    if sizes:
         result["neurons"] = flow_in_neurons(sub, sizes, draws=args.draws, model=args.model,
                                             seed=args.seed)
         result["subsample_bin_ms"] = args.subsample_bin_ms

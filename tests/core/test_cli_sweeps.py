@@ -134,3 +134,48 @@ def test_flow_json_contract_on_a_shipped_sample(capsys):
     neurons = flow["neurons"]
     assert [e["n"] for e in neurons] == [10, 20] and all(len(e["draws"]) == 2 for e in neurons)
     assert all(len(d["subset"]) == e["n"] for e in neurons for d in e["draws"])
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sweep", "--seed", "-1"], "--seed -1"),
+    (["sweep", "--out", "/nonexistent/dir/x.json"], "/nonexistent/dir does not exist"),
+    (["sweep", "--cache", "/proc/forbidden"], "--cache /proc/forbidden"),
+    (["sweep", "--replicas", "1"], "--replicas"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--seed", "-1", "--subsample",
+      "10"], "--seed -1"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--subsample", "10", "--draws",
+      "0"], "--draws 0"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--subsample", "10",
+      "--subsample-bin-ms", "0"], "--subsample-bin-ms 0"),
+])
+def test_reviewed_bad_input_is_refused_up_front(capsys, monkeypatch, argv, words):
+    from neurolattice_core import renormalization
+
+    def no_fits(*args, **kwargs):
+        raise AssertionError("the input should have been refused before any fit")
+
+    monkeypatch.setattr(renormalization, "flow_in_time", no_fits)
+    monkeypatch.setattr(sw, "run_sweep", no_fits)
+    test_bad_input_is_one_line_and_exit_code_2(capsys, argv, words)
+
+
+def test_sweep_cache_that_is_a_file_is_refused(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    test_bad_input_is_one_line_and_exit_code_2(capsys, ["sweep", "--cache", str(afile)],
+                                               "is a file")
+
+
+def test_sweep_exit_code_is_1_when_points_fail(capsys, monkeypatch):
+    def one_fails(connectivity, neurons, ticks, J, K, **options):
+        points = sw.sweep_points(connectivity, neurons, ticks, J, K, sweeps=options["sweeps"],
+                                 burn_in=options["burn_in"], seed=options["seed"])
+        return [{**p, "key": str(i), "cached": False, "status": "failed", "error": "boom"}
+                if i == 0 else {**p, "key": str(i), "cached": False, "status": "ok"}
+                for i, p in enumerate(points)]
+
+    monkeypatch.setattr(sw, "run_sweep", one_fails)
+    assert main(SMALL + ["--json", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)) == 4
+    assert "1 of 4 points" in captured.err and "boom" in captured.err
