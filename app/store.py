@@ -92,8 +92,10 @@ class SessionStore(param.Parameterized):
     algorithm = param.Selector(objects=["auto", "metropolis", "heatbath", "cluster"],
                                default="auto", doc="Update algorithm of the engine.")
     sweeps_per_frame = param.Integer(1, bounds=(1, 1000), softbounds=(1, 50),
+                                     label="Sweeps per frame, at least",
                                      doc="Fewest sweeps the engine runs between two frames (it "
-                                         "runs chunks of about 20 ms).")
+                                         "runs chunks of about 20 ms, often hundreds of sweeps: "
+                                         "the readout gives the rate).")
     message = param.String("", doc="Last error or warning for the user (shown as a notification).")
     message_level = param.Selector(objects=["info", "warning", "error"], default="info",
                                    doc="Severity of the last message.")

@@ -195,6 +195,7 @@ class SimulateView(pn.viewable.Viewer):
             self._drawn = (sampler.path, frame["sweep"])
             snapshot = sampler.snapshot()
             self.raster.update(snapshot)
+            self._snapshot_title(sampler.model.replicas)
             self._draw_sheet(sampler.model, snapshot)
             now = time.perf_counter()
             self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]
@@ -470,11 +471,16 @@ class SimulateView(pn.viewable.Viewer):
         if not self._sheet_holder.objects:   # after drawing (see show_statistics)
             self._sheet_holder[:] = [pn.Row(self._sheet.pane, self._sheet_tick)]
 
+    def _snapshot_title(self, replicas):
+        """The lattice's title: its colours, and which replica it shows when there are several."""
+        which = f" (replica 1 of {replicas}; the exports hold all)" if replicas > 1 else ""
+        self.raster.set_title(f"Field snapshot{which}: {COLOURINGS[self.colouring.value][1]}")
+
     def _apply_colouring(self):
         """The lattice and the grid's sheet in the chosen colouring, their titles saying so."""
-        colouring, legend = self.colouring.value, COLOURINGS[self.colouring.value][1]
+        colouring = self.colouring.value
         self.raster.set_colouring(colouring)
-        self.raster.set_title(f"Field snapshot: {legend}")
+        self._snapshot_title(self.store.controls.replicas)
         if self._sheet is not None:
             self._sheet.set_colouring(colouring)
             self._redraw_sheet()

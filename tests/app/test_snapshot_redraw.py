@@ -257,3 +257,15 @@ def test_the_readout_shows_the_rates_of_the_latest_sweeps_not_the_run_average(st
     shown = float(re.search(r"acceptance ([0-9.]+)", view.readout.object)[1])
     assert abs(shown - latest) <= 0.005 and latest - after["acceptance"] > 0.1
     assert "frames/s" not in view.readout.object     # not playing: no frame rate
+
+
+def test_the_snapshot_title_says_which_replica_it_shows(store):
+    view = SimulateView(store=store)
+    store.controls.replicas = 3
+    store.sampler.step(1)
+    view._on_frame()
+    assert "Field snapshot (replica 1 of 3; the exports hold all)" in view.raster.figure.title.text
+    store.controls.replicas = 1
+    store.sampler.step(1)
+    view._on_frame()
+    assert view.raster.figure.title.text.startswith("Field snapshot: ")
