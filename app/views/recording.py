@@ -11,6 +11,7 @@ from .raster import SPIKE_COLOURS, pooled_image
 from .simulate import download
 
 LEFT_OUT_COLOUR = "#d8c99b"   # the raster rows of units left out (between silent and spike)
+LAGS_SHOWN = 250              # lags of C(τ) in view at first (long trials: the decay is short)
 
 
 def _filepond_css():
@@ -191,8 +192,11 @@ class RecordingView(pn.viewable.Viewer):
                                                color="#6a3d9a", **_OPTS)
         c_tau = d["temporal_correlation"]
         lag_s = np.arange(len(c_tau)) * self.state.binned.bin_s
+        shown = "" if len(c_tau) <= LAGS_SHOWN else f" (first {LAGS_SHOWN} lags: pan for more)"
         ctau_plot = hv.Curve((lag_s, c_tau), ("lag", "lag (s)"), ("C", "connected C(τ)")).opts(
-            title="Temporal correlation C(τ), pooled over units", **_OPTS)
+            title=f"Temporal correlation C(τ), pooled over units{shown}",
+            xlim=(0, lag_s[min(len(c_tau), LAGS_SHOWN) - 1]) if len(c_tau) else (None, None),
+            **_OPTS)
         rows, cols = np.sort(d["row_average"]), np.sort(d["column_average"])
         spectra = (hv.Curve((np.linspace(0, 1, len(rows)), rows), ("q", "quantile"),
                             MEAN_SPIN, label="units μ_i")
@@ -207,8 +211,11 @@ class RecordingView(pn.viewable.Viewer):
             cmap="RdBu_r", colorbar=True, clim=(-0.5, 0.5), responsive=True, height=320,
             title="Equal-time correlation c_ij (Pearson)",
             default_tools=["save", "pan", "wheel_zoom", "reset"])
+        stationary = ("Stationarity S_i (≈1: stationary; >1: locked to trials)"
+                      if np.isfinite(d["stationarity"]).any() else
+                      "Stationarity S_i: needs 2 trials or more")
         stationarity = _per_unit_bars(units, d["stationarity"], ("S", "stationarity S_i")).opts(
-            title="Stationarity S_i (≈1: stationary; >1: locked to trials)",
+            title=stationary,
             **_OPTS)
         pane = dict(sizing_mode="stretch_width", linked_axes=False)
         return pn.Column(pn.Row(pn.pane.HoloViews(rates, **pane),

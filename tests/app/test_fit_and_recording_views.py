@@ -116,6 +116,11 @@ def test_a_long_trial_is_drawn_pooled_at_most_4096_pixels_wide():
         assert (data > 0).sum() == 1
         assert image.bounds.lbrt()[2] >= 40_000 * 0.02
         assert "10 bins per pixel" in image.opts.get().kwargs["title"]
+        plots = RecordingView(state=store.recording).observables()
+        c_tau, stationarity = plots[1][0].object, plots[2][1].object
+        assert "first 250 lags" in c_tau.opts.get().kwargs["title"]
+        assert c_tau.opts.get().kwargs["xlim"] == (0, 249 * 0.02)
+        assert stationarity.opts.get().kwargs["title"].endswith("needs 2 trials or more")
     finally:
         store.shutdown()
 
