@@ -42,15 +42,34 @@ def resync_widgets(root):
                 widget.param.trigger("value")
 
 
+def _is_refused_value(error):
+    return isinstance(error, ValueError) and _PARAM_MESSAGE.search(str(error)) is not None
+
+
+class RefusedValueFilter(logging.Filter):
+    """Drops Panel's error log of a value a parameter refused: the page says so, not a bug."""
+
+    def filter(self, record):
+        """False (drop) for a record whose exception is a refused parameter value."""
+        return not (record.exc_info and _is_refused_value(record.exc_info[1]))
+
+
+_PANEL_LOG = logging.getLogger("panel.reactive")   # logs each failed widget callback
+
+
 def install(root, notify):
     """Handle this session's exceptions in Panel's event processing.
 
     A value a parameter refused (param's ValueError naming the parameter) is reported with
-    ``notify(text, level)`` and the widgets are set back; anything else is logged and reported
-    as an error. Call inside the session.
+    ``notify(text, level)`` and the widgets are set back, and Panel's traceback of it is kept
+    out of the server log; anything else is logged and reported as an error. Call inside the
+    session.
     """
+    if not any(isinstance(f, RefusedValueFilter) for f in _PANEL_LOG.filters):
+        _PANEL_LOG.addFilter(RefusedValueFilter())
+
     def handle(exception):
-        if isinstance(exception, ValueError) and _PARAM_MESSAGE.search(str(exception)):
+        if _is_refused_value(exception):
             notify(f"Not applied: {plain_message(exception)}. The control shows the value in "
                    "use again.", "error")
             resync_widgets(root)

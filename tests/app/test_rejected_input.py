@@ -44,3 +44,33 @@ def test_the_handler_reports_and_sets_the_widget_back():
     handle(ValueError("a bug, not a refused value"))   # logged and said as an error
     assert said[-1] == ("error", "Something went wrong: a bug, not a refused value")
     assert widget.value == 1.0
+
+
+def test_panels_log_of_a_refused_value_is_dropped_and_other_errors_kept():
+    import logging
+    import sys
+
+    from app.rejected_input import RefusedValueFilter
+
+    keep = RefusedValueFilter()
+
+    def record(error):
+        try:
+            raise error
+        except ValueError:
+            return logging.LogRecord("panel.reactive", logging.ERROR, __file__, 1,
+                                     "Callback failed", None, sys.exc_info())
+
+    controls = _Controls()
+    with pytest.raises(ValueError) as refused:
+        controls.temperature = -2.0
+    assert not keep.filter(record(refused.value))
+    assert keep.filter(record(ValueError("a bug, not a refused value")))
+    previous = pn.config.exception_handler
+    try:
+        install(pn.Column(), lambda text, level: None)
+        install(pn.Column(), lambda text, level: None)      # once per process, not per session
+    finally:
+        pn.config.exception_handler = previous
+    filters = logging.getLogger("panel.reactive").filters
+    assert sum(isinstance(f, RefusedValueFilter) for f in filters) == 1
