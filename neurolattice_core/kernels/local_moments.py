@@ -19,6 +19,7 @@ from numba import njit
 
 from .local_layout import _block_counts, _geometry
 from .local_sweep import _sweeps_serial
+from .multispin_update import popcount64
 
 _SUMS = {"reassoc", "contract"}   # the field sums may be reordered (vectorised), nothing else
 
@@ -42,10 +43,13 @@ def layout_moments(W, T, B, all_to_all, J_all, indptr, indices, weights, K, h_ro
     energy = np.zeros(n_rep)
     magnetization = np.zeros(n_rep)
     slice_sums = np.zeros(T, dtype=np.int32)     # permuted tick order
+    bits = np.zeros((0 if all_to_all else n, _packed_width(T, B)), dtype=np.uint64)
     du, neu = np.uint64(d), np.uint64(ne)
     for r in range(n_rep):
         slice_sums[:] = 0
         e = 0.0
+        if not all_to_all:
+            _pack_signs(W, r * nb, nb, T, B, d, bits)
         for i in range(n):
             iu, hr = np.uint64(i), np.uint64(h_row_of[i])
             bonds = np.int32(0)
@@ -72,7 +76,7 @@ def layout_moments(W, T, B, all_to_all, J_all, indptr, indices, weights, K, h_ro
             for p in range(indptr[i], indptr[i + 1]):
                 other = indices[p]
                 if other > i:
-                    e -= weights[p] * _overlap(W, r * nb, nb, i, other, T, B, d)
+                    e -= weights[p] * _overlap(bits, i, other, T)
         total = np.int64(0)
         pairs = np.int64(0)     # all-to-all: 2 sum_{i<j} s_it s_jt = S_t^2 - N, summed over t
         for f in range(T):
@@ -85,21 +89,53 @@ def layout_moments(W, T, B, all_to_all, J_all, indptr, indices, weights, K, h_ro
     return energy, magnetization
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _overlap(W, row0, nb, i, j, T, B, d):
-    """sum_t s_it s_jt over the blocks of one replica (rows row0 .. row0 + nb - 1)."""
-    total = np.int32(0)
-    iu, ju = np.uint64(i), np.uint64(j)
-    for b in range(nb):
-        row = np.uint64(row0 + b)
+@njit(cache=True, nogil=True)
+def _packed_width(T, B):
+    """Words per neuron of :func:`_pack_signs`: each segment of each block in whole words."""
+    total = 0
+    for b in range(_geometry(T, B)[2]):
         ne_b, no_b = _block_counts(T, B, b)
-        for c in range(ne_b):
-            cu = np.uint64(c)
-            total += np.int32(W[row, iu, cu]) * np.int32(W[row, ju, cu])
-        for c in range(no_b):
-            cu = np.uint64(d + c)
-            total += np.int32(W[row, iu, cu]) * np.int32(W[row, ju, cu])
+        total += (ne_b + 63) // 64 + (no_b + 63) // 64
     return total
+
+
+@njit(cache=True, nogil=True)
+def _pack_signs(W, row0, nb, T, B, d, bits):
+    """bits[i] (uint64 (N, :func:`_packed_width`)): a 1 for each +1 spin of neuron i.
+
+    The spins of one replica (rows row0 .. row0 + nb - 1 of W), segment by segment, each
+    segment from a new word: the same place for every neuron's tick, which is all an overlap
+    needs; the bits past a segment's end stay 0.
+    """
+    for i in range(W.shape[1]):
+        w = 0
+        for b in range(nb):
+            row = np.uint64(row0 + b)
+            ne_b, no_b = _block_counts(T, B, b)
+            w = _pack_segment(W, row, np.uint64(i), np.uint64(0), ne_b, bits, w)
+            w = _pack_segment(W, row, np.uint64(i), np.uint64(d), no_b, bits, w)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pack_segment(W, row, i, column, length, bits, w):
+    """Pack cells column .. column + length - 1 of W[row, i] into bits[i, w, ...]; next w."""
+    for start in range(0, length, 64):
+        word = np.uint64(0)
+        first = column + np.uint64(start)
+        for q in range(min(64, length - start)):   # branch-free: spins are coin flips
+            word |= np.uint64(W[row, i, first + np.uint64(q)] > 0) << np.uint64(q)
+        bits[i, w] = word
+        w += 1
+    return w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _overlap(bits, i, j, T):
+    """sum_t s_it s_jt = T - 2 (ticks where the spins differ), from the packed signs."""
+    differ = np.uint64(0)
+    for w in range(bits.shape[1]):
+        differ += popcount64(bits[i, w] ^ bits[j, w])
+    return T - 2 * np.int64(differ)
 
 
 @njit(cache=True, nogil=True)
