@@ -61,6 +61,14 @@ class FitState(param.Parameterized):
         thread.start()
         return thread
 
+    def forget(self):
+        """Drop the result (the recording it was fitted to changed); a running fit is abandoned."""
+        if self.result is None and self.status != "running":
+            return
+        self._job += 1
+        self.result = None
+        self._publish(status="idle", version=self._job)
+
     def cancel(self):
         """Abandon the running job: its result, when it comes, is discarded."""
         if self.status == "running":

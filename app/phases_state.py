@@ -180,8 +180,17 @@ class PhasesState(param.Parameterized):
         return phases.sweep_grid(records, self.observable)
 
     # ------------------------------------------------------------------ flows
+    def forget_flows(self):
+        """Drop the flows (the recording they refitted changed)."""
+        if self.time_flow is None and self.neuron_flow is None:
+            return
+        self.time_flow = self.neuron_flow = None
+        self._publish(flow_status="idle", flow_version=self.flow_version + 1)
+
     def start_flow(self, recording_state):
         """Refit the loaded recording along the flows of :attr:`flow` in the background."""
+        if self.flow_status == "running":   # one flow at a time (the button is off meanwhile)
+            return None
         binned = recording_state.binned if recording_state is not None else None
         if binned is None:
             self._publish(flow_status="error", error="Load a recording before computing flows.")
@@ -219,18 +228,19 @@ class PhasesState(param.Parameterized):
     def recording_point(self, connectivity):
         """The loaded recording on the diagram: (point dict or None, note for the user).
 
-        Source: the Fit tab's result when it is an lft fit, else the flow's first bin width.
+        Source: the flow's first bin width when there is a flow (where the flow's path on the
+        diagram starts: one fit for both), else the Fit tab's result when it is an lft fit.
         """
         result = self.fit_state.result if self.fit_state is not None else None
         try:
-            if result is not None and result.model == "lft":
-                point = phases.recording_point(result, connectivity)
-                point["source"] = f"lft fit ({result.bin_ms:g} ms bins)"
-                return point, ""
             if self.time_flow:
                 entry = self.time_flow[0]
                 point = phases.point_from_summary(entry, connectivity)
-                point["source"] = f"flow fit ({entry['bin_ms']:g} ms bins)"
+                point["source"] = f"flow's fit ({entry['bin_ms']:g} ms bins)"
+                return point, ""
+            if result is not None and result.model == "lft":
+                point = phases.recording_point(result, connectivity)
+                point["source"] = f"Fit tab's lft fit ({result.bin_ms:g} ms bins)"
                 return point, ""
         except NeurolatticeError as error:
             return None, str(error)

@@ -106,6 +106,8 @@ class SessionStore(param.Parameterized):
         self.recording = RecordingState()
         self.fit = FitState()
         self.phases = PhasesState(fit_state=self.fit)
+        # a fit or a flow belongs to the recording, binning and units it was made from
+        self.recording.param.watch(self._forget_fits, "version")
         self.simulating_fit = False
         self.controls = LatticeModel(name="controls")
         self.controls.param.update(**PRESETS[self.preset][1])
@@ -117,6 +119,10 @@ class SessionStore(param.Parameterized):
         self._applying_preset = False
         self._reverting_preset = False   # the fit preset is being undone (no fit to run)
         self._static_preset = self.preset   # the last preset of PRESETS chosen
+
+    def _forget_fits(self, event):
+        self.fit.forget()
+        self.phases.forget_flows()
 
     # ------------------------------------------------------------------ engine
     @property

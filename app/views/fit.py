@@ -19,6 +19,11 @@ _METRICS = (("rate_corr", "firing rates: correlation"),
             ("pk_w1", "P(k): W1 distance (lower is better)"),
             ("heldout_pll", "held-out pseudo-log-likelihood per sample"))
 
+#: The summary when there is no fit of the recording shown (none yet, or the recording
+#: changed since: new file, binning or units left out).
+NO_FIT = ("<i>Fit the loaded recording to compare the model with the data (a fit is cleared "
+          "when the recording, its binning or its units change).</i>")
+
 
 def _scatter(arrays, key, label):
     """Predicted vs observed with the identity line, for the model and the independent model."""
@@ -50,8 +55,7 @@ class FitView(pn.viewable.Viewer):
         self.elapsed = pn.pane.Markdown("")
         self.message = pn.pane.Alert("", alert_type="danger", visible=False,
                                      sizing_mode="stretch_width")
-        self.summary = pn.pane.HTML("<i>Fit the loaded recording to compare the model with "
-                                    "the data.</i>", sizing_mode="stretch_width")
+        self.summary = pn.pane.HTML(NO_FIT, sizing_mode="stretch_width")
         self._ticker = None
         fit_state.param.watch(self._on_status, ["status", "version"])
         self._on_status()
@@ -68,6 +72,9 @@ class FitView(pn.viewable.Viewer):
         if state.status == "done" and state.result is not None:
             self.summary.object = self._summary_html(state.result)
             self.elapsed.object = f"Done in {state.result.seconds:.2f} s."
+        if state.status == "idle" and state.result is None:   # none yet, or forgotten
+            self.summary.object = NO_FIT
+            self.elapsed.object = ""
 
     def _tick(self):
         state = self.store.fit

@@ -108,9 +108,10 @@ def time_flow_plots(flow):
     get = lambda key: np.array([np.nan if e[key] is None else e[key] for e in flow], float)  # noqa: E731
     couplings = (_with_errors(b, get("mean_J"), get("mean_J_err"), x, y, "⟨J_ij⟩", "#1f77b4")
                  * _with_errors(b, get("mean_K"), get("mean_K_err"), x, y, "⟨K_i⟩", "#2ca02c"))
-    if "K_chain" in flow[0]:
-        couplings = couplings * hv.Curve((b, get("K_chain")), x, y,
-                                         label="exact chain: tanh(K'/θ) = tanh(K/θ)^b").opts(
+    if "K_chain" in flow[0] and flow[0]["rule"] == "keep":   # exact for this rule only
+        couplings = couplings * hv.Curve(
+            (b, get("K_chain")), x, y,
+            label="chain, J = h = 0 (keep rule): tanh(K'/θ) = tanh(K/θ)^b").opts(
             color="#d62728", line_dash="dashed", line_width=2)
     field = _with_errors(b, get("mean_h"), get("mean_h_err"), x,
                          hv.Dimension("field", label="fitted field ⟨h_i⟩ (θ = 1)"),
@@ -152,6 +153,7 @@ class PhasesView(pn.viewable.Viewer):
         self.diagram = pn.pane.HoloViews(self._diagram(), sizing_mode="stretch_width",
                                          linked_axes=False)
         self.flows = pn.Column(self._flows_placeholder(), sizing_mode="stretch_width")
+        self.flows_button = pn.widgets.Button(label="Compute flows", color="primary", width=140)
         state.param.watch(self._on_progress, ["sweep_status", "sweep_done", "sweep_total"])
         state.param.watch(self._redraw, ["sweep_version", "observable", "flow_version"])
         state.param.watch(self._on_flow, ["flow_status", "flow_version"])
@@ -182,9 +184,12 @@ class PhasesView(pn.viewable.Viewer):
 
     def _on_flow(self, *events):
         state = self.store.phases
-        self.flow_note.object = {"idle": "", "running": "Refitting the recording…",
-                                 "done": "Flows computed.",
+        self.flow_note.object = {"idle": "", "running": "Refitting the recording… (about a "
+                                 "minute on two cores)", "done": "Flows computed.",
                                  "error": "The flows could not be computed."}[state.flow_status]
+        self.flows_button.disabled = state.flow_status == "running"
+        if state.flow_status == "idle" and not state.time_flow:   # none yet, or forgotten
+            self.flows[:] = [self._flows_placeholder()]
         if state.flow_status == "done" and state.time_flow:
             self.flows[:] = [pn.GridBox(*[pn.pane.HoloViews(p, sizing_mode="stretch_width",
                                                             linked_axes=False)
@@ -223,7 +228,7 @@ class PhasesView(pn.viewable.Viewer):
             "J_max": {"type": pn.widgets.FloatInput, "step": 0.05},
             "K_min": {"type": pn.widgets.FloatInput, "step": 0.05},
             "K_max": {"type": pn.widgets.FloatInput, "step": 0.05}})
-        flows = pn.widgets.Button(label="Compute flows", color="primary", width=140)
+        flows = self.flows_button
         flows.on_click(lambda _: state.start_flow(self.store.recording))
         flow_settings = pn.Param(state.flow, show_name=False,
                                  widgets={"factors": pn.widgets.MultiChoice})

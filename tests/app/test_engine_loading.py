@@ -95,7 +95,6 @@ def test_a_notebook_page_without_an_engine_says_so_instead_of_raising(monkeypatc
 def test_without_an_engine_exports_are_off_and_a_fit_is_not_simulated(monkeypatch):
     """The Simulate downloads need the engine's data; "Simulate this fit" reports instead."""
     from app.main import create_app
-    from app.recording_state import RecordingState
     from tests.app.test_fit_state import _fit
 
     def broken(self):
@@ -105,9 +104,10 @@ def test_without_an_engine_exports_are_off_and_a_fit_is_not_simulated(monkeypatc
     store, view = page.store, page.page.simulate
     buttons = view._engine_downloads
     assert len(buttons) == 4 and all(button.disabled for button in buttons)
-    recording = RecordingState()
-    recording.load_sample(wait=True)
-    store.fit.result = _fit(recording, model="lft", method="pl", drive="off")
+    # the page's own recording first: a fit is cleared when the recording changes
+    assert wait_until(lambda: (store.deliver() or True) and store.recording.status == "ready",
+                      timeout=60)
+    store.fit.result = _fit(store.recording, model="lft", method="pl", drive="off")
     store.deliver()
     assert not store.simulate_fit() and not store.engine_ready
     store.deliver()

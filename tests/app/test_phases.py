@@ -87,14 +87,16 @@ def test_flows_and_the_recording_point():
     n = len(recording.kept_units())
     assert [e["n"] for e in state.neuron_flow] == [round(n / 2), n]
     point, note = state.recording_point("all-to-all")
-    assert note == "" and point["source"].startswith("flow fit (20 ms")
+    assert note == "" and point["source"].startswith("flow's fit (20 ms")
     first = state.time_flow[0]
     assert point["J"] == pytest.approx(n * first["mean_J"])
     assert point["K_err"] == pytest.approx(first["mean_K_err"]) and point["K_err"] > 0
     assert len(state.trajectory("ring")) == 3
     # the plots draw what the state holds
-    couplings, field = time_flow_plots(state.time_flow)
-    chain = [layer for layer in couplings if layer.label.startswith("exact chain")]
+    couplings, field = time_flow_plots(state.time_flow)     # the 'any' rule: no chain curve
+    assert not [layer for layer in couplings if layer.label.startswith("chain")]
+    keep = [{**entry, "rule": "keep"} for entry in state.time_flow]
+    chain = [layer for layer in time_flow_plots(keep)[0] if layer.label.startswith("chain")]
     assert len(chain) == 1 and np.allclose(chain[0].dimension_values(1),
                                            [e["K_chain"] for e in state.time_flow])
     settings = {k: v for k, v in state.sweep.param.values().items() if k != "name"}
@@ -133,3 +135,29 @@ def test_the_placement_note_says_when_the_place_says_little():
     assert "J/θ = -1.35 lies outside the swept J range [0.1, 1]" in far
     assert "J >= 0 and K >= 0 only" in far and "h/θ = -4.51" in far
     assert "widen the sweep" in _placement_note(point | {"K": 1.6}, settings)
+
+
+def test_a_changed_recording_clears_its_fit_and_flows_so_the_diagram_never_mixes_them():
+    from app.store import SessionStore
+    from app.views.fit import NO_FIT, FitView
+    from tests.app.test_fit_state import _fit
+    from tests.conftest import wait_until
+
+    store = SessionStore()
+    try:
+        recording = store.recording
+        recording.load_sample(wait=True)
+        store.fit.result = _fit(recording, model="lft", method="pl", drive="off")
+        store.fit._publish(status="done", version=store.fit.version + 1)
+        store.phases.time_flow = [{"bin_ms": 20.0}]       # as a finished flow leaves it
+        view = FitView(store=store)
+        version = recording.version
+        recording.set_exclusions([0])                     # the units changed: a new recording
+        assert wait_until(lambda: (recording.outbox.deliver() or True)
+                          and recording.version > version)
+        assert store.fit.result is None and store.fit.status == "idle"
+        assert store.phases.time_flow is None and store.phases.flow_status == "idle"
+        assert view.summary.object == NO_FIT
+        assert store.phases.recording_point("ring")[0] is None
+    finally:
+        store.shutdown()
