@@ -308,7 +308,7 @@ def _grid_shape(text):
 
 def build_parser():
     """The argument parser of the ``neurolattice`` command."""
-    parser = _Parser(prog="neurolattice", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="neurolattice", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
     commands = parser.add_subparsers(dest="command", required=True)
 

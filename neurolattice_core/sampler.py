@@ -78,9 +78,6 @@ class Sampler:
     history : int
         Capacity of the ring buffers of measured time series (rows); with the lattice it must
         fit in the model's ``memory_limit_bytes`` (else :class:`MemoryBudgetError`).
-
-    The model is validated here (create()'s checks, memory included) before anything is
-    allocated, so a model built directly or edited by attribute assignment is checked too.
     measure_every : int
         Sweeps between two measurements of energy and magnetisation.
     threads : int, optional
@@ -89,6 +86,9 @@ class Sampler:
         False keeps eligible lattices on the general path (benchmarks and cross-checks).
     initial : {"random", "up", "pattern"}
         Starting configuration (see :func:`engine.initial_spins`); also used after a resize.
+
+    The model is validated here (create()'s checks, memory included) before anything is
+    allocated, so a model built directly or edited by attribute assignment is checked too.
     """
 
     def __init__(self, model=None, *, algorithm="auto", seed=0, history=4096, measure_every=1,
@@ -386,7 +386,11 @@ class Sampler:
             return self._snapshot.copy()
 
     def history(self):
-        """Measured series: ``sweep`` (n,), ``energy_per_site`` and ``magnetization`` (n, R)."""
+        """Measured series: ``sweep`` (n,), ``energy_per_site`` and ``magnetization`` (n, R).
+
+        Time runs along axis 0 here; the observables (:mod:`neurolattice_core.observables`)
+        take series as (R, n), replicas first: pass ``history()["energy_per_site"].T``.
+        """
         with self._lock:
             return {"sweep": self._sweeps.values()[:, 0].astype(np.int64),
                     "energy_per_site": self._energy.values(),

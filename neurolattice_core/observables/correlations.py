@@ -217,8 +217,9 @@ def second_moment_correlation_length(correlation, periodic_length):
 
     ``xi_2nd = sqrt(S(0) / S(k_min) - 1) / (2 sin(k_min / 2))`` with
     ``S(k) = sum_{x=0}^{L-1} C(x) cos(k x)`` on a periodic axis of length L (Cooper, Freedman &
-    Preston 1982; Caracciolo et al.). For ``C(x) = tau**|x|`` (and for the exact periodic Ising
-    chain of MODEL.md E3) it equals ``sqrt(tau) / (1 - tau)`` for every L. Works for the neuron
+    Preston 1982; Caracciolo et al.). For the exact periodic Ising chain of MODEL.md E3,
+    ``C(x) = (tau**x + tau**(L - x)) / (1 + tau**L)``, it equals ``sqrt(tau) / (1 - tau)`` for
+    every L (for the truncated ``C(x) = tau**|x|`` only as L grows). Works for the neuron
     axis of a ring (``L = N``) and for the time axis (``L = T``); on open data it is an estimate.
 
     Parameters
