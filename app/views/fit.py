@@ -19,6 +19,11 @@ _METRICS = (("rate_corr", "firing rates: correlation"),
             ("pk_w1", "P(k): W1 distance (lower is better)"),
             ("heldout_pll", "held-out pseudo-log-likelihood per sample"))
 
+def _page_words(warning):
+    """A fit warning with the page's controls for the library's argument names."""
+    return warning.replace("(drop_units)", "(the Recording tab's 'Units left out' box)")
+
+
 #: The summary when there is no fit of the recording shown (none yet, or the recording
 #: changed since: new file, binning or units left out).
 NO_FIT = ("<i>Fit the loaded recording to compare the model with the data (a fit is cleared "
@@ -107,7 +112,7 @@ class FitView(pn.viewable.Viewer):
         table = ("<table class='nl-table'><tr><th>held-out statistic</th>"
                  + "".join(f"<th>{'fit' if c == 'model' else c}</th>" for c in columns)
                  + f"</tr>{rows}</table>") if columns else ""
-        warnings = "".join(f"<li>{w}</li>" for w in result.warnings)
+        warnings = "".join(f"<li>{_page_words(w)}</li>" for w in result.warnings)
         return head + table + (f"<h4>Warnings</h4><ul>{warnings}</ul>" if warnings else "")
 
     @param.depends("store.fit.version")

@@ -194,3 +194,10 @@ def test_units_left_out_are_shaded_in_the_raster_and_counted_in_the_summary():
         assert f"{n} (2 left out of the observables and fits)" in view.summary.object
     finally:
         store.shutdown()
+
+
+def test_fit_warnings_name_the_pages_control_not_the_librarys_argument():
+    from app.views.fit import _page_words
+
+    said = _page_words("units 10 and 12 are near duplicates: consider dropping one (drop_units)")
+    assert said.endswith("consider dropping one (the Recording tab's 'Units left out' box)")
