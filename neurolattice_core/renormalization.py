@@ -237,7 +237,8 @@ def flow_in_neurons(data, sizes, draws=5, model="maxent", method="pl", seed=0, *
         One per size: ``n``, ``draws`` (list of :func:`summarize_fit` dicts, each with the
         ``subset`` of unit indices), and over the draws the mean and its standard error of
         ``mean_J``, ``mean_h``, ``mean_K`` (as ``mean_J``, ``mean_J_err``, ...) and of the
-        per-population coupling ``J_eff = n mean_J`` (``J_eff``, ``J_eff_err``).
+        per-population coupling ``J_eff = n mean_J`` (``J_eff``, ``J_eff_err``). For n = N
+        there is one draw, the whole set, and the errors are NaN (no subset spread to show).
     """
     from .fitting.api import fit
 
@@ -251,7 +252,8 @@ def flow_in_neurons(data, sizes, draws=5, model="maxent", method="pl", seed=0, *
         if not 2 <= int(n) <= n_units:
             raise ParameterError(f"subset sizes must be between 2 and N = {n_units}; got {n}")
         fits = []
-        for d in range(int(draws)):
+        # every subset of all N units is the whole set: one fit, and no spread (errors NaN)
+        for d in range(1 if int(n) == n_units else int(draws)):
             rng = np.random.default_rng([int(seed), int(n), d])
             subset = np.sort(rng.choice(n_units, size=int(n), replace=False))
             summary = summarize_fit(fit(raster[:, subset], model=model, method=method,

@@ -116,3 +116,12 @@ def test_mean_field_map_recovers_true_coupling():
     # the leading-order map misses the hidden units' fluctuations: biased upwards here
     plain = rg.mean_field_microscopic(j_eff, h_eff, n, N, J_eff_err=j_err, h_eff_err=h_err)
     assert plain["J"] - J > 4.5 * plain["J_err"]
+
+
+def test_the_whole_set_is_fitted_once_and_shows_no_subset_spread():
+    """Every subset of all N units is the whole set: its 'error' over draws would be a false 0."""
+    raster = (np.random.default_rng(2).random((20, 5, 40)) < 0.3).astype(np.uint8)
+    small, whole = rg.flow_in_neurons(raster, [3, 5], draws=3, model="maxent", seed=1)
+    assert len(small["draws"]) == 3 and np.isfinite(small["J_eff_err"])
+    assert len(whole["draws"]) == 1
+    assert all(np.isnan(whole[key]) for key in ("mean_J_err", "mean_h_err", "J_eff_err"))
