@@ -104,6 +104,7 @@ class PhasesState(param.Parameterized):
         self.swept = None            # the SweepSettings values of self.records
         self.time_flow = None        # flow_in_time output
         self.neuron_flow = None      # flow_in_neurons output
+        self._flow_job = 0           # the flow whose result may be published
         self.outbox = Outbox(self)
         self._cancel = threading.Event()
         self._lock = threading.Lock()
@@ -181,9 +182,10 @@ class PhasesState(param.Parameterized):
 
     # ------------------------------------------------------------------ flows
     def forget_flows(self):
-        """Drop the flows (the recording they refitted changed)."""
-        if self.time_flow is None and self.neuron_flow is None:
+        """Drop the flows (the recording they refitted changed); a running flow is abandoned."""
+        if self.time_flow is None and self.neuron_flow is None and self.flow_status != "running":
             return
+        self._flow_job += 1   # a flow still running publishes nothing
         self.time_flow = self.neuron_flow = None
         self._publish(flow_status="idle", flow_version=self.flow_version + 1)
 
@@ -201,13 +203,14 @@ class PhasesState(param.Parameterized):
         sizes = sorted({max(2, int(round(n * (k + 1) / self.flow.subset_sizes)))
                         for k in range(self.flow.subset_sizes)})
         self._publish(flow_status="running", error="")
-        args = (binned, units, factors, self.flow.rule, sizes, self.flow.draws)
+        self._flow_job += 1
+        args = (self._flow_job, binned, units, factors, self.flow.rule, sizes, self.flow.draws)
         thread = threading.Thread(target=self._flow_work, args=args, daemon=True,
                                   name="neurolattice-flow")
         thread.start()
         return thread
 
-    def _flow_work(self, binned, units, factors, rule, sizes, draws):
+    def _flow_work(self, job, binned, units, factors, rule, sizes, draws):
         try:
             raster = binned.binary[:, units]
             time_flow = flow_in_time(raster, factors, model="lft", rule=rule)
@@ -215,11 +218,16 @@ class PhasesState(param.Parameterized):
                 entry["bin_ms"] = binned.bin_s * 1000.0 * entry["factor"]
             neuron_flow = flow_in_neurons(raster, sizes, draws=draws, model="lft")
         except NeurolatticeError as error:
-            self.outbox.post(flow_status="error", error=str(error))
+            if job == self._flow_job:
+                self.outbox.post(flow_status="error", error=str(error))
             return
         except Exception as error:
             log.exception("flow failed")
-            self.outbox.post(flow_status="error", error=f"unexpected error in the flow: {error}")
+            if job == self._flow_job:
+                self.outbox.post(flow_status="error",
+                                 error=f"unexpected error in the flow: {error}")
+            return
+        if job != self._flow_job:   # the recording changed meanwhile: its flow is not shown
             return
         self.time_flow, self.neuron_flow = time_flow, neuron_flow
         self.outbox.post(flow_status="done", flow_version=self._next())

@@ -161,3 +161,16 @@ def test_a_changed_recording_clears_its_fit_and_flows_so_the_diagram_never_mixes
         assert store.phases.recording_point("ring")[0] is None
     finally:
         store.shutdown()
+
+
+def test_a_flow_running_when_the_recording_changes_is_not_shown():
+    recording = RecordingState()
+    recording.load_sample(wait=True)
+    state = PhasesState()
+    state.flow.param.update(factors=[1], subset_sizes=2, draws=1)
+    thread = state.start_flow(recording)
+    assert state.flow_status == "running"
+    assert state.start_flow(recording) is None          # one flow at a time
+    state.forget_flows()                                 # the recording changed meanwhile
+    state.wait(thread, timeout=300)
+    assert state.time_flow is None and state.flow_status == "idle"
