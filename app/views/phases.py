@@ -252,8 +252,11 @@ def _placement_note(point, settings):
     ``point``: :func:`neurolattice_core.phases.recording_point` (theta = 1 units); ``settings``:
     the sweep's parameters (``J_min``, ``J_max``, ``K_min``, ``K_max``).
     """
-    parts = [f"Recording placed with {point['convention']}; error bars are standard errors "
-             f"from the fit ({point['n_units']} units)."]
+    errors = ("error bars are standard errors from the fit" if np.isfinite(point["J_err"]) else
+              "this fit method gives no standard errors: no J error bar, and K's is the spread "
+              "of K_i over the units / √n")
+    parts = [f"Recording placed with {point['convention']}; {errors} "
+             f"({point['n_units']} units)."]
     outside = [f"{name}/θ = {point[name]:.2f} lies outside the swept {name} range "
                f"[{settings[name + '_min']:g}, {settings[name + '_max']:g}]"
                for name in ("J", "K")

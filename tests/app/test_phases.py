@@ -129,8 +129,12 @@ def test_every_tunable_has_a_doc_and_bounds(owner):
 def test_the_placement_note_says_when_the_place_says_little():
     from app.views.phases import _placement_note
     settings = {"J_min": 0.1, "J_max": 1.0, "K_min": 0.1, "K_max": 1.0}
-    point = {"convention": "J/θ = n·<J_ij>", "n_units": 49, "J": 0.5, "K": 0.2, "h": -0.1}
+    point = {"convention": "J/θ = n·<J_ij>", "n_units": 49, "J": 0.5, "K": 0.2, "h": -0.1,
+             "J_err": 0.05}
     assert _placement_note(point, settings).count(".") == 1     # inside, weak field: no caveat
+    assert "standard errors from the fit" in _placement_note(point, settings)
+    bm = _placement_note(point | {"J_err": float("nan")}, settings)   # bm and mf: no J_se
+    assert "no standard errors" in bm and "spread of K_i over the units" in bm
     far = _placement_note(point | {"J": -1.35, "h": -4.51}, settings)
     assert "J/θ = -1.35 lies outside the swept J range [0.1, 1]" in far
     assert "J >= 0 and K >= 0 only" in far and "h/θ = -4.51" in far
