@@ -17,8 +17,8 @@ _OPTS = dict(responsive=True, height=290, show_grid=True, toolbar="above", frame
              default_tools=_TOOLS, legend_position="bottom", legend_cols=2)
 OBSERVABLE_LABELS = {"abs_magnetization": "⟨|m|⟩ (mean |magnetisation|)",
                      "binder": "Binder cumulant U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)",
-                     "susceptibility": "susceptibility χ",
-                     "q_ea": "q_EA (Edwards–Anderson)"}
+                     "susceptibility": "susceptibility χ per site",
+                     "q_ea": "q_EA = ⟨m_it²⟩ over the replicas (≈0 where they order oppositely)"}
 X = hv.Dimension("J", label="J/θ (equal-time coupling)")
 Y = hv.Dimension("K", label="K/θ (temporal coupling)")
 LINE_COLOUR, POINT_COLOUR = "#e8362a", "#ff9f1c"
