@@ -85,8 +85,20 @@ def compute_point(params):
         ``params`` plus the observables with ``_err`` (``abs_magnetization``, ``binder``,
         ``susceptibility``, ``energy_per_site``, ``specific_heat``, ``q_ea`` (MODEL.md
         definition, floor 1/R) and ``q_ea_unbiased`` (mean pair overlap)), ``tau_int_energy``,
-        ``point_seed``, ``wall_seconds`` and ``status = "ok"``.
+        ``point_seed``, ``wall_seconds``, ``warnings`` (list of str: the reliability warnings
+        of the estimates, e.g. too few independent samples) and ``status = "ok"``.
     """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:   # into the record, not the workers'
+        warnings.simplefilter("always")                   # stderr (the CLI's progress bar)
+        result = _compute_point(params)
+    result["warnings"] = sorted({str(w.message) for w in caught})
+    return result
+
+
+def _compute_point(params):
+    """:func:`compute_point` without its warnings."""
     import time
 
     from . import observables as obs

@@ -159,3 +159,14 @@ def test_grid_and_keys():
     assert len(points) == 12 and len({sw.point_key(p) for p in points}) == 12
     with pytest.raises(ValueError):
         sw.sweep_points("ring", 4, 4, [0.1], [0.2], replicas=1)
+
+
+def test_a_points_warnings_go_into_its_record_not_to_the_workers_stderr():
+    import warnings
+
+    params = sw.sweep_points("ring", 4, 4, [0.3], [0.3], sweeps=8, burn_in=2)[0]
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        record = sw.compute_point(params)
+    assert escaped == []
+    assert any("unreliable" in text for text in record["warnings"])
