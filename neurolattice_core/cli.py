@@ -14,7 +14,7 @@ import socket
 import sys
 import warnings
 
-from .errors import MemoryBudgetError, NeurolatticeError, ParameterError
+from .errors import NeurolatticeError, ParameterError
 
 EXIT_BAD_INPUT = 2
 #: Model options of ``simulate`` and their defaults. They default to None in the parser, so
@@ -22,9 +22,6 @@ EXIT_BAD_INPUT = 2
 SIMULATE_DEFAULTS = {"neurons": 64, "connectivity": "ring", "grid": None, "J": 1.0, "K": 1.0,
                      "h": 0.0, "temperature": 2.269185, "time_boundary": "periodic",
                      "neuron_boundary": "periodic"}
-#: Above this temperature theta**2 (in the specific heat) overflows a float64; spins are
-#: uncorrelated long before, so refusing costs nothing.
-MAX_TEMPERATURE = 1e150
 MIN_SWEEPS = 4  # the blocking error bars of the energy need 4 measured sweeps
 #: Python-API names in library messages -> the CLI's words (the library messages stay as they
 #: are: scripts and the dashboard use them).
@@ -36,6 +33,8 @@ CLI_WORDS = (
     (re.compile(r"pass time_unit='(\w+)'"),
      r"convert them to seconds (the CLI reads spike times as seconds; load_recording(..., "
      r"time_unit='\1') does it in Python)"),
+    (re.compile(r"history=(\d+) measurements"), r"--sweeps \1 (every measured sweep kept)"),
+    (re.compile(r"use a history of at most (\d+) measurements"), r"use at most --sweeps \1"),
     (re.compile(r"pass time_unit to override"),
      "load the file in Python with load_recording(..., time_unit=...) to override"),
 )
@@ -85,24 +84,8 @@ def _simulation_model(args):
                              "--connectivity grid")
     if grid is not None:
         values["grid_rows"], values["grid_cols"] = grid
-    if math.isfinite(values["temperature"]) and values["temperature"] > MAX_TEMPERATURE:
-        raise ParameterError(f"--temperature {values['temperature']:g} is beyond "
-                             f"{MAX_TEMPERATURE:g}, where the specific heat overflows; spins "
-                             "are uncorrelated far below it: use e.g. --temperature 1e6")
     return LatticeModel.create(**values, ticks=args.ticks or 128, replicas=args.replicas,
                                seed=args.seed)
-
-
-def _check_history_memory(model, sweeps):
-    """Refuse ``--sweeps`` whose per-sweep history (kept whole) would not fit in memory."""
-    per_sweep = (1 + 2 * model.replicas) * 8  # sweep number, energy and |m| per replica
-    need = model.memory_estimate_bytes() + sweeps * per_sweep
-    if need > model.memory_limit_bytes:
-        room = max(model.memory_limit_bytes - model.memory_estimate_bytes(), 0) // per_sweep
-        raise MemoryBudgetError(
-            f"--sweeps {sweeps}: keeping the energy and magnetisation of every measured sweep "
-            f"needs about {need / 2**30:.1f} GiB, more than the limit of "
-            f"{model.memory_limit_bytes / 2**30:.1f} GiB: use at most --sweeps {room}")
 
 
 def _numerical_warnings(caught):
@@ -117,8 +100,7 @@ def _simulate(args):
     from .cli_sweeps import _plain
     from .simulation import run_simulation
 
-    model = _simulation_model(args)
-    _check_history_memory(model, args.sweeps)
+    model = _simulation_model(args)   # the Sampler refuses a history that does not fit
     with warnings.catch_warnings(record=True) as caught:  # reported in the result, not raw
         warnings.simplefilter("always", RuntimeWarning)
         result = run_simulation(model, algorithm=args.algorithm, sweeps=args.sweeps,

@@ -70,7 +70,8 @@ def specific_heat(energy_per_site, n_sites, theta, block_size=None):
     e = as_series(energy_per_site, name="energy_per_site", min_length=2)
     e = e - e.mean()  # shift for numerical stability; the variance is unchanged
     return jackknife(
-        lambda e1, e2: n_sites * (e2 - e1**2) / theta**2, e, e**2, block_size=block_size
+        # divided by theta twice: theta**2 of a float raises OverflowError beyond 1e154
+        lambda e1, e2: n_sites * (e2 - e1**2) / theta / theta, e, e**2, block_size=block_size
     )
 
 

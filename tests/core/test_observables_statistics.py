@@ -178,6 +178,8 @@ def test_specific_heat_and_susceptibility_of_gaussian_samples():
         specific_heat(e, n_sites, -1.0)
     with pytest.raises(ParameterError):
         susceptibility(m, 0, theta)
+    hot, hot_err = specific_heat(e, n_sites, 1e300)    # theta**2 would overflow a float
+    assert hot == 0.0 and hot_err == 0.0
 
 
 def test_binder_cumulant_limits():
