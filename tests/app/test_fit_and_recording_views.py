@@ -1,5 +1,7 @@
 """Controls of the Recording and Fit views, without a browser."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import panel as pn
 
@@ -128,8 +130,6 @@ def test_a_long_trial_is_drawn_pooled_at_most_4096_pixels_wide():
 def test_a_raster_without_its_bin_width_says_it_is_assumed_and_the_bin_box_sets_it():
     import io
 
-    from tests.conftest import wait_until
-
     raster = np.zeros((2, 3, 500), dtype=np.int64)
     raster[:, :, ::7] = 1
     buf = io.BytesIO()
@@ -145,45 +145,49 @@ def test_a_raster_without_its_bin_width_says_it_is_assumed_and_the_bin_box_sets_
         assert state.binned.bin_s == 0.02 and state.binned.shape == (2, 3, 500)
         version = state.version
         state.binning.bin_ms = 10.0                 # each stored bin is now taken as 10 ms
-        assert wait_until(lambda: (state.outbox.deliver() or True) and state.version > version)
+        assert _delivered(state, lambda: state.version > version)
         assert state.binned.bin_s == 0.01 and state.binned.shape == (2, 3, 500)
         np.testing.assert_array_equal(state.binned.binary, raster > 0)
     finally:
         store.shutdown()
 
 
-def test_refused_binning_settings_are_set_back_to_those_of_the_recording_shown():
-    from tests.conftest import wait_until
-
+@contextmanager
+def _sample_shown():
+    """(recording state, its RecordingView) of a session with the shipped sample loaded."""
     store = SessionStore()
     try:
-        state = store.recording
-        state.load_sample(wait=True)
-        view = RecordingView(state=state)
-        shown = state.binned
-        state.binning.window_start_s = 10.0        # binned again: 10 s to the end
-        assert wait_until(lambda: state.outbox.deliver() or state.binned is not shown)
-        shown = state.binned
-        state.binning.window_stop_s = 5.0          # before the start: refused
-        assert wait_until(lambda: state.outbox.deliver() or state.status == "error")
-        assert view.message.visible and "kept, with its binning settings" in view.message.object
-        assert state.binning.window_stop_s is None and state.binning.window_start_s == 10.0
-        assert state.binned is shown
+        store.recording.load_sample(wait=True)
+        yield store.recording, RecordingView(state=store.recording)
     finally:
         store.shutdown()
 
 
-def test_units_left_out_are_shaded_in_the_raster_and_counted_in_the_summary():
+def _delivered(state, condition):
+    """Deliver the recording's results until ``condition()`` holds (False after the timeout)."""
     from tests.conftest import wait_until
 
-    store = SessionStore()
-    try:
-        state = store.recording
-        state.load_sample(wait=True)
-        view = RecordingView(state=state)
+    return wait_until(lambda: (state.outbox.deliver() or True) and condition())
+
+
+def test_refused_binning_settings_are_set_back_to_those_of_the_recording_shown():
+    with _sample_shown() as (state, view):
+        version = state.version
+        state.binning.window_start_s = 10.0        # binned again: 10 s to the end
+        assert _delivered(state, lambda: state.version > version)
+        shown = state.binned
+        state.binning.window_stop_s = 5.0          # before the start: refused
+        assert _delivered(state, lambda: state.status == "error")
+        assert view.message.visible and "kept, with its binning settings" in view.message.object
+        assert state.binning.window_stop_s is None and state.binning.window_start_s == 10.0
+        assert state.binned is shown
+
+
+def test_units_left_out_are_shaded_in_the_raster_and_counted_in_the_summary():
+    with _sample_shown() as (state, view):
         version = state.version
         state.set_exclusions([1, 3])
-        assert wait_until(lambda: state.outbox.deliver() or state.version > version)
+        assert _delivered(state, lambda: state.version > version)
         view._on_state()
         raster = view.raster()
         n = state.binned.shape[1]
@@ -192,8 +196,6 @@ def test_units_left_out_are_shaded_in_the_raster_and_counted_in_the_summary():
         assert shaded == [1, 3] and set(np.unique(values)) == {-1.0, 0.0, 1.0}
         assert "left-out units shaded" in raster.opts.get().kwargs["title"]
         assert f"{n} (2 left out of the observables and fits)" in view.summary.object
-    finally:
-        store.shutdown()
 
 
 def test_fit_warnings_name_the_pages_control_not_the_librarys_argument():
