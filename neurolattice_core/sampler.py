@@ -409,6 +409,7 @@ class Sampler:
                     "flips_per_ns": self._flips_attempted / busy / 1e9 if busy > 0 else 0.0,
                     "sweeps_per_second": self.sweeps_done / busy if busy > 0 else 0.0,
                     "busy_seconds": busy, "flips_attempted": self._flips_attempted,
+                    "flips_done": self._flips_done,
                     "acceptance": (self._flips_done / self._flips_attempted
                                    if self._flips_attempted else 0.0),
                     "running": self.running, "paused": self.paused}

@@ -353,8 +353,7 @@ class SimulateView(pn.viewable.Viewer):
         busy = progress["busy_seconds"] - old["busy_seconds"]
         attempted = progress["flips_attempted"] - old["flips_attempted"]
         if busy > 0 and attempted > 0:
-            accepted = (progress["acceptance"] * progress["flips_attempted"]
-                        - old["acceptance"] * old["flips_attempted"])
+            accepted = progress["flips_done"] - old["flips_done"]
             self._recent = ((progress["sweeps"] - old["sweeps"]) / busy,
                             attempted / busy / 1e9, accepted / attempted)
         return self._recent
