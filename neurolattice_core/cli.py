@@ -150,7 +150,7 @@ def _fit(args):
     from .recordings import bin_recording, load_recording
     from .recordings.binning import ensure_bin_width
 
-    _check_bin_ms(args.bin_ms, "--bin-ms")
+    check_bin_ms(args.bin_ms, "--bin-ms")
     recording, note = ensure_bin_width(load_recording(args.file), args.bin_ms / 1000.0)
     binned = bin_recording(recording, args.bin_ms / 1000.0)
     n_units = binned.binary.shape[1]
@@ -183,7 +183,7 @@ def _fit(args):
         print(f"     warning: {cli_words(warning)}")
 
 
-def _check_bin_ms(value, option):
+def check_bin_ms(value, option):
     """Refuse a bin width (ms) that is not finite and > 0, naming the option."""
     if not (math.isfinite(value) and value > 0):
         raise ParameterError(f"{option} {value:g}: the bin width must be a number of "

@@ -252,9 +252,8 @@ def _flow(args):
         sizes = _positive_list(args.subsample, "--subsample", int)
         if args.draws < 1:
             raise ParameterError(f"--draws {args.draws}: must be >= 1 random subset per size")
-        if not (math.isfinite(args.subsample_bin_ms) and args.subsample_bin_ms > 0):
-            raise ParameterError(f"--subsample-bin-ms {args.subsample_bin_ms:g}: the bin width "
-                                 "must be a number of milliseconds > 0, e.g. 20")
+        from .cli import check_bin_ms
+        check_bin_ms(args.subsample_bin_ms, "--subsample-bin-ms")
     recording, note = ensure_bin_width(load_recording(args.file), base / 1000.0)
     binned = bin_recording(recording, base / 1000.0)
     sub = None
