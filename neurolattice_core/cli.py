@@ -312,7 +312,8 @@ def build_parser():
                      help="default periodic (a fit's model: open)")
     sim.add_argument("--neuron-boundary", choices=["periodic", "open"], help="default periodic")
     sim.add_argument("--algorithm", choices=["auto", "metropolis", "heatbath", "cluster"],
-                     default="auto")
+                     default="auto", help="auto: Metropolis, or heat bath when flipping some "
+                     "neuron's spins changes the energy by less than theta / 10 (default auto)")
     sim.add_argument("--sweeps", default=1000, help=f"measured sweeps (>= {MIN_SWEEPS})",
                      type=_int_at_least(MIN_SWEEPS, " (error bars need 4 measured sweeps)"))
     sim.add_argument("--burn-in", type=_non_negative_int, default=200)

@@ -93,39 +93,45 @@ def choose_path(model, algorithm, allow_fast=True):
     return "local", "general path (one byte per spin)."
 
 
+#: "auto" takes heat bath when some neuron's largest possible |dE| / theta is below this:
+#: Metropolis would then flip that neuron's spins with probability above exp(-0.1) = 0.90 at
+#: every sweep, an almost periodic chain (exactly periodic when the neuron feels nothing).
+WEAK_COUPLING = 0.1
+
+
 def choose_method(model, algorithm):
     """The single-spin acceptance rule for ``algorithm``, and a sentence when "auto" picked it.
 
     ``"heatbath"`` and ``"metropolis"`` are taken as asked (the cluster path ignores the rule).
     ``"auto"`` means Metropolis, min(1, exp(-beta dE)), which accepts more moves, except when
-    some neuron feels nothing: every equal-time coupling J_ij of its row zero, K_i = 0 and
-    h_it = h + h_i + u_t zero at every tick (or a single open tick, where K has no bond). Its
-    spins then have dE = 0, Metropolis flips them at every sweep and the chain is periodic, not
-    ergodic (J = K = h = 0 gives |m| = 0 exactly and a NaN Binder cumulant). Heat bath,
-    1 / (1 + exp(beta dE)), redraws such a spin as a fair coin and is right, so "auto" takes it.
+    some neuron is (almost) free: every move of its spins has |dE| / theta below
+    :data:`WEAK_COUPLING`. Metropolis then flips those spins at almost every sweep and the
+    chain is nearly periodic; with J = K = h = 0 it is periodic, not ergodic (|m| = 0 exactly
+    and a NaN Binder cumulant), and at theta = 1e300 every spin flips at every sweep. Heat
+    bath, 1 / (1 + exp(beta dE)), redraws such a spin as an almost fair coin, so "auto" takes it.
     """
     if algorithm != "auto":
         return ("heatbath" if algorithm == "heatbath" else "metropolis"), ""
-    if _has_free_neuron(model):
-        return "heatbath", ("heat bath: some neurons feel no coupling and no field, and "
-                            "Metropolis would flip their spins at every sweep.")
+    if np.min(largest_energy_changes(model)) < WEAK_COUPLING * model.temperature:
+        return "heatbath", ("heat bath: some neurons feel almost no coupling or field at this "
+                            "temperature, and Metropolis would flip their spins at almost every "
+                            "sweep.")
     return "metropolis", ""
 
 
-def _has_free_neuron(model):
-    """True when a neuron has no equal-time coupling, no temporal coupling and no field."""
-    no_time = model.ticks == 1 and not model.time_periodic
-    candidates = (model.temporal_couplings() == 0) | no_time
-    if not candidates.any():
-        return False
-    candidates &= ~np.any(model.fields() != 0, axis=1)
-    if not candidates.any():
-        return False
+def largest_energy_changes(model):
+    """An upper bound of |dE| for flipping a spin of each neuron: float64 (N,), energy units.
+
+    ``2 (sum_j |J_ij| + 2 |K_i| + max_t |h_it|)``; the temporal term counts when the neuron
+    has a temporal bond (more than one tick, or one periodic tick).
+    """
     couplings = model.couplings()
     rows = np.repeat(np.arange(model.neurons), np.diff(couplings.indptr))
-    coupled = np.zeros(model.neurons, dtype=bool)
-    coupled[rows[couplings.weights != 0]] = True
-    return bool(np.any(candidates & ~coupled))
+    equal_time = np.bincount(rows, weights=np.abs(couplings.weights), minlength=model.neurons)
+    has_time_bond = model.ticks > 1 or model.time_periodic
+    temporal = 2.0 * np.abs(model.temporal_couplings()) if has_time_bond else 0.0
+    field = np.max(np.abs(model.fields()), axis=1)
+    return 2.0 * (equal_time + temporal + field)
 
 
 class _Path:

@@ -66,7 +66,7 @@ def test_auto_takes_heat_bath_when_a_neuron_feels_nothing(params):
 
 
 @pytest.mark.parametrize("params", [
-    dict(J=0.0, K=0.0, h=0.1),
+    dict(J=0.0, K=0.0, h=0.5),
     dict(J=0.0, K=0.0, drive="pulse", drive_amplitude=0.5, drive_onset=0, drive_duration=4),
     dict(J=0.0, K=0.3),
     dict(J=0.5, K=0.0),
@@ -76,6 +76,46 @@ def test_auto_keeps_metropolis_when_every_spin_feels_something(params):
     model = LatticeModel.create(**({"neurons": 4, "ticks": 4} | params))
     assert Sampler(model).path.method == "metropolis"
     assert Sampler(model, algorithm="heatbath").path.method == "heatbath"
+
+
+@pytest.mark.parametrize("params, free", [
+    # largest |dE| = 2 h = 0.2 against 0.1 theta = 0.2269: Metropolis would accept every move
+    # with probability above 0.91
+    (dict(J=0.0, K=0.0, h=0.1), True),
+    (dict(J=0.0, K=0.0, h=0.12), False),       # 2 h = 0.24 is above 0.2269
+    # ring: |dE| <= 2 (2 J + 2 K) = 8 against 0.1 theta
+    (dict(connectivity="ring", J=1.0, K=1.0, temperature=81.0), True),
+    (dict(connectivity="ring", J=1.0, K=1.0, temperature=79.0), False),
+    (dict(connectivity="ring", J=1.0, K=1.0, temperature=1e300), True),
+])
+def test_auto_takes_heat_bath_when_a_neuron_feels_almost_nothing(params, free):
+    model = LatticeModel.create(**({"neurons": 4, "ticks": 4} | params))
+    assert Sampler(model).path.method == ("heatbath" if free else "metropolis")
+
+
+def test_auto_samples_almost_free_spins_at_an_enormous_temperature():
+    """theta = 1e300: J / theta = 1e-300, so the spins are independent fair coins.
+
+    Metropolis accepted every move (dE / theta ~ 1e-300 rounds exp to 1): every spin flipped
+    at every sweep and the energy's error bar read 0.
+    """
+    model = LatticeModel.create(neurons=8, ticks=8, connectivity="ring", J=1.0, K=1.0,
+                                temperature=1e300)
+    samples = 2000
+    result = run_simulation(model, sweeps=samples, burn_in=10, seed=5)
+    (abs_m, abs_m_bound), (binder, binder_bound) = independent_spin_bounds(64, samples)
+    assert abs(result["abs_magnetization"] - abs_m) < abs_m_bound
+    assert abs(result["binder"] - binder) < binder_bound
+    assert result["energy_per_site_err"] > 0
+
+
+def test_a_sampler_switches_to_heat_bath_when_heated_far_above_its_couplings():
+    sampler = Sampler(LatticeModel.create(neurons=4, ticks=4, connectivity="ring"))
+    assert sampler.path.method == "metropolis"
+    sampler.set_parameters(temperature=100.0)
+    assert sampler.path.method == "heatbath"
+    sampler.set_parameters(temperature=2.0)
+    assert sampler.path.method == "metropolis"
 
 
 def test_a_sampler_switches_rule_when_the_couplings_are_switched_off():
