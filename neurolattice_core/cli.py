@@ -153,13 +153,7 @@ def _fit(args):
     check_bin_ms(args.bin_ms, "--bin-ms")
     recording, note = ensure_bin_width(load_recording(args.file), args.bin_ms / 1000.0)
     binned = bin_recording(recording, args.bin_ms / 1000.0)
-    n_units = binned.binary.shape[1]
-    unknown = sorted({p for p in args.drop or () if not 0 <= p < n_units})
-    if unknown:
-        raise ParameterError(
-            f"--drop {', '.join(map(str, unknown))}: no unit at that position; {args.file} has "
-            f"{n_units} units, positions 0 to {n_units - 1} (0-based, as 'neurolattice "
-            "inspect' numbers them)")
+    check_drop(args.drop, binned.binary.shape[1], args.file)
     result = fit(binned.binary, model=args.model, method=args.method, bin_ms=args.bin_ms,
                  holdout=args.holdout, drop_units=args.drop or None, seed=args.seed,
                  drive={"auto": "auto", "on": True, "off": False}[args.drive],
@@ -181,6 +175,24 @@ def _fit(args):
             print(f"{key:>12}: {v[key]:.4g}")
     for warning in result.warnings:
         print(f"     warning: {cli_words(warning)}")
+
+
+def add_drop_option(command):
+    """``--drop POSITION`` (repeatable): units left out of a recording's fits."""
+    command.add_argument("--drop", type=int, action="append", metavar="POSITION",
+                         help="0-based position of a unit in the recording (as 'neurolattice "
+                              "inspect' numbers them, not the file's unit id) to leave out "
+                              "(repeatable)")
+
+
+def check_drop(positions, n_units, source):
+    """Refuse ``--drop`` positions that name no unit of ``source`` (which has ``n_units``)."""
+    unknown = sorted({p for p in positions or () if not 0 <= p < n_units})
+    if unknown:
+        raise ParameterError(
+            f"--drop {', '.join(map(str, unknown))}: no unit at that position; {source} has "
+            f"{n_units} units, positions 0 to {n_units - 1} (0-based, as 'neurolattice "
+            "inspect' numbers them)")
 
 
 def check_bin_ms(value, option):
@@ -337,10 +349,7 @@ def build_parser():
     fit.add_argument("--method", choices=["pl", "mf", "bm", "exact"], default="pl")
     fit.add_argument("--holdout", type=float, default=0.2,
                      help="fraction of trials (or time blocks) held out for validation")
-    fit.add_argument("--drop", type=int, action="append", metavar="POSITION",
-                     help="0-based position of a unit in the recording (as 'neurolattice "
-                          "inspect' numbers them, not the file's unit id) to leave out "
-                          "(repeatable)")
+    add_drop_option(fit)
     fit.add_argument("--seed", type=_non_negative_int, default=0)
     fit.add_argument("--drive", choices=["auto", "on", "off"], default="auto",
                      help="time-locked drive u_t (auto: lft by pl/bm on stimulus-locked trials)")

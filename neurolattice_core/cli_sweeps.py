@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import add_drop_option, check_bin_ms, check_drop
 from .errors import ParameterError
 
 EXIT_POINTS_FAILED = 1  # the input was fine but points failed at run time
@@ -252,21 +253,22 @@ def _flow(args):
         sizes = _positive_list(args.subsample, "--subsample", int)
         if args.draws < 1:
             raise ParameterError(f"--draws {args.draws}: must be >= 1 random subset per size")
-        from .cli import check_bin_ms
         check_bin_ms(args.subsample_bin_ms, "--subsample-bin-ms")
     recording, note = ensure_bin_width(load_recording(args.file), base / 1000.0)
     binned = bin_recording(recording, base / 1000.0)
+    check_drop(args.drop, binned.binary.shape[1], args.file)
+    kept = np.setdiff1d(np.arange(binned.binary.shape[1]), args.drop or [])
     sub = None
-    if sizes:
-        sub = bin_recording(recording, args.subsample_bin_ms / 1000.0)
-        n_units = sub.binary.shape[1]
-        if not all(2 <= n <= n_units for n in sizes):
+    if sizes:   # subsets drawn among the kept units
+        sub = bin_recording(recording, args.subsample_bin_ms / 1000.0).binary[:, kept]
+        if not all(2 <= n <= kept.size for n in sizes):
+            left = f", {len(set(args.drop))} left out by --drop" if args.drop else ""
             raise ParameterError(f"--subsample {args.subsample}: subset sizes must be between 2 "
-                                 f"and N = {n_units} (the units of {args.file})")
+                                 f"and N = {kept.size} (the units of {args.file}{left})")
     result = {"source": args.file, "base_bin_ms": base, "rule": args.rule, "model": args.model,
               "warnings": [note] if note else []}
     result["time"] = flow_in_time(binned, [int(round(f)) for f in factors], model=args.model,
-                                  rule=args.rule)
+                                  rule=args.rule, drop_units=args.drop or None)
     if args.model == "lft":
         for entry in result["time"]:
             entry["phase_point"] = point_from_summary(entry, args.diagram)
@@ -339,6 +341,7 @@ def add_commands(commands):
     flow.add_argument("--diagram", default="all-to-all", choices=["all-to-all", "ring"],
                       help="J convention of the phase-diagram point (see neurolattice_core."
                            "phases)")
+    add_drop_option(flow)
     flow.add_argument("--seed", type=int, default=0)
     flow.add_argument("--json", action="store_true", help="print one JSON object")
     flow.set_defaults(handler=_flow)

@@ -136,7 +136,20 @@ def test_flow_json_contract_on_a_shipped_sample(capsys):
     assert all(len(d["subset"]) == e["n"] for e in neurons for d in e["draws"])
 
 
+def test_flow_leaves_out_the_dropped_units(capsys):
+    assert main(["flow", "sample:onken-movie1-exp2", "--bin-ms", "20,40", "--drop", "0",
+                 "--drop", "46", "--subsample", "47", "--draws", "1", "--json"]) == 0
+    flow = json.loads(capsys.readouterr().out)
+    assert [e["n_units"] for e in flow["time"]] == [47, 47]
+    # the only subset of 47 among the 47 kept units is all of them
+    assert sorted(flow["neurons"][0]["draws"][0]["subset"]) == list(range(47))
+
+
 @pytest.mark.parametrize("argv, words", [
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--drop", "49"],
+     "--drop 49: no unit at that position"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--drop", "3", "--subsample",
+      "49"], "N = 48 (the units of sample:onken-movie1-exp2, 1 left out by --drop)"),
     (["sweep", "--seed", "-1"], "--seed -1"),
     (["sweep", "--out", "/nonexistent/dir/x.json"], "/nonexistent/dir does not exist"),
     (["sweep", "--cache", "/proc/forbidden"], "--cache /proc/forbidden"),
