@@ -10,6 +10,7 @@ import panel as pn
 from tornado.ioloop import IOLoop
 
 from .lazy_tabs import LazyTabs
+from .outbox import start_periodic
 from .page import CSS as PAGE_CSS
 from .page import Page
 from .rejected_input import install as report_rejected_input
@@ -101,7 +102,7 @@ def create_app(recording_source=None, warmup=None):
         The recording's worker thread would otherwise share the interpreter (and the machine)
         with the sending and drawing of the page.
         """
-        pn.state.add_periodic_callback(store.deliver, 150)
+        start_periodic(store.deliver, 150)
         page.start_frames()   # idle while there is no engine (Play tries to build it again)
         if recording_source:
             store.recording.load_path(recording_source)

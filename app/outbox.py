@@ -7,7 +7,25 @@ the wrong thread). They post values to an :class:`Outbox`; a periodic callback o
 
 import threading
 
+import panel as pn
 import param
+
+
+def start_periodic(callback, period_ms):
+    """Run ``callback()`` every ``period_ms`` ms in the session, its changes sent in order.
+
+    Callbacks draw into plain Bokeh models (the live plots), whose changes Bokeh sends when the
+    callback ends, and change layouts (a statistics row added, a pane swapped) through Panel,
+    which queues its messages while the socket is busy. A busy server could then send a
+    figure's new data before the queued change that puts the figure in the page ("reference
+    ... isn't known" in the browser). Inside ``pn.io.unlocked`` both go through Panel's one
+    queue. Returns Panel's PeriodicCallback.
+    """
+    def in_order():
+        with pn.io.unlocked():
+            callback()
+
+    return pn.state.add_periodic_callback(in_order, period_ms)
 
 
 class Outbox:

@@ -8,6 +8,7 @@ reads and writes the URL through :class:`~app.url_state.LinkState`.
 import panel as pn
 
 from .experiments import ExperimentState
+from .outbox import start_periodic
 from .url_state import LinkState, PageState, decode_args
 from .views.present import PresentView
 
@@ -40,8 +41,13 @@ class Page:
         self._present = self._presentation = None   # built when first shown (start-up)
         location = pn.state.location if pn.state.curdoc is not None else None
         self.link = LinkState(store, self.experiments, self.state, list(tabs._names), location)
-        self.link_message = pn.pane.Alert("", alert_type="warning", visible=False,
-                                          sizing_mode="stretch_width", css_classes=["nl-link"])
+        self.link_message = pn.pane.Alert("", alert_type="warning", sizing_mode="stretch_width",
+                                          css_classes=["nl-link"])
+        dismiss = pn.widgets.Button(name="Dismiss", button_type="default", width=90,
+                                    margin=(12, 10), description="Hide this message")
+        self.link_banner = pn.Row(self.link_message, dismiss, visible=False,
+                                  sizing_mode="stretch_width")
+        dismiss.on_click(lambda _: setattr(self.link_banner, "visible", False))
         self._loaded = False
         present_button = pn.widgets.Button(label="Present", color="light", width=110,
                                            margin=(14, 18), description="Presentation mode: "
@@ -49,14 +55,14 @@ class Page:
         present_button.on_click(lambda _: setattr(self.state, "mode", "present"))
         self.explore = [pn.Row(header, present_button, sizing_mode="stretch_width",
                                styles={"background": "#1a365d"}), tabs]
-        self.root = pn.Column(self.explore[0], self.link_message, tabs,
+        self.root = pn.Column(self.explore[0], self.link_banner, tabs,
                               sizing_mode="stretch_width")
 
         problems = self.link.apply(decode_args(pn.state.session_args))
         if problems:
             self.link_message.object = ("**Some values in the link were ignored** (the page uses "
                                         "its defaults instead): " + "; ".join(problems) + ".")
-            self.link_message.visible = True
+            self.link_banner.visible = True
         self._show_tab()
         self._show_mode()
         tabs.param.watch(self._on_tab, "active")
@@ -113,7 +119,7 @@ class Page:
         """
         if not self._loaded:
             self._loaded = True
-            pn.state.add_periodic_callback(self.link.write, 500)
+            start_periodic(self.link.write, 500)
         if self.state.mode == "present":
             self.simulate.stop_frames()
             self.present.start_frames()

@@ -8,6 +8,7 @@ import numpy as np
 import panel as pn
 import param
 
+from ..outbox import start_periodic
 from .holoviews_backend import MEAN_SPIN, hv
 from .raster import SPIKE_COLOURS, pooled_image
 
@@ -89,7 +90,7 @@ class FitView(pn.viewable.Viewer):
     def _run_ticker(self, running):
         """Update the elapsed-time readout twice a second while a fit runs."""
         if running and self._ticker is None and pn.state.curdoc is not None:
-            self._ticker = pn.state.add_periodic_callback(self._tick, 500)
+            self._ticker = start_periodic(self._tick, 500)
         elif not running and self._ticker is not None:
             self._ticker.stop()
             self._ticker = None

@@ -11,6 +11,7 @@ import param
 from neurolattice_core.renormalization import decimate_time
 
 from ..analysis import ModelFacts
+from ..outbox import start_periodic
 from .live_plots import LiveLines
 from .raster import LiveRaster
 from .simulate import FRAME_PERIOD_MS, STATS_EVERY
@@ -123,7 +124,7 @@ class PresentView(pn.viewable.Viewer):
     def start_frames(self):
         """Start pulling frames (while the presentation is shown)."""
         if self._callback is None:
-            self._callback = pn.state.add_periodic_callback(self._on_frame, FRAME_PERIOD_MS)
+            self._callback = start_periodic(self._on_frame, FRAME_PERIOD_MS)
         return self._callback
 
     def stop_frames(self):

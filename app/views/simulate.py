@@ -11,6 +11,7 @@ from neurolattice_core.observables import grid_time_slice, running_mean
 
 from .. import export
 from ..analysis import ModelFacts
+from ..outbox import start_periodic
 from ..presets import PRESET_CONTROLS, preset_note
 from ..store import visible_controls
 from .live_plots import LiveLines
@@ -376,7 +377,7 @@ class SimulateView(pn.viewable.Viewer):
     def start_frames(self):
         """Start pulling frames (called once the page is loaded)."""
         if self._callback is None:
-            self._callback = pn.state.add_periodic_callback(self._on_frame, FRAME_PERIOD_MS)
+            self._callback = start_periodic(self._on_frame, FRAME_PERIOD_MS)
         return self._callback
 
     def stop_frames(self):
@@ -505,7 +506,8 @@ class SimulateView(pn.viewable.Viewer):
         0.5 s after the lattice and the readout came. They are drawn into from the start, so
         they arrive with their data. A row is added after the frame's drawing: a figure drawn
         into in the callback that adds it could reach the browser after its new data ("reference
-        isn't known" in the page).
+        isn't known" in the page); frames also run through :func:`..outbox.start_periodic`, which
+        sends the figure's data and Panel's queued layout changes in the order they were made.
         """
         if not self._statistics_pending:
             return
