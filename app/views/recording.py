@@ -75,23 +75,39 @@ class RecordingView(pn.viewable.Viewer):
                                                  sizing_mode="stretch_width")
         self.trial_slider.param.watch(lambda event: setattr(self, "trial", event.new - 1),
                                       "value")
-        # No client-side type filter: browsers know no MIME type for .mat or .nwb; the server
-        # detects the format from the content and explains what it expected.
-        self.uploader = pn.widgets.FileDropper(multiple=False, stylesheets=_filepond_css(),
-                                               max_file_size=f"{MAX_UPLOAD_MB}MB",
-                                               chunk_size=4_000_000, height=110,
-                                               sizing_mode="stretch_width")
-        self.uploader.param.watch(self._on_upload, "value")
+        self.uploader = self._new_uploader()
+        self._uploader_slot = pn.Column(self.uploader, margin=0, sizing_mode="stretch_width")
+        self._checking_upload = False
         self._updating = False
         self.state.param.watch(self._on_state, ["status", "version"])
         self._on_state()  # the view may be built after the recording loaded
+
+    def _new_uploader(self):
+        # No client-side type filter: browsers know no MIME type for .mat or .nwb; the server
+        # detects the format from the content and explains what it expected.
+        uploader = pn.widgets.FileDropper(multiple=False, stylesheets=_filepond_css(),
+                                          max_file_size=f"{MAX_UPLOAD_MB}MB",
+                                          chunk_size=4_000_000, height=110,
+                                          sizing_mode="stretch_width")
+        uploader.param.watch(self._on_upload, "value")
+        return uploader
 
     # ------------------------------------------------------------------ events
     def _on_upload(self, event):
         if not event.new:
             return
         filename, data = next(iter(event.new.items()))
+        self._checking_upload = True
         self.state.load_upload(filename, data)
+
+    def _clear_rejected_upload(self):
+        """Put a fresh drop area in the page after an upload was refused.
+
+        FilePond would go on showing the refused file as "Upload complete" (it only knows
+        that the bytes arrived).
+        """
+        self.uploader = self._new_uploader()
+        self._uploader_slot.objects = [self.uploader]
 
     def _on_exclusions(self, event):
         if not self._updating:
@@ -99,6 +115,10 @@ class RecordingView(pn.viewable.Viewer):
 
     def _on_state(self, *events):
         state = self.state
+        if state.status in ("error", "ready") and self._checking_upload:
+            self._checking_upload = False
+            if state.status == "error":
+                self._clear_rejected_upload()
         if state.status == "error":
             state.restore_binning()   # the boxes show the settings of the recording shown
             text = (f"Could not load or bin the recording: {state.error.rstrip('.')}. "
@@ -251,7 +271,7 @@ class RecordingView(pn.viewable.Viewer):
             pn.Param(state, parameters=["sample"], show_name=False), load,
             pn.pane.Markdown(f"…or drop a file here (NWB, Kilosort/Phy zip, MAT, NPZ, CSV; "
                              f"at most {MAX_UPLOAD_MB} MB):"),
-            self.uploader, self._status,
+            self._uploader_slot, self._status,
             pn.pane.Markdown("#### Binning"), binning,
             pn.pane.Markdown("#### Units"), self.exclusions,
             pn.pane.Markdown("#### Export"),

@@ -162,6 +162,8 @@ def test_a_malformed_link_shows_a_message_and_the_page_still_works(browser, serv
         assert wait_until(lambda: sweeps(page) >= 2, timeout=20)
         assert wait_until(lambda: "temperature" not in query(page), timeout=10)
         page.screenshot("link-malformed")
+        page.page.get_by_role("button", name="Dismiss").click()
+        message.wait_for(state="hidden", timeout=10_000)
         assert page.errors == []
     finally:
         page.close()

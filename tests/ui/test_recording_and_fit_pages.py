@@ -2,6 +2,8 @@
 
 import re
 
+import numpy as np
+
 from tests.conftest import wait_until
 from tests.ui.test_simulate_page import choose, sweeps
 
@@ -43,7 +45,21 @@ def test_corrupt_upload_shows_an_error_and_nothing_is_lost(app_page, tmp_path):
         timeout=10_000)
     # the previous recording is still there, and the engine still runs
     assert "onken-movie1-exp2" in app_page.page.locator(".nl-table").first.inner_text()
+    # the drop area no longer shows the refused file as "Upload complete", and takes another
+    def drop_area():
+        return app_page.page.locator(".filepond--root").first.inner_text()
+    assert wait_until(lambda: "broken.mat" not in drop_area() and "Drag & Drop" in drop_area(),
+                      timeout=10)
     app_page.screenshot("recording-corrupt-upload")
+    spikes = tmp_path / "spikes.csv"
+    times = np.random.default_rng(0).uniform(0.0, 20.0, size=(3, 200))
+    spikes.write_text("unit,time_s\n" + "".join(f"{unit},{t:.4f}\n" for unit in range(3)
+                                                 for t in np.sort(times[unit])))
+    app_page.page.locator("input[type=file]").first.set_input_files(str(spikes))
+    app_page.page.get_by_text("spikes.csv").first.wait_for(timeout=60_000)
+    assert wait_until(lambda: "spikes.csv" in app_page.page.locator(".nl-table").first
+                      .inner_text(), timeout=60)
+    assert wait_until(lambda: "Upload complete" in drop_area(), timeout=10)
     open_tab(app_page, "Simulate")
     before = sweeps(app_page)
     app_page.page.get_by_role("button", name="Step").click()
