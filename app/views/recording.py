@@ -212,9 +212,9 @@ class RecordingView(pn.viewable.Viewer):
                                                color="#6a3d9a", **_OPTS)
         c_tau = d["temporal_correlation"]
         lag_s = np.arange(len(c_tau)) * self.state.binned.bin_s
-        shown = "" if len(c_tau) <= LAGS_SHOWN else f" (first {LAGS_SHOWN} lags: pan for more)"
+        shown = "" if len(c_tau) <= LAGS_SHOWN else f", first {LAGS_SHOWN} lags (pan for more)"
         ctau_plot = hv.Curve((lag_s, c_tau), ("lag", "lag (s)"), ("C", "connected C(τ)")).opts(
-            title=f"Temporal correlation C(τ), pooled over units{shown}",
+            title=f"C(τ) pooled over units{shown}",
             xlim=(0, lag_s[min(len(c_tau), LAGS_SHOWN) - 1]) if len(c_tau) else (None, None),
             **_OPTS)
         rows, cols = np.sort(d["row_average"]), np.sort(d["column_average"])
