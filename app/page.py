@@ -43,7 +43,7 @@ class Page:
         self.link = LinkState(store, self.experiments, self.state, list(tabs._names), location)
         self.link_message = pn.pane.Alert("", alert_type="warning", sizing_mode="stretch_width",
                                           css_classes=["nl-link"])
-        dismiss = pn.widgets.Button(name="Dismiss", button_type="default", width=90,
+        dismiss = pn.widgets.Button(label="Dismiss", color="default", width=90,
                                     margin=(12, 10), description="Hide this message")
         self.link_banner = pn.Row(self.link_message, dismiss, visible=False,
                                   sizing_mode="stretch_width")
