@@ -7,10 +7,11 @@ progress counters, for the tasks they depend on.
 
 A *unit* is part k of working row w of replica r, numbered ``(r P + k) L + w``.  Each colour
 block of a row is cut into P parts (:func:`part_cuts`): P = 1 when the replicas divide evenly
-among the workers, otherwise P = the number of workers, so that a single replica still keeps
-every core busy.  Task (hs, unit) is half-sweep ``hs`` (sweep ``hs // 2``, colour ``hs % 2``)
-of that unit: it updates the words of colour block ``(hs + w) % 2`` in its part of row ``w``
-(see :mod:`.multispin_update` for the layout).  It reads the other colour of rows ``w - 1``,
+among the workers or when every worker gets at least WHOLE_ROWS_FROM whole rows, otherwise P =
+the number of workers, so that a single replica of few rows still keeps every core busy.
+Task (hs, unit) is half-sweep ``hs`` (sweep ``hs // 2``, colour ``hs % 2``) of that unit: it
+updates the words of colour block ``(hs + w) % 2`` in its part of row ``w`` (see
+:mod:`.multispin_update` for the layout).  It reads the other colour of rows ``w - 1``,
 ``w``, ``w + 1`` (cyclically: the time neighbours of rows 0 and L - 1 are each other, rotated
 by one bit), so it may start once every part of those three rows has finished half-sweep
 ``hs - 1``; every task that reads or writes what it writes is ordered with it through these
@@ -47,6 +48,11 @@ _ONE = np.uint64(1)
 _S63 = np.uint64(63)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO = np.uint64(0)
+#: Rows per worker from which a replica is split by whole rows rather than every row in parts.
+#: One replica on 2 workers (``make bench`` machine, 4 runs each): 256 x 4096 (32 rows each)
+#: 15.6 against 11.3 flips/ns, 512 x 2048 (16) 15.9 against 13.4; at 8 rows each the two ways
+#: tie (1024 x 1024: 15.2 and 15.2); at 4 parts win (512 x 512: 13.6 against 10.7).
+WHOLE_ROWS_FROM = 16
 
 @njit(cache=True, nogil=True, inline="always")
 def _padded(length):
@@ -328,7 +334,8 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
         return scratch[5][:work.shape[0]].copy()
     n_rep, n_words = work.shape[:2]
     kc = _ALL if combined else _ZERO
-    n_parts = 1 if n_rep % n_workers == 0 else n_workers
+    whole_rows = n_rep % n_workers == 0 or n_rep * n_words >= WHOLE_ROWS_FROM * n_workers
+    n_parts = 1 if whole_rows else n_workers
     cuts = part_cuts(segs, n_parts)
     units = n_rep * n_parts * n_words
     n_tasks = 2 * n_sweeps * units

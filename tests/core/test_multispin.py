@@ -280,9 +280,11 @@ def test_row_and_replica_schedules_agree():
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
-@pytest.mark.parametrize("n, T, periodic", [(32, 128, True), (256, 640, True), (90, 256, False)])
+@pytest.mark.parametrize("n, T, periodic", [(32, 128, True), (256, 640, True), (90, 256, False),
+                                             (16, 2048, True), (24, 2048, False)])
 def test_one_replica_split_between_two_workers_matches_one_worker(n, T, periodic):
-    """Two workers each own one part of every row (T = 128: rows w - 1 and w + 1 coincide)."""
+    """Two workers each own one part of every row (T = 128: rows w - 1 and w + 1 coincide),
+    or, from WHOLE_ROWS_FROM rows each (T = 2048: 16 rows each), whole rows."""
     rng = np.random.default_rng(n + T)
     table = lattice("ring", n, None, True)
     start = ms.pack(random_spins(rng, (1, n, T)))
