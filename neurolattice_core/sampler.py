@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .engine import build_path
+from .engine import build_path, choose_method, choose_path
 from .errors import MemoryBudgetError, ParameterError
 from .model import LatticeModel, check_integer
 
@@ -177,19 +177,27 @@ class Sampler:
         ParameterError
             If a value is invalid (nothing is changed then).
         """
-        algorithm = params.pop("algorithm", self.algorithm)
-        trial = self.model.param.values() | params
-        trial.pop("name", None)
-        self._check_memory(LatticeModel.create(**trial))  # validate before queueing
-        with self._lock:
+        if "name" in params:
+            raise ParameterError("name is not a model parameter; pass temperature, J, K, h, "
+                                 "neurons, ticks, ... or algorithm.")
+        with self._lock:   # validated with the changes already queued, before queueing
+            algorithm = params.pop("algorithm", self._pending_algorithm_or_current())
+            trial = self.model.param.values() | self._pending | params
+            trial.pop("name", None)
+            trial_model = LatticeModel.create(**trial)
+            choose_path(trial_model, algorithm, self.allow_fast)   # unknown or unfit algorithm
+            self._check_memory(trial_model)
             self._pending.update(params)
             self._pending_algorithm = algorithm
             if not self.running:
                 self._apply_pending()
 
+    def _pending_algorithm_or_current(self):
+        return getattr(self, "_pending_algorithm", self.algorithm)
+
     def _apply_pending(self):
         params = self._pending
-        algorithm = getattr(self, "_pending_algorithm", self.algorithm)
+        algorithm = self._pending_algorithm_or_current()
         self._pending = {}
         if not params and algorithm == self.algorithm:
             return
@@ -198,7 +206,6 @@ class Sampler:
         self.model.update(**params)
         self.algorithm = algorithm
         spins = None if reshape else self.path.spins()
-        from .engine import choose_method, choose_path
         new_name, _ = choose_path(self.model, algorithm, self.allow_fast)
         new_method, _ = choose_method(self.model, algorithm)
         if reshape or (algorithm, new_name, new_method) != old_choice:

@@ -131,6 +131,40 @@ def test_invalid_change_raises_now_and_changes_nothing():
     assert sampler.model.temperature == 2.0
 
 
+@pytest.mark.parametrize("change, words", [
+    (dict(J=-1.0), "cluster algorithm needs ferromagnetic"),
+    (dict(algorithm="bogus"), "unknown algorithm 'bogus'"),
+    (dict(name="x"), "name is not a model parameter"),
+])
+def test_a_change_the_engine_cannot_run_is_refused_and_changes_nothing(change, words):
+    """The model and the algorithm stay as they were, stopped or running."""
+    for running in (False, True):
+        sampler = Sampler(small_model(J=1.0, K=1.0), algorithm="cluster")
+        if running:
+            sampler.start()
+        with pytest.raises(ParameterError, match=words):
+            sampler.set_parameters(**change)
+        assert (sampler.model.J, sampler.algorithm) == (1.0, "cluster")
+        if running:
+            assert wait_until(lambda s=sampler: s.sweeps_done > 2) and sampler.running
+            assert sampler.stop()
+        sampler.raise_if_failed()
+        sampler.step(2)   # the engine samples the model the sampler reports
+        measured = sampler.history()["energy_per_site"][-1, 0] * 16 * 128
+        assert measured == pytest.approx(sampler.model.energy(sampler.snapshot()))
+
+
+def test_a_refused_change_does_not_undo_the_changes_queued_before_it():
+    sampler = Sampler(small_model()).start()
+    sampler.pause()
+    sampler.set_parameters(J=-0.5)                     # queued while paused
+    with pytest.raises(ParameterError, match="cluster"):
+        sampler.set_parameters(algorithm="cluster")    # J < 0 queued: refused
+    sampler.step(1)
+    assert sampler.model.J == -0.5 and sampler.algorithm == "auto"
+    assert sampler.stop()
+
+
 def test_resizing_restarts_and_keeps_running():
     sampler = Sampler(small_model())
     sampler.start()
