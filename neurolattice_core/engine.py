@@ -122,14 +122,18 @@ def choose_method(model, algorithm):
 def largest_energy_changes(model):
     """An upper bound of |dE| for flipping a spin of each neuron: float64 (N,), energy units.
 
-    ``2 (sum_j |J_ij| + 2 |K_i| + max_t |h_it|)``; the temporal term counts when the neuron
-    has a temporal bond (more than one tick, or one periodic tick).
+    ``2 (sum_j |J_ij| + z |K_i| + max_t |h_it|)`` with ``z`` the most temporal bonds of a
+    tick (the action's, :meth:`.LatticeModel.energy`): none for one tick, one for two open
+    ticks, two otherwise (two periodic ticks are bonded twice).
     """
     couplings = model.couplings()
     rows = np.repeat(np.arange(model.neurons), np.diff(couplings.indptr))
     equal_time = np.bincount(rows, weights=np.abs(couplings.weights), minlength=model.neurons)
-    has_time_bond = model.ticks > 1 or model.time_periodic
-    temporal = 2.0 * np.abs(model.temporal_couplings()) if has_time_bond else 0.0
+    if model.ticks == 1:
+        time_bonds = 0
+    else:
+        time_bonds = 1 if model.ticks == 2 and not model.time_periodic else 2
+    temporal = time_bonds * np.abs(model.temporal_couplings())
     field = np.max(np.abs(model.fields()), axis=1)
     return 2.0 * (equal_time + temporal + field)
 

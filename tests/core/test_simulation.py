@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 
+from neurolattice_core.engine import largest_energy_changes
 from neurolattice_core.errors import ParameterError
 from neurolattice_core.model import LatticeModel
 from neurolattice_core.sampler import Sampler
@@ -91,6 +92,33 @@ def test_auto_keeps_metropolis_when_every_spin_feels_something(params):
 def test_auto_takes_heat_bath_when_a_neuron_feels_almost_nothing(params, free):
     model = LatticeModel.create(**({"neurons": 4, "ticks": 4} | params))
     assert Sampler(model).path.method == ("heatbath" if free else "metropolis")
+
+
+@pytest.mark.parametrize("params", [
+    dict(neurons=4, ticks=1, connectivity="ring", J=0.0, K=1.0),                  # no time bond
+    dict(neurons=4, ticks=1, connectivity="ring", J=0.3, K=1.0, time_boundary="open"),
+    dict(neurons=3, ticks=2, connectivity="ring", J=0.5, K=0.7, time_boundary="open"),
+    dict(neurons=3, ticks=2, connectivity="ring", J=0.5, K=0.7),                 # bonded twice
+    dict(neurons=3, ticks=3, connectivity="all-to-all", J=0.4, time_boundary="open", h=0.1,
+         K_per_neuron=np.array([0.2, -0.5, 0.0])),
+    dict(neurons=4, ticks=3, connectivity="grid", grid_rows=2, grid_cols=2, J=0.6, K=0.3),
+    dict(neurons=4, ticks=3, connectivity="sk", K=0.2, seed=3),
+    dict(neurons=4, ticks=3, connectivity="hopfield", K=-0.4, seed=1),
+    dict(neurons=3, ticks=4, connectivity="custom",
+         custom_J=np.array([[0.0, 0.5, -1.0], [0.5, 0.0, 0.2], [-1.0, 0.2, 0.0]]),
+         drive="pulse", drive_amplitude=-0.8, drive_onset=1, drive_duration=2, h=0.3),
+])
+def test_largest_energy_changes_is_the_largest_single_flip(params):
+    """The bound "auto" uses equals the largest |dE| of one flip, by enumeration."""
+    model = LatticeModel.create(**params)
+    sites = model.neurons * model.ticks
+    codes = np.arange(2 ** sites)
+    bits = (codes[:, None] >> np.arange(sites)) & 1
+    spins = (2 * bits - 1).astype(np.int8).reshape(-1, model.neurons, model.ticks)
+    energies = model.energy(spins)
+    flips = np.abs(energies[codes[:, None] ^ (1 << np.arange(sites))] - energies[:, None])
+    largest = flips.max(axis=0).reshape(model.neurons, model.ticks).max(axis=1)
+    assert np.allclose(largest_energy_changes(model), largest, rtol=1e-12, atol=1e-12)
 
 
 def test_auto_samples_almost_free_spins_at_an_enormous_temperature():
