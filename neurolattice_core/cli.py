@@ -9,10 +9,12 @@ import errno
 import json
 import logging
 import math
+import os
 import re
 import socket
 import sys
 import warnings
+from pathlib import Path
 
 from .errors import NeurolatticeError, ParameterError
 
@@ -151,6 +153,8 @@ def _fit(args):
     from .recordings.binning import ensure_bin_width
 
     check_bin_ms(args.bin_ms, "--bin-ms")
+    if args.out:
+        check_out(args.out)
     recording, note = ensure_bin_width(load_recording(args.file), args.bin_ms / 1000.0)
     binned = bin_recording(recording, args.bin_ms / 1000.0)
     check_drop(args.drop, binned.binary.shape[1], args.file)
@@ -186,13 +190,29 @@ def add_drop_option(command):
 
 
 def check_drop(positions, n_units, source):
-    """Refuse ``--drop`` positions that name no unit of ``source`` (which has ``n_units``)."""
+    """Refuse ``--drop`` positions that name no unit of ``source``, or leave fewer than 2."""
     unknown = sorted({p for p in positions or () if not 0 <= p < n_units})
     if unknown:
         raise ParameterError(
             f"--drop {', '.join(map(str, unknown))}: no unit at that position; {source} has "
             f"{n_units} units, positions 0 to {n_units - 1} (0-based, as 'neurolattice "
             "inspect' numbers them)")
+    kept = n_units - len(set(positions or ()))
+    if kept < 2:
+        raise ParameterError(f"--drop leaves {kept} of the {n_units} units of {source}; a fit "
+                             "needs at least 2: drop fewer units")
+
+
+def check_out(path):
+    """Refuse an --out whose folder does not exist or is not writable (before the run)."""
+    folder = Path(path).parent
+    if Path(path).is_dir():
+        raise ParameterError(f"--out {path}: is a folder; give a file name, e.g. {path}/out.json")
+    if not folder.is_dir():
+        raise ParameterError(f"--out {path}: the folder {folder} does not exist; create it or "
+                             "write elsewhere")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"--out {path}: the folder {folder} is not writable; write elsewhere")
 
 
 def check_bin_ms(value, option):
@@ -292,6 +312,20 @@ def _int_at_least(minimum, why="", maximum=None):
 _non_negative_int = _int_at_least(0)
 
 
+def _seconds_between(low, high):
+    """An argparse type: a number of seconds in (low, high]."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+        if not low < value <= high:   # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be more than {low:g} and at most {high:g} "
+                                             f"seconds, got {text}")
+        return value
+    return parse
+
+
 def _grid_shape(text):
     try:
         rows, cols = (int(part) for part in text.lower().split("x"))
@@ -369,7 +403,8 @@ def build_parser():
     srv.set_defaults(handler=_serve)
 
     bench = commands.add_parser("bench", help="measure the engine's throughput (flips/ns)")
-    bench.add_argument("--seconds", type=float, default=0.5, help="timing per case")
+    bench.add_argument("--seconds", type=_seconds_between(0, 60), default=0.5,
+                       help="timing per case, at most 60 (default 0.5)")
     bench.add_argument("--json", action="store_true", help="print a JSON list of records")
     bench.set_defaults(handler=_bench)
 

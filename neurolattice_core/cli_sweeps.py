@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import add_drop_option, check_bin_ms, check_drop
+from .cli import add_drop_option, check_bin_ms, check_drop, check_out
 from .errors import ParameterError
 
 EXIT_POINTS_FAILED = 1  # the input was fine but points failed at run time
@@ -83,18 +83,6 @@ def _plain(x):
 def _check_seed(seed):
     if not 0 <= seed < 2**63:
         raise ParameterError(f"--seed {seed}: a seed must be an integer from 0 to 2**63 - 1")
-
-
-def _check_out(path):
-    """Refuse an --out whose folder does not exist or is not writable (before the run)."""
-    folder = Path(path).parent
-    if Path(path).is_dir():
-        raise ParameterError(f"--out {path}: is a folder; give a file name, e.g. {path}/out.json")
-    if not folder.is_dir():
-        raise ParameterError(f"--out {path}: the folder {folder} does not exist; create it or "
-                             "write elsewhere")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ParameterError(f"--out {path}: the folder {folder} is not writable; write elsewhere")
 
 
 def _check_cache(path):
@@ -169,7 +157,7 @@ def _sweep(args):
     _check_seed(args.seed)
     _check_points(args, J, K, h)
     if args.out:
-        _check_out(args.out)
+        check_out(args.out)
     if args.cache:
         _check_cache(args.cache)
     # the cluster's own INFO logs (here and in the worker processes) would bury the bar
@@ -275,6 +263,10 @@ def _flow(args):
     if sizes:
         result["neurons"] = flow_in_neurons(sub, sizes, draws=args.draws, model=args.model,
                                             seed=args.seed)
+        for entry in result["neurons"]:   # numbered among the kept units: positions
+            for draw in entry["draws"]:
+                draw["subset"] = kept[draw["subset"]].tolist()
+                draw["units"] = kept[draw["units"]].tolist()
         result["subsample_bin_ms"] = args.subsample_bin_ms
     result = _plain(result)
     if args.json:

@@ -235,7 +235,8 @@ def flow_in_neurons(data, sizes, draws=5, model="maxent", method="pl", seed=0, *
     -------
     list of dict
         One per size: ``n``, ``draws`` (list of :func:`summarize_fit` dicts, each with the
-        ``subset`` of unit indices), and over the draws the mean and its standard error of
+        ``subset`` of unit indices; its ``units``, the units the fit kept, are numbered as in
+        ``data`` too), and over the draws the mean and its standard error of
         ``mean_J``, ``mean_h``, ``mean_K`` (as ``mean_J``, ``mean_J_err``, ...) and of the
         per-population coupling ``J_eff = n mean_J`` (``J_eff``, ``J_eff_err``). For n = N
         there is one draw, the whole set, and the errors are NaN (no subset spread to show).
@@ -259,6 +260,7 @@ def flow_in_neurons(data, sizes, draws=5, model="maxent", method="pl", seed=0, *
             summary = summarize_fit(fit(raster[:, subset], model=model, method=method,
                                         **options))
             summary["subset"] = subset.tolist()
+            summary["units"] = subset[summary["units"]].tolist()   # numbered as in ``data``
             fits.append(summary)
         entry = {"n": int(n), "draws": fits}
         for key in ("mean_J", "mean_h", "mean_K"):

@@ -160,6 +160,15 @@ def one_line_error(capsys, argv, words):
      ["--drop 100", "15 units", "0 to 14"]),
     (["fit", "sample:maxent-example15-spatiotemporal", "--bin-ms", "-5"],
      ["--bin-ms -5", "milliseconds"]),
+    (["fit", "sample:maxent-example15-spatiotemporal", "--out", "/nonexistent/dir/fit.json"],
+     ["--out /nonexistent/dir/fit.json", "/nonexistent/dir does not exist"]),
+    (["fit", "sample:maxent-example15-spatiotemporal", "--out", "/tmp"],
+     ["--out /tmp: is a folder"]),
+    (["fit", "sample:maxent-example15-spatiotemporal"] + [f"--drop={p}" for p in range(14)],
+     ["--drop leaves 1 of the 15 units", "at least 2"]),
+    (["bench", "--seconds", "inf"], ["--seconds", "at most 60"]),
+    (["bench", "--seconds", "nan"], ["--seconds", "more than 0"]),
+    (["bench", "--seconds", "0"], ["--seconds", "more than 0"]),
 ])
 def test_reviewed_bad_input_is_one_line_and_exit_code_2(capsys, argv, words):
     one_line_error(capsys, argv, words)

@@ -134,6 +134,8 @@ def test_flow_json_contract_on_a_shipped_sample(capsys):
     neurons = flow["neurons"]
     assert [e["n"] for e in neurons] == [10, 20] and all(len(e["draws"]) == 2 for e in neurons)
     assert all(len(d["subset"]) == e["n"] for e in neurons for d in e["draws"])
+    # the units each fit kept are numbered as in the file, so they lie in the subset
+    assert all(set(d["units"]) <= set(d["subset"]) for e in neurons for d in e["draws"])
 
 
 def test_flow_leaves_out_the_dropped_units(capsys):
@@ -141,8 +143,10 @@ def test_flow_leaves_out_the_dropped_units(capsys):
                  "--drop", "46", "--subsample", "47", "--draws", "1", "--json"]) == 0
     flow = json.loads(capsys.readouterr().out)
     assert [e["n_units"] for e in flow["time"]] == [47, 47]
-    # the only subset of 47 among the 47 kept units is all of them
-    assert sorted(flow["neurons"][0]["draws"][0]["subset"]) == list(range(47))
+    # the only subset of 47 among the 47 kept units is all of them, numbered as in the file
+    kept = [p for p in range(49) if p not in (0, 46)]
+    draw = flow["neurons"][0]["draws"][0]
+    assert draw["subset"] == kept and set(draw["units"]) <= set(kept)
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -150,6 +154,9 @@ def test_flow_leaves_out_the_dropped_units(capsys):
      "--drop 49: no unit at that position"),
     (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--drop", "3", "--subsample",
       "49"], "N = 48 (the units of sample:onken-movie1-exp2, 1 left out by --drop)"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40"] + [f"--drop={p}" for p in
+                                                              range(48)],
+     "--drop leaves 1 of the 49 units of sample:onken-movie1-exp2; a fit needs at least 2"),
     (["sweep", "--seed", "-1"], "--seed -1"),
     (["sweep", "--out", "/nonexistent/dir/x.json"], "/nonexistent/dir does not exist"),
     (["sweep", "--cache", "/proc/forbidden"], "--cache /proc/forbidden"),
