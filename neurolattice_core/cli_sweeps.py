@@ -22,6 +22,7 @@ import numpy as np
 
 from .cli import add_drop_option, check_bin_ms, check_drop, check_out
 from .errors import ParameterError
+from .sweeps import MAX_POINTS
 
 EXIT_POINTS_FAILED = 1  # the input was fine but points failed at run time
 
@@ -40,7 +41,7 @@ def parse_values(text, option):
     parts = text.split(":")
     try:
         if len(parts) == 3 and parts[2].strip().isdigit():
-            count = int(parts[2])
+            count = min(int(parts[2]), MAX_POINTS + 1)   # more is refused below, unallocated
             values = np.linspace(float(parts[0]), float(parts[1]), count).tolist()
         elif len(parts) == 1:
             count, values = None, [float(v) for v in text.split(",")]
@@ -50,6 +51,9 @@ def parse_values(text, option):
         raise ParameterError(hint) from None
     if count == 0:
         raise ParameterError(f"{hint}; the count must be >= 1, got 0")
+    if count is not None and count > MAX_POINTS:
+        raise ParameterError(f"{option} {text!r}: {parts[2].strip()} values; a sweep has at "
+                             f"most {MAX_POINTS} points")
     if not all(math.isfinite(v) for v in values):
         raise ParameterError(f"{hint}; values must be finite")
     return values
@@ -152,7 +156,7 @@ def _sweep(args):
     J = parse_values(args.J, "--J")
     K = parse_values(args.K, "--K")
     h = parse_values(args.h, "--h")
-    if args.timeout <= 0:
+    if not 0 < args.timeout < math.inf:   # also refuses nan
         raise ParameterError(f"--timeout must be > 0 seconds; got {args.timeout}")
     _check_seed(args.seed)
     _check_points(args, J, K, h)
@@ -194,6 +198,7 @@ def _sweep(args):
 
 def _check_points(args, J, K, h):
     """Build the corner points' models here, so bad options fail once, not in every worker."""
+    from .engine import choose_path
     from .model import LatticeModel
 
     if args.sweeps < 4:
@@ -203,12 +208,18 @@ def _check_points(args, J, K, h):
         raise ParameterError(f"--burn-in {args.burn_in}: must be >= 0")
     if args.replicas < 2:
         raise ParameterError(f"--replicas {args.replicas}: q_EA needs >= 2 replicas")
+    count = len(J) * len(K) * len(h)
+    if count > MAX_POINTS:
+        raise ParameterError(f"--J, --K and --h make {len(J)} x {len(K)} x {len(h)} = {count} "
+                             f"points: at most {MAX_POINTS}; use fewer values")
     if args.time_boundary not in ("periodic", "open"):
         raise ParameterError(f"--time-boundary {args.time_boundary!r}: choose periodic or open")
     for j, k, field in itertools.product(*({min(v), max(v)} for v in (J, K, h))):
-        LatticeModel.create(neurons=args.neurons, ticks=args.ticks, replicas=args.replicas,
-                            connectivity=args.connectivity, J=j, K=k, h=field, temperature=1.0,
-                            time_boundary=args.time_boundary, seed=args.seed)
+        model = LatticeModel.create(neurons=args.neurons, ticks=args.ticks,
+                                    replicas=args.replicas, connectivity=args.connectivity,
+                                    J=j, K=k, h=field, temperature=1.0,
+                                    time_boundary=args.time_boundary, seed=args.seed)
+        choose_path(model, args.algorithm)   # the cluster algorithm needs J, K >= 0
 
 
 def _print_sweep(args, records):

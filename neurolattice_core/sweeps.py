@@ -35,6 +35,10 @@ _OBSERVABLES = ("abs_magnetization", "binder", "susceptibility", "q_ea", "q_ea_u
                 "energy_per_site", "specific_heat")
 
 
+#: Most points one sweep may have (its records, cache files and tasks are held at once).
+MAX_POINTS = 10_000
+
+
 def sweep_points(connectivity, neurons, ticks, J_values, K_values, h_values=(0.0,), *,
                  sweeps=1000, burn_in=200, seed=0, replicas=2, algorithm="auto",
                  time_boundary="periodic", neuron_boundary="periodic", pairing="grid"):
@@ -50,6 +54,11 @@ def sweep_points(connectivity, neurons, ticks, J_values, K_values, h_values=(0.0
     if int(sweeps) < 4 or int(burn_in) < 0:
         raise ParameterError(f"sweeps must be >= 4 and burn_in >= 0; got {sweeps}, {burn_in}")
     J_values, K_values, h_values = (list(map(float, v)) for v in (J_values, K_values, h_values))
+    count = (len(J_values) * len(K_values) * len(h_values) if pairing == "grid"
+             else max(len(J_values), len(K_values)))
+    if count > MAX_POINTS:
+        raise ParameterError(f"a sweep of {count} points is too large: at most {MAX_POINTS} "
+                             "(100 x 100 J x K values, say); use a coarser grid or split it")
     if pairing == "grid":
         triples = list(itertools.product(J_values, K_values, h_values))
     else:

@@ -15,6 +15,7 @@ pytest.importorskip("distributed")
 
 from neurolattice_core import phases  # noqa: E402
 from neurolattice_core import sweeps as sw  # noqa: E402
+from neurolattice_core.errors import ParameterError  # noqa: E402
 
 THETA_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
 SMALL = dict(connectivity="ring", neurons=6, ticks=6, J_values=[0.3, 0.5], K_values=[0.4, 0.6],
@@ -170,3 +171,10 @@ def test_a_points_warnings_go_into_its_record_not_to_the_workers_stderr():
         record = sw.compute_point(params)
     assert escaped == []
     assert any("unreliable" in text for text in record["warnings"])
+
+
+def test_a_sweep_of_too_many_points_is_refused():
+    values = np.linspace(0.1, 1.0, 101)
+    with pytest.raises(ParameterError, match="10100 points is too large: at most 10000"):
+        sw.sweep_points("ring", 8, 8, values, np.linspace(0.1, 1.0, 100))
+    assert len(sw.sweep_points("ring", 8, 8, values[:100], values[:100])) == 10_000
