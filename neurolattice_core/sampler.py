@@ -20,6 +20,7 @@ from .model import LatticeModel, check_integer
 SEED_MAX = LatticeModel.param.seed.bounds[1]
 
 log = logging.getLogger(__name__)
+_RULE_NAMES = {"metropolis": "Metropolis", "heatbath": "heat bath"}
 
 # Changing these needs new arrays of another shape: the configuration restarts hot.
 _SHAPE_PARAMETERS = {"neurons", "ticks", "replicas", "grid_rows", "grid_cols"}
@@ -149,6 +150,11 @@ class Sampler:
         self._check_memory(self.model)   # build_path then validates the rest of the model
         self.path, self.path_reason = build_path(self.model, self.algorithm, self.seed, spins,
                                                    self.allow_fast, self._initial_for_model())
+        if self.path.name == "cluster":
+            self.rule, self.rule_reason = "Wolff clusters", ""
+        else:
+            _, self.rule_reason = choose_method(self.model, self.algorithm)
+            self.rule = _RULE_NAMES[self.path.method]
         replicas = self.model.replicas
         self._sweeps = RingBuffer(self._history_capacity, 1)
         self._energy = RingBuffer(self._history_capacity, replicas)
@@ -169,8 +175,9 @@ class Sampler:
     def set_parameters(self, **params):
         """Change model parameters (temperature, couplings, fields, sizes, algorithm, ...).
 
-        While running, the change is validated now and applied between two chunks of sweeps.
-        Changing the lattice shape restarts from a hot configuration; other changes keep it.
+        While running, the change is validated now and applied between two chunks of sweeps
+        (while paused, once the chunk in flight is done). Changing the lattice shape restarts
+        from a hot configuration; other changes keep it.
 
         Raises
         ------
@@ -190,6 +197,10 @@ class Sampler:
             self._pending.update(params)
             self._pending_algorithm = algorithm
             if not self.running:
+                self._apply_pending()
+                return
+        if self.paused:   # applied now (the model shown is the one sampled), after the chunk
+            with self._stepping, self._lock:   # in flight, as step() does
                 self._apply_pending()
 
     def _pending_algorithm_or_current(self):
@@ -406,13 +417,18 @@ class Sampler:
     def progress(self):
         """Sweeps done, throughput (flips per ns of kernel time) and the path in use.
 
+        ``rule`` names the update ("Metropolis", "heat bath", "Wolff clusters"), and
+        ``rule_reason`` says why when algorithm "auto" did not take Metropolis. On the cluster
+        path ``acceptance`` is the spins flipped per site and sweep (it may exceed 1).
+
         Kernel time is the time in the path's sweep calls; on the fast path these also take the
         measurements (``sweep_measured``), on the others the measurements come after them.
         """
         with self._lock:
             busy = self._busy_seconds
             return {"sweeps": self.sweeps_done, "path": self.path.name,
-                    "path_reason": self.path_reason,
+                    "path_reason": self.path_reason, "rule": self.rule,
+                    "rule_reason": self.rule_reason,
                     "flips_per_ns": self._flips_attempted / busy / 1e9 if busy > 0 else 0.0,
                     "sweeps_per_second": self.sweeps_done / busy if busy > 0 else 0.0,
                     "busy_seconds": busy, "flips_attempted": self._flips_attempted,
