@@ -90,7 +90,9 @@ class SessionStore(param.Parameterized):
     preset = param.Selector(objects=[*PRESETS, FIT_PRESET], default="Critical 2-D Ising",
                             doc="Named starting point of the simulation.")
     algorithm = param.Selector(objects=["auto", "metropolis", "heatbath", "cluster"],
-                               default="auto", doc="Update algorithm of the engine.")
+                               default="auto", doc="Update algorithm of the engine: auto takes "
+                               "Metropolis, or heat bath when some neuron's spins change the "
+                               "energy by less than θ/10; cluster (Wolff) needs J, K ≥ 0.")
     sweeps_per_frame = param.Integer(1, bounds=(1, 1000), softbounds=(1, 50),
                                      label="Sweeps per frame, at least",
                                      doc="Fewest sweeps the engine runs between two frames (it "
@@ -117,6 +119,7 @@ class SessionStore(param.Parameterized):
         self._sampler_lock = threading.RLock()   # re-entered by watchers of a reverted change
         self.controls.param.watch(self._forward_change, CONTROL_PARAMETERS)
         self._applying_preset = False
+        self._setting_algorithm = False   # the selector is set back, not applied
         self._reverting_preset = False   # the fit preset is being undone (no fit to run)
         self._static_preset = self.preset   # the last preset of PRESETS chosen
 
@@ -237,6 +240,7 @@ class SessionStore(param.Parameterized):
                     self._reverting_preset = False
             return
         self._static_preset = self.preset
+        self.message = ""   # a refusal of the previous preset's values no longer applies
         values = PRESETS[self.preset][1]
         if self.simulating_fit:   # from the defaults: the fit's arrays must not outlive it
             values = {name: parameter.default for name, parameter in
@@ -252,13 +256,25 @@ class SessionStore(param.Parameterized):
 
     @param.depends("algorithm", watch=True)
     def _apply_algorithm(self):
+        if self._setting_algorithm:
+            return
         with self._sampler_lock:   # waits for a build in progress, which read the old value
             if self._sampler is None:   # the engine, once built, reads it
                 return
         try:
             self.sampler.set_parameters(algorithm=self.algorithm)
-        except NeurolatticeError as error:
+            self.message = ""
+        except NeurolatticeError as error:   # the selector shows what the engine runs
+            self._set_algorithm(self.sampler.algorithm)
             self.notify(str(error), "error")
+
+    def _set_algorithm(self, algorithm):
+        """Show ``algorithm`` in the selector without applying it to the engine."""
+        self._setting_algorithm = True
+        try:
+            self.algorithm = algorithm
+        finally:
+            self._setting_algorithm = False
 
     def play(self):
         """Start (or resume) the engine thread (building the engine if it is not yet)."""
@@ -286,7 +302,17 @@ class SessionStore(param.Parameterized):
             return
         running = self.sampler.running and not self.sampler.paused
         self.sampler.stop()
-        self.sampler = self._new_sampler()
+        try:
+            self.sampler = self._new_sampler()
+        except NeurolatticeError as error:
+            if self.algorithm != "cluster":
+                raise
+            # a preset the cluster algorithm cannot run (SK, Hopfield: J_ij < 0) runs with auto
+            self._set_algorithm("auto")
+            self.sampler = self._new_sampler()
+            refusal = str(error).split(";")[0]
+            self.notify(f"{refusal[0].upper()}{refusal[1:]}: this preset runs with the "
+                        "algorithm 'auto'.", "warning")
         if running:
             self.play()
 

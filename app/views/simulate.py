@@ -126,7 +126,7 @@ class SimulateView(pn.viewable.Viewer):
         self._frame_times = []
         self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
-        self._readout_key = None   # (state, θ/θc, description) last drawn in the readout
+        self._readout_key = None   # (state, θ/θc, description, rule) last drawn
         self._rate_mark = None     # (sampler, progress) at the previous readout
         self._recent = (0.0, 0.0, 0.0)   # (sweeps/s, flips/ns, acceptance) shown last
         self._refresh = (None, [])   # (analysis before a change, product groups to redraw)
@@ -320,23 +320,28 @@ class SimulateView(pn.viewable.Viewer):
                  else "θ<sub>c</sub>: no exact result for these couplings")
         state = ("paused" if progress["paused"] else
                  "running" if progress["running"] else "ready: press ▶ Play")
-        if not counters and (state, where, description) == self._readout_key:
+        key = (state, where, description, progress["rule"])
+        if not counters and key == self._readout_key:
             return
-        if (state, where, description) != self._readout_key:
+        if key != self._readout_key:
             # the statistics plots of the old state would stay for a turn (1.4 s or more):
             # redraw the traces now, the correlations and spectra with the first analysis
             # made after the change (see _on_frame)
             self._refresh = (frame["products"], [0, 1, 2])
-        self._readout_key = (state, where, description)
+        self._readout_key = key
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
         sweeps_per_second, flips_per_ns, acceptance = self._recent_rates(progress)
         frames = f"{fps:.0f} frames/s · " if state == "running" else ""
+        # a Wolff cluster flips many spins at once: flipped per site and sweep, not a fraction
+        accepted = (f"flipped per site {acceptance:.2f}" if progress["path"] == "cluster"
+                    else f"acceptance {acceptance:.2f}")
+        why = f" {progress['rule_reason']}" if progress["rule_reason"] else ""
         self.readout.object = (
-            f"<b>{state}</b> · path: {progress['path']} · sweeps {progress['sweeps']:,} · "
-            f"{sweeps_per_second:.1f} sweeps/s · {flips_per_ns:.2f} flips/ns · {frames}"
-            f"acceptance {acceptance:.2f} · |m| {abs_m}"
-            f" · {where}<br><span class='nl-muted'>{description}</span>")
+            f"<b>{state}</b> · path: {progress['path']}, {progress['rule']} · sweeps "
+            f"{progress['sweeps']:,} · {sweeps_per_second:.1f} sweeps/s · "
+            f"{flips_per_ns:.2f} flips/ns · {frames}{accepted} · |m| {abs_m}"
+            f" · {where}<br><span class='nl-muted'>{description}{why}</span>")
 
     def _recent_rates(self, progress):
         """(sweeps/s, flips/ns, acceptance) over the sweeps run since the previous readout.

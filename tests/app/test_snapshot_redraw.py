@@ -268,3 +268,32 @@ def test_the_snapshot_title_says_which_replica_it_shows(store):
     store.sampler.step(1)
     view._on_frame()
     assert view.raster.figure.title.text.startswith("Field snapshot: ")
+
+
+def test_the_readout_names_the_update_rule_and_why_auto_chose_it(store):
+    view = SimulateView(store=store)
+    view.show_engine()
+    view._on_frame()
+    assert "path: fast, Metropolis" in view.readout.object
+    store.controls.temperature = 100.0      # J = K = 1: |dE| <= 8 < θ/10
+    view._on_frame()
+    assert "path: fast, heat bath" in view.readout.object
+    assert "Metropolis would flip their spins at almost every sweep" in view.readout.object
+    store.algorithm = "cluster"
+    store.sampler.step(2)
+    view._on_frame()
+    text = view.readout.object
+    assert "path: cluster, Wolff clusters" in text and "flipped per site" in text
+    assert "acceptance" not in text      # a cluster flips many spins: not a fraction
+
+
+def test_a_change_made_while_paused_is_shown_at_once(store):
+    view = SimulateView(store=store)
+    view.show_engine()
+    store.play()
+    assert wait_until(lambda: store.sampler.sweeps_done > 3)
+    store.pause()
+    store.controls.temperature = 3.0
+    assert store.sampler.model.temperature == 3.0   # not at the next chunk, which never comes
+    view._on_frame()
+    assert "θ/θ<sub>c</sub> = 1.322" in view.readout.object

@@ -189,3 +189,22 @@ def test_the_preset_note_says_which_of_its_parameters_were_changed():
     store.preset = "Paramagnet"                   # a preset sets its parameters again
     assert view.preset_note.object == PRESETS["Paramagnet"][0]
     store.shutdown()
+
+
+def test_a_preset_the_cluster_algorithm_cannot_run_runs_with_auto(store):
+    store.algorithm = "cluster"
+    assert store.sampler.path.name == "cluster"
+    store.preset = "Spin glass (SK)"
+    assert store.sampler.model.connectivity == "sk"           # the engine runs the preset
+    assert store.algorithm == store.sampler.algorithm == "auto"
+    assert store.message_level == "warning"
+    assert store.message.startswith("The cluster algorithm needs ferromagnetic couplings")
+
+
+def test_a_refused_algorithm_is_set_back_in_the_selector(store):
+    store.preset = "Hopfield memory"
+    store.algorithm = "cluster"                # J_ij < 0: refused
+    assert store.algorithm == store.sampler.algorithm == "auto"
+    assert store.message_level == "error" and "ferromagnetic" in store.message
+    store.preset = "Critical 2-D Ising"        # the refusal does not outlive its preset
+    assert store.message == ""
