@@ -323,17 +323,23 @@ class LocalPath(_BytePath):
 class ClusterPath(_BytePath):
     """Wolff cluster flips; ``sweep(n)`` runs n sweep-equivalents.
 
-    A sweep-equivalent is the number of cluster flips that flips about N*T spins, calibrated
-    once per model (and temperature) from a first batch of flips, then held fixed so that the
-    work done does not depend on the current state.
+    A sweep-equivalent is the number of cluster flips that flips about N*T spins. For each
+    model (and temperature) the first CALIBRATION_SWEEPS sweep-equivalents flip clusters in
+    batches until N*T spins have flipped; then N*T / (mean cluster size of their second half)
+    updates are held fixed, so that the work done does not depend on the current state.
+    (Clusters grow as a hot start orders: a count fixed from the hot start's first clusters
+    made a sweep at theta_c flip 2000 N*T spins.)
     """
 
     name = "cluster"
-    _CALIBRATION_UPDATES = 64
+    _FIRST_BATCH = 1
+    CALIBRATION_SWEEPS = 32
 
     def _load_model(self):
         super()._load_model()
         self._updates_per_sweep = None
+        self._calibration_left = self.CALIBRATION_SWEEPS
+        self._calibration_counts = np.zeros((2, self.model.replicas), dtype=np.int64)
         self._calls = getattr(self, "_calls", 0)
 
     def _cluster(self, n_updates):
@@ -346,15 +352,48 @@ class ClusterPath(_BytePath):
             time_periodic=m.time_periodic, n_updates=n_updates, keys=self.keys,
             sweep_offset=self._calls)
 
+    def _calibration_sweep(self):
+        """Flip clusters until every replica has flipped N*T spins.
+
+        Returns the spins flipped and the updates made, int64 (R,) each. Each batch is the
+        updates the latest batch's mean cluster size predicts for the spins still to flip, at
+        most as many as made so far (one cluster can flip the whole lattice).
+        """
+        replicas = self.model.replicas
+        flipped = np.zeros(replicas, dtype=np.int64)
+        updates = np.zeros(replicas, dtype=np.int64)
+        batch = np.full(replicas, self._FIRST_BATCH, dtype=np.int64)
+        while np.any(flipped < self.sites):
+            batch = np.where(flipped < self.sites, batch, 0)
+            last = self._cluster(batch)
+            flipped += last
+            updates += batch
+            mean_size = np.maximum(last, 1) / np.maximum(batch, 1)   # clusters grow: the latest
+            predicted = np.ceil((self.sites - flipped) / mean_size).astype(np.int64)
+            batch = np.clip(predicted, 1, np.maximum(updates, 1))
+        return flipped, updates
+
     def sweep(self, n_sweeps):
-        """Advance every replica by ``n_sweeps`` sweep-equivalents of cluster flips."""
-        from .kernels import cluster
-        if self._updates_per_sweep is None:
-            flipped = self._cluster(self._CALIBRATION_UPDATES)
-            self._updates_per_sweep = cluster.sweep_equivalent_updates(
-                flipped, self._CALIBRATION_UPDATES, self.sites)
-        flips = self._cluster(self._updates_per_sweep * n_sweeps)
-        self.sweeps_done += n_sweeps
+        """Advance every replica by ``n_sweeps`` sweep-equivalents of cluster flips.
+
+        Returns the spins flipped per replica, int (R,).
+        """
+        flips = np.zeros(self.model.replicas, dtype=np.int64)
+        while n_sweeps > 0 and self._calibration_left > 0:
+            flipped, updates = self._calibration_sweep()
+            if self._calibration_left <= self.CALIBRATION_SWEEPS // 2:   # ordered by then
+                self._calibration_counts += (flipped, updates)
+            flips += flipped
+            n_sweeps -= 1
+            self._calibration_left -= 1
+            self.sweeps_done += 1
+        if self._updates_per_sweep is None and self._calibration_left == 0:
+            flipped_sum, updates_sum = self._calibration_counts   # N*T / mean cluster size
+            self._updates_per_sweep = np.maximum(
+                np.rint(self.sites * updates_sum / flipped_sum), 1).astype(np.int64)
+        if n_sweeps > 0:
+            flips += self._cluster(self._updates_per_sweep * n_sweeps)
+            self.sweeps_done += n_sweeps
         return flips
 
 

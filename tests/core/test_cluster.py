@@ -261,3 +261,19 @@ def test_input_validation():
 def test_sweep_equivalent_updates():
     counts = sweep_equivalent_updates(np.array([100, 4000, 0]), 10, 400, n_sweeps=2.0)
     np.testing.assert_array_equal(counts, [80, 2, 800])
+
+
+@pytest.mark.parametrize("theta", [1.5, 2.269185, 4.0])
+def test_a_cluster_sweep_flips_about_as_many_spins_as_sites(theta):
+    """Calibrated from a hot start: the count fixed from the hot start's first clusters made a
+    sweep at theta_c flip about 2000 N*T spins once the lattice had ordered."""
+    from neurolattice_core.engine import ClusterPath, build_path
+    from neurolattice_core.model import LatticeModel
+
+    model = LatticeModel.create(neurons=128, ticks=512, connectivity="ring", temperature=theta)
+    for seed in range(3):
+        path, _ = build_path(model, "cluster", seed=seed)
+        calibration = path.sweep(ClusterPath.CALIBRATION_SWEEPS).sum() / path.sites
+        assert calibration < 10 * ClusterPath.CALIBRATION_SWEEPS
+        per_sweep = path.sweep(40).sum() / path.sites / 40
+        assert 0.5 < per_sweep < 2.0   # the old count made it about 2000 at theta_c
