@@ -419,7 +419,8 @@ class Sampler:
 
         ``rule`` names the update ("Metropolis", "heat bath", "Wolff clusters"), and
         ``rule_reason`` says why when algorithm "auto" did not take Metropolis. On the cluster
-        path ``acceptance`` is the spins flipped per site and sweep (it may exceed 1).
+        path ``acceptance`` is the spins flipped per site and sweep (about 1, and more when one
+        cluster is most of the lattice).
 
         Kernel time is the time in the path's sweep calls; on the fast path these also take the
         measurements (``sweep_measured``), on the others the measurements come after them.

@@ -333,14 +333,13 @@ class SimulateView(pn.viewable.Viewer):
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
         sweeps_per_second, flips_per_ns, acceptance = self._recent_rates(progress)
         frames = f"{fps:.0f} frames/s · " if state == "running" else ""
-        # a Wolff cluster flips many spins at once: flipped per site and sweep, not a fraction
-        accepted = (f"flipped per site {acceptance:.2f}" if progress["path"] == "cluster"
-                    else f"acceptance {acceptance:.2f}")
+        # Wolff clusters are always flipped: no acceptance to show
+        accepted = "" if progress["path"] == "cluster" else f"acceptance {acceptance:.2f} · "
         why = f" {progress['rule_reason']}" if progress["rule_reason"] else ""
         self.readout.object = (
             f"<b>{state}</b> · path: {progress['path']}, {progress['rule']} · sweeps "
             f"{progress['sweeps']:,} · {sweeps_per_second:.1f} sweeps/s · "
-            f"{flips_per_ns:.2f} flips/ns · {frames}{accepted} · |m| {abs_m}"
+            f"{flips_per_ns:.2f} flips/ns · {frames}{accepted}|m| {abs_m}"
             f" · {where}<br><span class='nl-muted'>{description}{why}</span>")
 
     def _recent_rates(self, progress):

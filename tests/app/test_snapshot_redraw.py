@@ -283,8 +283,8 @@ def test_the_readout_names_the_update_rule_and_why_auto_chose_it(store):
     store.sampler.step(2)
     view._on_frame()
     text = view.readout.object
-    assert "path: cluster, Wolff clusters" in text and "flipped per site" in text
-    assert "acceptance" not in text      # a cluster flips many spins: not a fraction
+    assert "path: cluster, Wolff clusters" in text and "|m|" in text
+    assert "acceptance" not in text      # clusters are always flipped (it read 1.5-1.9)
 
 
 def test_a_change_made_while_paused_is_shown_at_once(store):
