@@ -153,7 +153,8 @@ class Sampler:
         if self.path.name == "cluster":
             self.rule, self.rule_reason = "Wolff clusters", ""
         else:
-            _, self.rule_reason = choose_method(self.model, self.algorithm)
+            _, reason = choose_method(self.model, self.algorithm)
+            self.rule_reason = reason[:1].upper() + reason[1:]
             self.rule = _RULE_NAMES[self.path.method]
         replicas = self.model.replicas
         self._sweeps = RingBuffer(self._history_capacity, 1)

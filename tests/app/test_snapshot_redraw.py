@@ -278,7 +278,7 @@ def test_the_readout_names_the_update_rule_and_why_auto_chose_it(store):
     store.controls.temperature = 100.0      # J = K = 1: |dE| <= 8 < θ/10
     view._on_frame()
     assert "path: fast, heat bath" in view.readout.object
-    assert "Metropolis would flip their spins at almost every sweep" in view.readout.object
+    assert "Heat bath: some neurons feel almost no coupling" in view.readout.object
     store.algorithm = "cluster"
     store.sampler.step(2)
     view._on_frame()
