@@ -61,7 +61,8 @@ class Page:
         problems = self.link.apply(decode_args(pn.state.session_args))
         if problems:
             self.link_message.object = ("**Some values in the link were ignored** (the page uses "
-                                        "its defaults instead): " + "; ".join(problems) + ".")
+                                        "the preset's values instead): "
+                                        + "; ".join(problems) + ".")
             self.link_banner.visible = True
         self._show_tab()
         self._show_mode()

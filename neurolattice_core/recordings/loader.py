@@ -51,6 +51,11 @@ _KIND_TO_FORMAT = {"hdf5": "nwb", "mat73": "mat73", "mat5": "mat5", "zip": "zip"
                    "text": "text"}
 
 
+def _one_of(names):
+    """'A', 'A or B', 'A, B or C'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def detect_format(head, name=None):
     """Return the content kind of a file from its first bytes, checked against its extension.
 
@@ -78,7 +83,7 @@ def detect_format(head, name=None):
     kind = sniff_content(head)
     ext, allowed = extension_formats(name)
     if kind is None:
-        expected = ", ".join(FORMAT_NAMES[k] for k in sorted(allowed)) if allowed else None
+        expected = _one_of([FORMAT_NAMES[k] for k in sorted(allowed)]) if allowed else None
         raise RecordingFormatError(
             f"{label}: the content is not a supported recording format"
             + (f" (the extension {ext!r} promises {expected}, but the bytes do not match: the "
@@ -87,7 +92,7 @@ def detect_format(head, name=None):
         )
     if allowed is not None and kind not in allowed:
         raise RecordingExtensionError(
-            f"{label}: the extension {ext!r} says {', '.join(FORMAT_NAMES[k] for k in allowed)} "
+            f"{label}: the extension {ext!r} says {_one_of([FORMAT_NAMES[k] for k in allowed])} "
             f"but the content is {FORMAT_NAMES[kind]}; rename the file with the right extension"
         )
     return kind

@@ -75,7 +75,8 @@ def test_truncated_files(tmp_path, nwb_bytes):
 
 def test_garbage_with_a_known_extension():
     junk = bytes(np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8))
-    raises(RecordingFormatError, junk, "x.mat", "promises MATLAB", "corrupt or truncated")
+    raises(RecordingFormatError, junk, "x.mat", "promises MATLAB v5 or MATLAB v7.3",
+           "corrupt or truncated")
     raises(RecordingFormatError, junk, "x.bin", "not a supported recording format")
 
 
