@@ -180,6 +180,7 @@ def test_a_huge_temperature_runs_and_prints_valid_json(capsys):
                  "--sweeps", "10", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["specific_heat"] == 0.0 and result["temperature"] == 1e300
+    assert (result["algorithm"], result["rule"]) == ("auto", "heat bath")   # J/θ = 1e-300
 
 
 def test_serve_refuses_a_port_in_use(capsys):
