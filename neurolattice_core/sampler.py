@@ -99,10 +99,7 @@ class Sampler:
         seed = check_integer("seed", seed, 0, SEED_MAX)
         if threads is not None:
             import numba
-            limit = numba.config.NUMBA_NUM_THREADS
-            if not 1 <= int(threads) <= limit:
-                raise ParameterError(f"threads must be between 1 and {limit} on this machine, "
-                                     f"got {threads}.")
+            threads = check_integer("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
         self.model = model if model is not None else LatticeModel.create()
         self.algorithm = algorithm
         self.seed = int(seed)
@@ -326,18 +323,21 @@ class Sampler:
         The thread stops after ``max_sweeps`` sweeps (if given), on :meth:`stop`, or on an error,
         which is stored in :attr:`error`, logged and passed to the callbacks of :meth:`on_error`.
         """
+        sweeps_per_chunk = check_integer("sweeps_per_chunk", sweeps_per_chunk, 1)
+        if max_sweeps is not None:
+            max_sweeps = check_integer("max_sweeps", max_sweeps, 0)
         if self.running:
             return self
         self.error = None
         self._stop.clear()
         self._resume.set()
-        self._thread = threading.Thread(target=self._run, args=(int(sweeps_per_chunk), max_sweeps),
+        self._thread = threading.Thread(target=self._run, args=(sweeps_per_chunk, max_sweeps),
                                         name="neurolattice-sampler", daemon=True)
         self._thread.start()
         return self
 
     def _run(self, sweeps_per_chunk, max_sweeps):
-        target = None if max_sweeps is None else self.sweeps_done + int(max_sweeps)
+        target = None if max_sweeps is None else self.sweeps_done + max_sweeps
         try:
             while not self._stop.is_set():
                 if self._resume.is_set():

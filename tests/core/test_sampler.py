@@ -301,6 +301,25 @@ def test_invalid_sampler_settings_are_refused(kwargs, words):
         Sampler(small_model(), **kwargs)
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(sweeps_per_chunk=-5), "sweeps_per_chunk must be an integer >= 1"),
+    (dict(sweeps_per_chunk=2.5), "sweeps_per_chunk must be an integer"),
+    (dict(max_sweeps=-3), "max_sweeps must be an integer >= 0"),
+    (dict(max_sweeps="x"), "max_sweeps must be an integer"),
+])
+def test_start_refuses_bad_settings_in_the_caller(kwargs, words):
+    sampler = Sampler(small_model())
+    with pytest.raises(ParameterError, match=words):
+        sampler.start(**kwargs)
+    assert not sampler.running
+
+
+@pytest.mark.parametrize("threads", [1.5, float("nan"), 0, 10**6])
+def test_threads_must_be_a_count_this_machine_has(threads):
+    with pytest.raises(ParameterError, match="threads must be an integer between 1 and"):
+        Sampler(small_model(), threads=threads)
+
+
 @pytest.mark.parametrize("n_sweeps", ["3", 2.5, -1, True])
 def test_step_refuses_anything_but_a_non_negative_integer(n_sweeps):
     sampler = Sampler(small_model())
