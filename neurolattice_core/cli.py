@@ -39,6 +39,9 @@ CLI_WORDS = (
     (re.compile(r"use a history of at most (\d+) measurements"), r"use at most --sweeps \1"),
     (re.compile(r"pass time_unit to override"),
      "load the file in Python with load_recording(..., time_unit=...) to override"),
+    (re.compile(r"pass trial_duration_s to set it"),
+     "load the file in Python with load_recording(..., trial_duration_s=...) to set it"),
+    (re.compile(r"use algorithm '(\w+)' or '(\w+)'"), r"use --algorithm \1 or \2"),
 )
 
 
@@ -134,6 +137,7 @@ def _inspect(args):
     from .recordings import inspect_recording
 
     report = inspect_recording(args.file, bin_ms=args.bin_ms)
+    report["warnings"] = [cli_words(warning) for warning in report["warnings"]]
     if args.json:
         print(json.dumps(report))
         return

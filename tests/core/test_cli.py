@@ -166,6 +166,8 @@ def one_line_error(capsys, argv, words):
      ["--out /tmp: is a folder"]),
     (["fit", "sample:maxent-example15-spatiotemporal"] + [f"--drop={p}" for p in range(14)],
      ["--drop leaves 1 of the 15 units", "at least 2"]),
+    (["simulate", "--algorithm", "cluster", "--J=-1", "--sweeps", "10"],
+     ["ferromagnetic", "use --algorithm heatbath or metropolis"]),
     (["bench", "--seconds", "inf"], ["--seconds", "at most 60"]),
     (["bench", "--seconds", "nan"], ["--seconds", "more than 0"]),
     (["bench", "--seconds", "0"], ["--seconds", "more than 0"]),
