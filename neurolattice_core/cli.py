@@ -349,7 +349,8 @@ def build_parser():
     sim.add_argument("--neurons", type=int, help=f"neurons N (default {d['neurons']})")
     sim.add_argument("--ticks", type=_int_at_least(1), default=None,
                      help="ticks per replica (default 128, or the fit's trial length)")
-    sim.add_argument("--replicas", type=int, default=1)
+    sim.add_argument("--replicas", type=int, default=1,
+                     help="independent copies sampled together (default 1)")
     sim.add_argument("--connectivity", choices=["all-to-all", "ring", "grid", "sk", "hopfield"],
                      help=f"coupling preset (default {d['connectivity']})")
     sim.add_argument("--grid", type=_grid_shape,
@@ -366,8 +367,10 @@ def build_parser():
                      "neuron's spins changes the energy by less than theta / 10 (default auto)")
     sim.add_argument("--sweeps", default=1000, help=f"measured sweeps (>= {MIN_SWEEPS})",
                      type=_int_at_least(MIN_SWEEPS, " (error bars need 4 measured sweeps)"))
-    sim.add_argument("--burn-in", type=_non_negative_int, default=200)
-    sim.add_argument("--seed", type=_non_negative_int, default=0)
+    sim.add_argument("--burn-in", type=_non_negative_int, default=200,
+                     help="sweeps discarded before measuring (default 200)")
+    sim.add_argument("--seed", type=_non_negative_int, default=0,
+                     help="random seed: the same seed gives the same numbers (default 0)")
     sim.add_argument("--threads", type=_int_at_least(1), default=None,
                      help="numba threads (default: all)")
     sim.add_argument("--model-file", help="simulate a fitted model saved by 'neurolattice fit'")
@@ -383,15 +386,20 @@ def build_parser():
     fit = commands.add_parser("fit", help="fit the lattice field theory to a recording")
     fit.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
     fit.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms")
-    fit.add_argument("--model", choices=["maxent", "lft", "kinetic"], default="lft")
-    fit.add_argument("--method", choices=["pl", "mf", "bm", "exact"], default="pl")
+    fit.add_argument("--model", choices=["maxent", "lft", "kinetic"], default="lft",
+                     help="lft: couplings J_ij, K_i and fields; maxent: J_ij and fields; "
+                          "kinetic: asymmetric couplings s_j,t -> s_i,t+1 (default lft)")
+    fit.add_argument("--method", choices=["pl", "mf", "bm", "exact"], default="pl",
+                     help="pseudo-likelihood, mean field, Boltzmann machine or exact "
+                          "(default pl)")
     fit.add_argument("--holdout", type=float, default=0.2,
                      help="fraction of trials (or time blocks) held out for validation")
     add_drop_option(fit)
     fit.add_argument("--seed", type=_non_negative_int, default=0)
     fit.add_argument("--drive", choices=["auto", "on", "off"], default="auto",
                      help="time-locked drive u_t (auto: lft by pl/bm on stimulus-locked trials)")
-    fit.add_argument("--out", help="save the fit (JSON) for 'simulate --model-file'")
+    fit.add_argument("--out", help="save the fit (JSON); an lft or maxent fit runs with "
+                     "'simulate --model-file'")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     fit.set_defaults(handler=_fit)
 
