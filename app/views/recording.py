@@ -229,6 +229,7 @@ class RecordingView(pn.viewable.Viewer):
                         kdims=[("j", "unit j (position)"), ("i", "unit i (position)")],
                         vdims=[hv.Dimension("r", range=(-1, 1))]).opts(
             cmap="RdBu_r", colorbar=True, clim=(-0.5, 0.5), responsive=True, height=320,
+            clabel="Pearson r",
             title="Equal-time correlation c_ij (Pearson)",
             default_tools=["save", "pan", "wheel_zoom", "reset"])
         stationary = ("Stationarity S_i (≈1: stationary; >1: locked to trials)"
