@@ -127,6 +127,7 @@ class SimulateView(pn.viewable.Viewer):
         self._engine_downloads = []   # made by exports()
         self._facts = ModelFacts()
         self._readout_key = None   # (state, θ/θc, description, rule) last drawn
+        self._transport = None   # Play, Pause and Step, once controls() made them
         self._rate_mark = None     # (sampler, progress) at the previous readout
         self._recent = (0.0, 0.0, 0.0)   # (sweeps/s, flips/ns, acceptance) shown last
         self._refresh = (None, [])   # (analysis before a change, product groups to redraw)
@@ -329,6 +330,7 @@ class SimulateView(pn.viewable.Viewer):
             # made after the change (see _on_frame)
             self._refresh = (frame["products"], [0, 1, 2])
         self._readout_key = key
+        self._show_transport_state(state)
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
         sweeps_per_second, flips_per_ns, acceptance = self._recent_rates(progress)
@@ -341,6 +343,14 @@ class SimulateView(pn.viewable.Viewer):
             f"{progress['sweeps']:,} · {sweeps_per_second:.1f} sweeps/s · "
             f"{flips_per_ns:.2f} flips/ns · {frames}{accepted}|m| {abs_m}"
             f" · {where}<br><span class='nl-muted'>{description}{why}</span>")
+
+    def _show_transport_state(self, state):
+        """While running only Pause is enabled; otherwise Play and Step are (not Pause)."""
+        if self._transport is None:
+            return
+        play, pause, step = self._transport
+        running = state == "running"
+        play.disabled, pause.disabled, step.disabled = running, not running, running
 
     def _recent_rates(self, progress):
         """(sweeps/s, flips/ns, acceptance) over the sweeps run since the previous readout.
@@ -402,6 +412,8 @@ class SimulateView(pn.viewable.Viewer):
         pause.on_click(lambda _: store.pause())
         step.on_click(lambda _: store.step())
         reset.on_click(lambda _: store.reset())
+        self._transport = (play, pause, step)
+        self._show_transport_state(self._readout_key[0] if self._readout_key else "")
         engine = pn.Param(store, parameters=["preset", "algorithm", "sweeps_per_frame"],
                           show_name=False, widgets={"sweeps_per_frame": {
                               "type": pn.widgets.IntSlider, "throttled": True}})

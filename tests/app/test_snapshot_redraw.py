@@ -297,3 +297,19 @@ def test_a_change_made_while_paused_is_shown_at_once(store):
     assert store.sampler.model.temperature == 3.0   # not at the next chunk, which never comes
     view._on_frame()
     assert "θ/θ<sub>c</sub> = 1.322" in view.readout.object
+
+
+def test_the_transport_buttons_show_whether_the_engine_runs(store):
+    view = SimulateView(store=store)
+    view.show_engine()
+    view.controls()
+    play, pause, step = view._transport
+    view._on_frame()
+    assert (play.disabled, pause.disabled, step.disabled) == (False, True, False)
+    store.play()
+    assert wait_until(lambda: store.sampler.sweeps_done > 3)
+    view._on_frame()
+    assert (play.disabled, pause.disabled, step.disabled) == (True, False, True)
+    store.pause()
+    view._on_frame()
+    assert (play.disabled, pause.disabled, step.disabled) == (False, True, False)
