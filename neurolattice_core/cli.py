@@ -42,6 +42,9 @@ CLI_WORDS = (
     (re.compile(r"pass trial_duration_s to set it"),
      "load the file in Python with load_recording(..., trial_duration_s=...) to set it"),
     (re.compile(r"use algorithm '(\w+)' or '(\w+)'"), r"use --algorithm \1 or \2"),
+    (re.compile(r"invalid model parameter: \w+ parameter '(\w+)' "),
+     lambda match: f"--{match.group(1).replace('_', '-')} "),
+    (re.compile(r"^holdout must be"), "--holdout must be"),
 )
 
 
