@@ -353,25 +353,28 @@ class ClusterPath(_BytePath):
             sweep_offset=self._calls)
 
     def _calibration_sweep(self):
-        """Flip clusters until every replica has flipped N*T spins.
+        """Flip clusters until every replica has flipped N*T spins (or made N*T updates).
 
         Returns the spins flipped and the updates made, int64 (R,) each. Each batch is the
         updates the latest batch's mean cluster size predicts for the spins still to flip, at
-        most as many as made so far (one cluster can flip the whole lattice).
+        most as many as made so far (one cluster can flip the whole lattice). N*T updates, the
+        cost of one-spin clusters, end it too: a strong field can refuse every cluster.
         """
         replicas = self.model.replicas
         flipped = np.zeros(replicas, dtype=np.int64)
         updates = np.zeros(replicas, dtype=np.int64)
         batch = np.full(replicas, self._FIRST_BATCH, dtype=np.int64)
-        while np.any(flipped < self.sites):
-            batch = np.where(flipped < self.sites, batch, 0)
+        while True:
+            active = (flipped < self.sites) & (updates < self.sites)
+            if not active.any():
+                return flipped, updates
+            batch = np.where(active, np.minimum(batch, self.sites - updates), 0)
             last = self._cluster(batch)
             flipped += last
             updates += batch
             mean_size = np.maximum(last, 1) / np.maximum(batch, 1)   # clusters grow: the latest
             predicted = np.ceil((self.sites - flipped) / mean_size).astype(np.int64)
             batch = np.clip(predicted, 1, np.maximum(updates, 1))
-        return flipped, updates
 
     def sweep(self, n_sweeps):
         """Advance every replica by ``n_sweeps`` sweep-equivalents of cluster flips.
@@ -388,9 +391,10 @@ class ClusterPath(_BytePath):
             self._calibration_left -= 1
             self.sweeps_done += 1
         if self._updates_per_sweep is None and self._calibration_left == 0:
+            from .kernels import cluster
             flipped_sum, updates_sum = self._calibration_counts   # N*T / mean cluster size
-            self._updates_per_sweep = np.maximum(
-                np.rint(self.sites * updates_sum / flipped_sum), 1).astype(np.int64)
+            self._updates_per_sweep = cluster.sweep_equivalent_updates(
+                flipped_sum, updates_sum, self.sites)
         if n_sweeps > 0:
             flips += self._cluster(self._updates_per_sweep * n_sweeps)
             self.sweeps_done += n_sweeps

@@ -277,3 +277,17 @@ def test_a_cluster_sweep_flips_about_as_many_spins_as_sites(theta):
         assert calibration < 10 * ClusterPath.CALIBRATION_SWEEPS
         per_sweep = path.sweep(40).sum() / path.sites / 40
         assert 0.5 < per_sweep < 2.0   # the old count made it about 2000 at theta_c
+
+
+def test_a_field_that_refuses_the_clusters_does_not_stall_the_calibration():
+    """h = 20 theta: the ghost link refuses almost every cluster; calibration sweeps then stop
+    after N*T updates (the cost of one-spin clusters) instead of waiting for N*T flips."""
+    from neurolattice_core.engine import ClusterPath, build_path
+    from neurolattice_core.model import LatticeModel
+
+    model = LatticeModel.create(neurons=32, ticks=64, connectivity="ring", temperature=1.0,
+                                h=20.0)
+    path, _ = build_path(model, "cluster", seed=1)
+    flipped = path.sweep(ClusterPath.CALIBRATION_SWEEPS + 8)
+    assert path.sweeps_done == ClusterPath.CALIBRATION_SWEEPS + 8
+    assert flipped.sum() < 0.1 * path.sites * path.sweeps_done
