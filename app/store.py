@@ -45,6 +45,8 @@ def visible_controls(controls):
     return [name for name in CONTROL_PARAMETERS
             if connectivity in PRESET_ONLY.get(name, {connectivity})
             and not replaced.get(name, False)]
+
+
 #: The engine thread runs sweeps in chunks of about this many seconds (and at least
 #: ``sweeps_per_frame`` sweeps): snapshots and parameter changes pass between chunks, and the
 #: per-chunk work (copying the configuration, the throttled analysis) stays a few per cent.

@@ -20,6 +20,7 @@ _METRICS = (("rate_corr", "firing rates: correlation"),
             ("pk_w1", "P(k): W1 distance (lower is better)"),
             ("heldout_pll", "held-out pseudo-log-likelihood per sample"))
 
+
 def _page_words(warning):
     """A fit warning with the page's controls for the library's argument names."""
     return warning.replace("(drop_units)", "(the Recording tab's 'Units left out' box)")
