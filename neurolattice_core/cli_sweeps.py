@@ -28,6 +28,9 @@ EXIT_POINTS_FAILED = 1  # the input was fine but points failed at run time
 
 SWEEP_CONNECTIVITIES = ("ring", "all-to-all", "grid", "sk", "hopfield")
 ALGORITHMS = ("auto", "metropolis", "heatbath", "cluster")
+FLOW_SUBSAMPLE_BIN_MS = 20.0    # flow over neurons: bin width (ms)
+FLOW_DRAWS = 5                  # flow over neurons: random subsets per size
+FLOW_DIAGRAM = "all-to-all"     # J convention of the flow's phase-diagram points
 
 
 def parse_values(text, option):
@@ -234,6 +237,25 @@ def _print_sweep(args, records):
               f"{cells[2]:>16}  {r['status']}")
 
 
+def _check_flow_options(args):
+    """Refuse options that would be ignored, and fill in their defaults (argparse gives None)."""
+    over_neurons = [name for name, value in (("--subsample-bin-ms", args.subsample_bin_ms),
+                                             ("--draws", args.draws)) if value is not None]
+    if over_neurons and not args.subsample:
+        one = len(over_neurons) == 1
+        raise ParameterError(f"{' and '.join(over_neurons)} only appl{'ies' if one else 'y'} to "
+                             f"the flow over neurons: add --subsample SIZES (e.g. --subsample "
+                             f"10,20,40) or leave {'it' if one else 'them'} out")
+    if args.diagram is not None and args.model != "lft":
+        raise ParameterError(f"--diagram {args.diagram} only applies to --model lft (a maxent fit "
+                             f"has no temporal coupling to place on the phase diagram): leave it "
+                             f"out or use --model lft")
+    args.subsample_bin_ms = FLOW_SUBSAMPLE_BIN_MS if args.subsample_bin_ms is None \
+        else args.subsample_bin_ms
+    args.draws = FLOW_DRAWS if args.draws is None else args.draws
+    args.diagram = FLOW_DIAGRAM if args.diagram is None else args.diagram
+
+
 def _flow(args):
     from .phases import point_from_summary
     from .recordings import bin_recording, load_recording
@@ -247,6 +269,7 @@ def _flow(args):
         raise ParameterError(f"--bin-ms {args.bin_ms}: every bin width must be an integer "
                              f"multiple of the smallest ({base:g} ms), e.g. 5,10,20,40")
     _check_seed(args.seed)
+    _check_flow_options(args)
     sizes = None
     if args.subsample:  # checked before the fits in time, which take a while
         sizes = _positive_list(args.subsample, "--subsample", int)
@@ -332,19 +355,25 @@ def add_commands(commands):
     flow = commands.add_parser("flow", help="renormalisation flow of a recording's fit")
     flow.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
     flow.add_argument("--bin-ms", default="5,10,20,40",
-                      help="bin widths in ms, integer multiples of the smallest")
+                      help="bin widths in ms, integer multiples of the smallest (default 5,10,20,40)")
     flow.add_argument("--rule", default="any", choices=["any", "keep"],
-                      help="any: spike in any merged bin (rebinning); keep: every b-th bin")
-    flow.add_argument("--model", default="lft", choices=["lft", "maxent"])
+                      help="any: spike in any merged bin (rebinning); keep: every b-th bin "
+                           "(default any)")
+    flow.add_argument("--model", default="lft", choices=["lft", "maxent"],
+                      help="lft: the lattice field theory; maxent: equal-time pairwise "
+                           "maximum entropy (default lft)")
     flow.add_argument("--subsample", default=None,
                       help="subset sizes n for the flow over neurons, e.g. 10,20,40")
-    flow.add_argument("--subsample-bin-ms", type=float, default=20.0,
-                      help="bin width of the flow over neurons")
-    flow.add_argument("--draws", type=int, default=5, help="random subsets per size")
-    flow.add_argument("--diagram", default="all-to-all", choices=["all-to-all", "ring"],
-                      help="J convention of the phase-diagram point (see neurolattice_core."
-                           "phases)")
+    flow.add_argument("--subsample-bin-ms", type=float, default=None,
+                      help=f"bin width of the flow over neurons, with --subsample (default "
+                           f"{FLOW_SUBSAMPLE_BIN_MS:g})")
+    flow.add_argument("--draws", type=int, default=None,
+                      help=f"random subsets per size, with --subsample (default {FLOW_DRAWS})")
+    flow.add_argument("--diagram", default=None, choices=["all-to-all", "ring"],
+                      help=f"J convention of the phase-diagram point, with --model lft (see "
+                           f"neurolattice_core.phases; default {FLOW_DIAGRAM})")
     add_drop_option(flow)
-    flow.add_argument("--seed", type=int, default=0)
+    flow.add_argument("--seed", type=int, default=0,
+                      help="seed of the random subsets of --subsample (default 0)")
     flow.add_argument("--json", action="store_true", help="print one JSON object")
     flow.set_defaults(handler=_flow)

@@ -171,6 +171,12 @@ def test_flow_leaves_out_the_dropped_units(capsys):
       "0"], "--draws 0"),
     (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--subsample", "10",
       "--subsample-bin-ms", "0"], "--subsample-bin-ms 0"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--draws", "3"],
+     "--draws only applies to the flow over neurons: add --subsample SIZES"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--subsample-bin-ms", "10",
+      "--draws", "3"], "--subsample-bin-ms and --draws only apply to the flow over neurons"),
+    (["flow", "sample:onken-movie1-exp2", "--bin-ms", "40", "--model", "maxent", "--diagram",
+      "ring"], "--diagram ring only applies to --model lft"),
 ])
 def test_reviewed_bad_input_is_refused_up_front(capsys, monkeypatch, argv, words):
     from neurolattice_core import renormalization
