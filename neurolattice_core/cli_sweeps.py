@@ -355,7 +355,8 @@ def add_commands(commands):
     flow = commands.add_parser("flow", help="renormalisation flow of a recording's fit")
     flow.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
     flow.add_argument("--bin-ms", default="5,10,20,40",
-                      help="bin widths in ms, integer multiples of the smallest (default 5,10,20,40)")
+                      help="bin widths in ms, integer multiples of the smallest "
+                           "(default 5,10,20,40)")
     flow.add_argument("--rule", default="any", choices=["any", "keep"],
                       help="any: spike in any merged bin (rebinning); keep: every b-th bin "
                            "(default any)")

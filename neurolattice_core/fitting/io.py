@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import FitError
 from .api import FitResult
+from .pseudolikelihood import MODELS
 
 __all__ = ["fit_to_json", "fit_from_json", "save_fit", "load_fit", "to_lattice_model",
            "lattice_fields", "FORMAT", "VERSION"]
@@ -105,6 +106,14 @@ def _array(obj, key, shape=None, required=True):
     return arr
 
 
+def _count(obj, key, least):
+    """The integer ``obj[key]`` (at least ``least``), or a FitError naming the key."""
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise FitError(f"fit file: {key!r} is {value!r}; expected an integer >= {least}")
+    return value
+
+
 def fit_from_json(obj):
     """Rebuild a :class:`FitResult` from :func:`fit_to_json` output (validation kept as lists)."""
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
@@ -112,15 +121,18 @@ def fit_from_json(obj):
     if int(obj.get("version", 0)) > VERSION:
         raise FitError(f"fit file version {obj.get('version')} is newer than this program "
                        f"({VERSION}); upgrade neurolattice")
-    n = int(obj["n_units"])
+    model = obj.get("model")
+    if model not in MODELS:
+        raise FitError(f"fit file: 'model' is {model!r}; expected one of {', '.join(MODELS)}")
+    n = _count(obj, "n_units", 1)
     diag = dict(obj.get("diagnostics") or {})
     diag["warnings"] = list(obj.get("warnings") or [])
     return FitResult(
-        model=str(obj["model"]), method=str(obj["method"]),
+        model=model, method=str(obj.get("method")),
         h=_array(obj, "h", (n,)), J=_array(obj, "J", (n, n)),
-        K=_array(obj, "K", (n,), required=False), u=_array(obj, "u", required=False),
-        n_units=n, n_samples=int(obj["n_samples"]),
-        n_heldout=int(obj.get("n_heldout_samples") or 0), n_ticks=int(obj["n_ticks"]),
+        K=_array(obj, "K", (n,), required=model == "lft"), u=_array(obj, "u", required=False),
+        n_units=n, n_samples=_count(obj, "n_samples", 0),
+        n_heldout=int(obj.get("n_heldout_samples") or 0), n_ticks=_count(obj, "n_ticks", 1),
         bin_ms=obj.get("bin_ms"), units=np.asarray(obj.get("units", range(n)), dtype=np.int64),
         regularization=dict(obj.get("regularization") or {}), diagnostics=diag,
         validation=obj.get("validation"), provenance=dict(obj.get("provenance") or {}),
@@ -143,7 +155,10 @@ def load_fit(path):
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FitError(f"cannot read fit file {path}: {exc}") from None
-    return fit_from_json(obj)
+    try:
+        return fit_from_json(obj)
+    except FitError as exc:
+        raise FitError(f"{path}: {exc} (write it again with 'neurolattice fit --out')") from None
 
 
 def lattice_fields(result, ticks=None):

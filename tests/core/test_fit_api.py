@@ -1,6 +1,7 @@
 """fit(): data checks, bad input, result contract, fit files and the LatticeModel export."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -146,6 +147,21 @@ def test_fit_file_errors(tmp_path):
         load_fit(bad)
     bad.write_text("{not json")
     with pytest.raises(FitError, match="cannot read"):
+        load_fit(bad)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"K": None}, "fit file has no 'K'"),              # an lft fit simulated with K = 0
+    ({"model": "ising"}, "'model' is 'ising'; expected one of maxent, lft, kinetic"),
+    ({"n_units": None}, "'n_units' is None; expected an integer >= 1"),
+    ({"n_ticks": "12"}, "'n_ticks' is '12'"),
+    ({"n_samples": -3}, "'n_samples' is -3"),
+])
+def test_fit_file_with_missing_or_wrong_fields_is_refused(small_fit, tmp_path, change, words):
+    obj = {**fit_to_json(small_fit, arrays=False), **change}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(obj))
+    with pytest.raises(FitError, match=re.escape(words)):
         load_fit(bad)
 
 
