@@ -10,7 +10,7 @@ import threading
 
 import param
 
-from neurolattice_core.errors import NeurolatticeError
+from neurolattice_core.errors import AlgorithmError, NeurolatticeError
 from neurolattice_core.model import LatticeModel
 
 from .analysis import ThrottledAnalyser
@@ -306,15 +306,12 @@ class SessionStore(param.Parameterized):
         self.sampler.stop()
         try:
             self.sampler = self._new_sampler()
-        except NeurolatticeError as error:
-            if self.algorithm != "cluster":
-                raise
+        except AlgorithmError:
             # a preset the cluster algorithm cannot run (SK, Hopfield: J_ij < 0) runs with auto
             self._set_algorithm("auto")
             self.sampler = self._new_sampler()
-            refusal = str(error).split(";")[0]
-            self.notify(f"{refusal[0].upper()}{refusal[1:]}: this preset runs with the "
-                        "algorithm 'auto'.", "warning")
+            self.notify("The cluster algorithm needs ferromagnetic couplings (J_ij >= 0 and "
+                        "K >= 0): this preset runs with the algorithm 'auto'.", "warning")
         if running:
             self.play()
 

@@ -44,7 +44,9 @@ CLI_WORDS = (
     (re.compile(r"use algorithm '(\w+)' or '(\w+)'"), r"use --algorithm \1 or \2"),
     (re.compile(r"invalid model parameter: \w+ parameter '(\w+)' "),
      lambda match: f"--{match.group(1).replace('_', '-')} "),
-    (re.compile(r"^holdout must be"), "--holdout must be"),
+    (re.compile(r"^(holdout|sweeps|burn_in|replicas) must be"),
+     lambda match: f"--{match.group(1).replace('_', '-')} must be"),
+    (re.compile(r"the J x K x h values make"), "--J, --K and --h make"),
 )
 
 

@@ -200,21 +200,16 @@ def _sweep(args):
 
 
 def _check_points(args, J, K, h):
-    """Build the corner points' models here, so bad options fail once, not in every worker."""
+    """Check the sweep's options and its corner points' models (bad options fail once here).
+
+    Not in every worker, with a traceback each.
+    """
     from .engine import choose_path
     from .model import LatticeModel
+    from .sweeps import sweep_points
 
-    if args.sweeps < 4:
-        raise ParameterError(f"--sweeps {args.sweeps}: must be >= 4 (error bars need 4 "
-                             "measured sweeps)")
-    if args.burn_in < 0:
-        raise ParameterError(f"--burn-in {args.burn_in}: must be >= 0")
-    if args.replicas < 2:
-        raise ParameterError(f"--replicas {args.replicas}: q_EA needs >= 2 replicas")
-    count = len(J) * len(K) * len(h)
-    if count > MAX_POINTS:
-        raise ParameterError(f"--J, --K and --h make {len(J)} x {len(K)} x {len(h)} = {count} "
-                             f"points: at most {MAX_POINTS}; use fewer values")
+    sweep_points(args.connectivity, args.neurons, args.ticks, J, K, h, sweeps=args.sweeps,
+                 burn_in=args.burn_in, replicas=args.replicas)
     if args.time_boundary not in ("periodic", "open"):
         raise ParameterError(f"--time-boundary {args.time_boundary!r}: choose periodic or open")
     for j, k, field in itertools.product(*({min(v), max(v)} for v in (J, K, h))):

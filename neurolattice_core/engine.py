@@ -15,7 +15,7 @@ couplings, fields or temperature through the model) and
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import AlgorithmError, ParameterError
 from .kernels import multispin
 from .kernels.rng import random_words, stream_key
 
@@ -76,7 +76,7 @@ def choose_path(model, algorithm, allow_fast=True):
         couplings = model.couplings()
         negative_k = model.K_per_neuron is not None and np.any(np.asarray(model.K_per_neuron) < 0)
         if not couplings.ferromagnetic or model.K < 0 or negative_k:
-            raise ParameterError("the cluster algorithm needs ferromagnetic couplings (J_ij >= 0 "
+            raise AlgorithmError("the cluster algorithm needs ferromagnetic couplings (J_ij >= 0 "
                                  "and K >= 0); use algorithm 'heatbath' or 'metropolis'.")
         return "cluster", "Wolff cluster updates (ferromagnetic couplings)."
     uniform = model.K_per_neuron is None and model.uniform_field

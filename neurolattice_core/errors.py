@@ -13,6 +13,10 @@ class ParameterError(NeurolatticeError, ValueError):
     """A model or engine parameter is outside its valid range or inconsistent with another."""
 
 
+class AlgorithmError(ParameterError):
+    """The chosen update algorithm cannot sample these couplings (cluster with J_ij or K < 0)."""
+
+
 class MemoryBudgetError(ParameterError):
     """A request would not fit in memory; the message gives the estimate and the limit."""
 

@@ -33,6 +33,11 @@ _SMALLEST_TEMPERATURE = 1.0 / float(np.finfo(np.float32).max)   # beta stays fin
 _FINITE_NUMBERS = ("J", "K", "h", "sk_J0", "sk_spread", "drive_amplitude", "temperature")
 
 
+#: The parameters the equal-time couplings depend on (besides custom_J).
+_COUPLING_PARAMETERS = ("neurons", "connectivity", "J", "neuron_boundary", "grid_rows", "grid_cols",
+                        "sk_J0", "sk_spread", "seed", "hopfield_patterns")
+
+
 class LatticeModel(param.Parameterized):
     """Parameters of the space-time Ising action; builds couplings and fields on demand."""
 
@@ -249,7 +254,21 @@ class LatticeModel(param.Parameterized):
         return self.neuron_boundary == "periodic"
 
     def couplings(self):
-        """The equal-time couplings of the chosen preset, a :class:`Couplings`."""
+        """The equal-time couplings of the chosen preset, a :class:`Couplings` (do not modify).
+
+        Kept until a parameter they depend on changes: the engine asks for them at every
+        parameter change, and building them costs tens of ms for a few hundred neurons (SK,
+        all-to-all), which a temperature slider would pay at every move.
+        """
+        key = tuple(getattr(self, name) for name in _COUPLING_PARAMETERS)
+        custom = None if self.connectivity != "custom" else np.array(self.custom_J, dtype=float)
+        memo = getattr(self, "_couplings_memo", None)
+        if (memo is None or memo[0] != key
+                or (custom is not None and not np.array_equal(memo[1], custom))):
+            memo = self._couplings_memo = (key, custom, self._build_couplings())
+        return memo[2]
+
+    def _build_couplings(self):
         n, c = self.neurons, self.connectivity
         if c == "all-to-all":
             return conn.all_to_all(n, self.J)

@@ -18,6 +18,7 @@ worker per core) unless an address is given (argument or ``NEUROLATTICE_SCHEDULE
 import hashlib
 import itertools
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -49,16 +50,23 @@ def sweep_points(connectivity, neurons, ticks, J_values, K_values, h_values=(0.0
     """
     if pairing not in ("grid", "zip"):
         raise ParameterError(f"pairing must be 'grid' or 'zip'; got {pairing!r}")
+    if int(sweeps) < 4:
+        raise ParameterError(f"sweeps must be >= 4 (error bars need 4 measured sweeps); "
+                             f"got {sweeps}")
+    if int(burn_in) < 0:
+        raise ParameterError(f"burn_in must be >= 0; got {burn_in}")
     if int(replicas) < 2:
-        raise ParameterError(f"q_EA needs replicas >= 2; got {replicas}")
-    if int(sweeps) < 4 or int(burn_in) < 0:
-        raise ParameterError(f"sweeps must be >= 4 and burn_in >= 0; got {sweeps}, {burn_in}")
+        raise ParameterError(f"replicas must be >= 2 (q_EA compares two replicas); "
+                             f"got {replicas}")
     J_values, K_values, h_values = (list(map(float, v)) for v in (J_values, K_values, h_values))
-    count = (len(J_values) * len(K_values) * len(h_values) if pairing == "grid"
-             else max(len(J_values), len(K_values)))
-    if count > MAX_POINTS:
-        raise ParameterError(f"a sweep of {count} points is too large: at most {MAX_POINTS} "
-                             "(100 x 100 J x K values, say); use a coarser grid or split it")
+    sizes = (len(J_values), len(K_values), len(h_values))
+    if pairing == "grid" and math.prod(sizes) > MAX_POINTS:
+        raise ParameterError(f"the J x K x h values make {' x '.join(map(str, sizes))} = "
+                             f"{math.prod(sizes)} points, too many for one sweep: at most "
+                             f"{MAX_POINTS} (100 x 100, say); use fewer values or split the sweep")
+    if pairing == "zip" and max(sizes) > MAX_POINTS:
+        raise ParameterError(f"the J, K and h lists make {max(sizes)} points, too many for one "
+                             f"sweep: at most {MAX_POINTS}; split the sweep")
     if pairing == "grid":
         triples = list(itertools.product(J_values, K_values, h_values))
     else:

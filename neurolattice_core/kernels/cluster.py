@@ -57,7 +57,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..errors import ParameterError
+from ..errors import AlgorithmError
 from .rng import derive_key, random_uniform
 
 
@@ -173,7 +173,7 @@ def _wolff_sweeps(spins, indptr, indices, weights, K, fields, betas, periodic, n
 
 
 def check_ferromagnetic(indptr, indices, weights, K):
-    """Raise :class:`ParameterError` unless every J_ij >= 0 and every K_i >= 0.
+    """Raise :class:`AlgorithmError` unless every J_ij >= 0 and every K_i >= 0.
 
     Parameters
     ----------
@@ -184,7 +184,7 @@ def check_ferromagnetic(indptr, indices, weights, K):
 
     Raises
     ------
-    ParameterError
+    AlgorithmError
         Naming the first negative pair J[i, j] (in CSR order) or neuron K[i]; the engine then
         falls back to local updates.
     """
@@ -194,13 +194,13 @@ def check_ferromagnetic(indptr, indices, weights, K):
         k = int(negative[0])
         i = int(np.searchsorted(np.asarray(indptr), k, side="right") - 1)
         j = int(np.asarray(indices)[k])
-        raise ParameterError(f"the cluster algorithm needs ferromagnetic couplings, but "
+        raise AlgorithmError(f"the cluster algorithm needs ferromagnetic couplings, but "
                              f"J[{i}, {j}] = {weights[k]:g} < 0 (neuron pair ({i}, {j})); use "
                              "local updates (heat bath or Metropolis) for these couplings.")
     negative = np.flatnonzero(np.asarray(K) < 0)
     if negative.size:
         i = int(negative[0])
-        raise ParameterError(f"the cluster algorithm needs K_i >= 0, but K[{i}] = {K[i]:g} < 0; "
+        raise AlgorithmError(f"the cluster algorithm needs K_i >= 0, but K[{i}] = {K[i]:g} < 0; "
                              "use local updates (heat bath or Metropolis).")
 
 
@@ -282,7 +282,7 @@ def cluster_sweeps(spins, *, indptr, indices, weights, K, fields, betas, time_pe
 
     Raises
     ------
-    ParameterError
+    AlgorithmError
         For a negative J_ij or K_i (naming the first offending pair or neuron).
     TypeError, ValueError
         For arrays of the wrong dtype, shape or range.

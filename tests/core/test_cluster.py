@@ -4,6 +4,8 @@ Statistical tests use independent replicas: each replica's time average is one s
 standard error is the spread of those averages over sqrt(R). Tolerance: 4.5 standard errors.
 """
 
+import threading
+
 import numba
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from neurolattice_core.kernels.cluster import (
 from neurolattice_core.kernels.rng import random_uniform, stream_key
 
 THETA_C = 2.269185
+STALL_SECONDS = 300   # a sweep loop still running after this has stalled
 N_SIGMA = 4.5
 
 
@@ -288,6 +291,12 @@ def test_a_field_that_refuses_the_clusters_does_not_stall_the_calibration():
     model = LatticeModel.create(neurons=32, ticks=64, connectivity="ring", temperature=1.0,
                                 h=20.0)
     path, _ = build_path(model, "cluster", seed=1)
-    flipped = path.sweep(ClusterPath.CALIBRATION_SWEEPS + 8)
+    result = []
+    worker = threading.Thread(target=lambda: result.append(
+        path.sweep(ClusterPath.CALIBRATION_SWEEPS + 8)), daemon=True)
+    worker.start()
+    worker.join(STALL_SECONDS)   # a hang guard, not a speed test: 40 sweeps take < 1 s
+    assert result, f"40 cluster sweeps at h = 20 theta did not end in {STALL_SECONDS} s"
+    flipped = result[0]
     assert path.sweeps_done == ClusterPath.CALIBRATION_SWEEPS + 8
     assert flipped.sum() < 0.1 * path.sites * path.sweeps_done

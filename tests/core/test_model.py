@@ -121,6 +121,34 @@ def test_update_is_atomic_on_error():
     assert model.temperature == pytest.approx(2.269185) and model.grid_rows is None
 
 
+def _fresh_couplings(model):
+    """The couplings of a new model with the same parameters (no memo)."""
+    values = {k: v for k, v in model.param.values().items() if k != "name"}
+    return LatticeModel.create(**values).couplings().dense()
+
+
+def test_kept_couplings_follow_every_parameter_they_depend_on():
+    model = LatticeModel.create(neurons=12, connectivity="ring", J=0.5)
+    first = model.couplings()
+    model.update(temperature=3.0, K=0.2, h=0.1)
+    assert model.couplings() is first                  # nothing they depend on changed
+    changes = [dict(J=0.7), dict(neuron_boundary="open"), dict(neurons=16),
+               dict(connectivity="grid"), dict(grid_rows=2), dict(grid_rows=None, grid_cols=2),
+               dict(connectivity="sk", grid_cols=None), dict(sk_J0=0.3), dict(sk_spread=2.0),
+               dict(seed=4), dict(connectivity="hopfield"), dict(hopfield_patterns=5),
+               dict(J=-1.0), dict(connectivity="all-to-all"), dict(neurons=9),
+               dict(connectivity="custom", custom_J=conn.ring(9, 0.4).dense()),
+               dict(custom_J=conn.ring(9, 0.9).dense())]
+    for change in changes:
+        before = model.couplings().dense()
+        model.update(**change)
+        after = model.couplings().dense()
+        assert np.array_equal(after, _fresh_couplings(model)), change
+        assert not np.array_equal(after, before), change
+    model.custom_J[0, 1] = model.custom_J[1, 0] = 2.5  # changed in place: seen too
+    assert model.couplings().dense()[0, 1] == 2.5
+
+
 def test_presets_are_symmetric_with_the_documented_couplings():
     ring = conn.ring(6, 0.7).dense()
     assert ring[0, 1] == ring[0, 5] == 0.7 and ring[0, 2] == 0

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from neurolattice_core.errors import MemoryBudgetError, ParameterError
+from neurolattice_core.errors import AlgorithmError, MemoryBudgetError, ParameterError
 from neurolattice_core.model import LatticeModel
 from neurolattice_core.sampler import RingBuffer, Sampler
 from tests.conftest import wait_until
@@ -131,18 +131,18 @@ def test_invalid_change_raises_now_and_changes_nothing():
     assert sampler.model.temperature == 2.0
 
 
-@pytest.mark.parametrize("change, words", [
-    (dict(J=-1.0), "cluster algorithm needs ferromagnetic"),
-    (dict(algorithm="bogus"), "unknown algorithm 'bogus'"),
-    (dict(name="x"), "name is not a model parameter"),
+@pytest.mark.parametrize("change, error, words", [
+    (dict(J=-1.0), AlgorithmError, "cluster algorithm needs ferromagnetic"),
+    (dict(algorithm="bogus"), ParameterError, "unknown algorithm 'bogus'"),
+    (dict(name="x"), ParameterError, "name is not a model parameter"),
 ])
-def test_a_change_the_engine_cannot_run_is_refused_and_changes_nothing(change, words):
+def test_a_change_the_engine_cannot_run_is_refused_and_changes_nothing(change, error, words):
     """The model and the algorithm stay as they were, stopped or running."""
     for running in (False, True):
         sampler = Sampler(small_model(J=1.0, K=1.0), algorithm="cluster")
         if running:
             sampler.start()
-        with pytest.raises(ParameterError, match=words):
+        with pytest.raises(error, match=words):
             sampler.set_parameters(**change)
         assert (sampler.model.J, sampler.algorithm) == (1.0, "cluster")
         if running:

@@ -175,6 +175,7 @@ def test_a_points_warnings_go_into_its_record_not_to_the_workers_stderr():
 
 def test_a_sweep_of_too_many_points_is_refused():
     values = np.linspace(0.1, 1.0, 101)
-    with pytest.raises(ParameterError, match="10100 points is too large: at most 10000"):
+    with pytest.raises(ParameterError, match="= 10100 points, too many for one sweep: at most "
+                                             "10000"):
         sw.sweep_points("ring", 8, 8, values, np.linspace(0.1, 1.0, 100))
     assert len(sw.sweep_points("ring", 8, 8, values[:100], values[:100])) == 10_000
