@@ -36,7 +36,8 @@ class RecordingState(param.Parameterized):
     """The recording of one session."""
 
     sample = param.Selector(objects=[s["name"] for s in list_samples()], default=DEFAULT_SAMPLE,
-                            doc="Shipped sample recording.")
+                            label="Sample to load",   # a choice: "Loaded:" says what is shown
+                            doc="Shipped sample recording that 'Load sample' loads.")
     source_label = param.String("", constant=True, doc="What is loaded (file or sample name).")
     status = param.Selector(objects=["empty", "loading", "ready", "error"], default="empty",
                             constant=True, doc="Loading state.")

@@ -129,7 +129,7 @@ class SimulateView(pn.viewable.Viewer):
         self._readout_key = None   # (state, θ/θc, description, rule) last drawn
         self._transport = None   # Play, Pause and Step, once controls() made them
         self._rate_mark = None     # (sampler, progress) at the previous readout
-        self._recent = (0.0, 0.0, 0.0)   # (sweeps/s, flips/ns, acceptance) shown last
+        self._recent = (None, None, 0.0)   # (sweeps/s, flips/ns, acceptance) shown last
         self._refresh = (None, [])   # (analysis before a change, product groups to redraw)
         self._sheet = self._sheet_tick = None   # the grid's time slice (see _draw_sheet)
         self._sheet_holder = pn.Column(sizing_mode="stretch_width")
@@ -334,14 +334,15 @@ class SimulateView(pn.viewable.Viewer):
         abs_m = (frame["products"] or {}).get("abs_magnetization")
         abs_m = "–" if abs_m is None else f"{abs_m:.3f}"
         sweeps_per_second, flips_per_ns, acceptance = self._recent_rates(progress)
+        speed = ("– sweeps/s · – flips/ns" if sweeps_per_second is None else
+                 f"{sweeps_per_second:.1f} sweeps/s · {flips_per_ns:.2f} flips/ns")
         frames = f"{fps:.0f} frames/s · " if state == "running" else ""
         # Wolff clusters are always flipped: no acceptance to show
         accepted = "" if progress["path"] == "cluster" else f"acceptance {acceptance:.2f} · "
         why = f" {progress['rule_reason']}" if progress["rule_reason"] else ""
         self.readout.object = (
             f"<b>{state}</b> · path: {progress['path']}, {progress['rule']} · sweeps "
-            f"{progress['sweeps']:,} · {sweeps_per_second:.1f} sweeps/s · "
-            f"{flips_per_ns:.2f} flips/ns · {frames}{accepted}|m| {abs_m}"
+            f"{progress['sweeps']:,} · {speed} · {frames}{accepted}|m| {abs_m}"
             f" · {where}<br><span class='nl-muted'>{description}{why}</span>")
 
     def _show_transport_state(self, state):
@@ -356,13 +357,14 @@ class SimulateView(pn.viewable.Viewer):
         """(sweeps/s, flips/ns, acceptance) over the sweeps run since the previous readout.
 
         The run's averages would lag a change of temperature for as long as the run had
-        lasted; with nothing run since (paused), the last values stay.
+        lasted; with nothing run since (paused), the last values stay. A new engine has run only
+        its first sweep, whose time includes loading the kernels: its speed shows as None
+        (acceptance: that sweep's) until it runs more.
         """
         sampler = self.store.sampler
         mark, self._rate_mark = self._rate_mark, (sampler, progress)
-        if mark is None or mark[0] is not sampler:   # a new engine: its own averages so far
-            self._recent = (progress["sweeps_per_second"], progress["flips_per_ns"],
-                            progress["acceptance"])
+        if mark is None or mark[0] is not sampler:
+            self._recent = (None, None, progress["acceptance"])
             return self._recent
         old = mark[1]
         busy = progress["busy_seconds"] - old["busy_seconds"]

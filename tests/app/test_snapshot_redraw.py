@@ -258,6 +258,17 @@ def test_the_readout_shows_the_rates_of_the_latest_sweeps_not_the_run_average(st
     assert "frames/s" not in view.readout.object     # not playing: no frame rate
 
 
+def test_the_readout_shows_no_speed_until_the_engine_runs_more_than_its_first_sweep(store):
+    import re
+
+    view = SimulateView(store=store)                 # its engine has run the start-up sweep
+    view._update_readout(store.sampler.latest_frame())
+    assert "– sweeps/s · – flips/ns" in view.readout.object
+    store.sampler.step(50)
+    view._update_readout(store.sampler.latest_frame())
+    assert float(re.search(r"([0-9.]+) flips/ns", view.readout.object)[1]) > 0
+
+
 def test_the_snapshot_title_says_which_replica_it_shows(store):
     view = SimulateView(store=store)
     store.controls.replicas = 3

@@ -26,7 +26,7 @@ def test_default_sample_loads_and_its_raster_appears(app_page):
 
 def test_another_sample_loads(app_page):
     open_tab(app_page, "Recording")
-    choose(app_page, "Sample", "onken-movie1-exp1")
+    choose(app_page, "Sample to load", "onken-movie1-exp1")
     app_page.page.get_by_role("button", name="Load sample").click()
     app_page.page.get_by_text("sample:onken-movie1-exp1").first.wait_for(timeout=60_000)
     assert "38" in app_page.page.locator(".nl-table").first.inner_text()
