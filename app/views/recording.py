@@ -265,8 +265,15 @@ class RecordingView(pn.viewable.Viewer):
         # sets the box back (app.rejected_input)
         binning = pn.Param(state.binning, parameters=["bin_ms", "window_start_s",
                                                       "window_stop_s", "align"],
-                           show_name=False, widgets={"bin_ms": {
-                               "type": pn.widgets.FloatInput, "start": None, "step": 1.0}})
+                           show_name=False, widgets={
+                               "bin_ms": {"type": pn.widgets.FloatInput, "start": None,
+                                          "step": 1.0},
+                               "window_start_s": {"type": pn.widgets.FloatInput,
+                                                  "placeholder": "whole trial"},
+                               "window_stop_s": {"type": pn.widgets.FloatInput,
+                                                 "placeholder": "whole trial"},
+                               "align": {"type": pn.widgets.TextInput,
+                                         "placeholder": "trial start"}})
         return pn.Column(
             pn.pane.Markdown("#### Recording"),
             pn.Param(state, parameters=["sample"], show_name=False), load,

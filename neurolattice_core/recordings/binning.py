@@ -100,12 +100,12 @@ class BinningParams(param.Parameterized):
     """Binning settings (declared once; the app builds its widgets from them)."""
 
     bin_ms = param.Number(20.0, bounds=(1e-3, 3.6e6), softbounds=(1.0, 100.0),
-                          doc="Bin width (tick) in milliseconds.")
-    window_start_s = param.Number(None, allow_None=True,
+                          label="Bin width (ms)", doc="Bin width (tick) in milliseconds.")
+    window_start_s = param.Number(None, allow_None=True, label="Window start (s)",
                                   doc="Window start relative to the anchor, s (None: default).")
-    window_stop_s = param.Number(None, allow_None=True,
+    window_stop_s = param.Number(None, allow_None=True, label="Window stop (s)",
                                  doc="Window stop relative to the anchor, s (None: default).")
-    align = param.String(None, allow_None=True,
+    align = param.String(None, allow_None=True, label="Align trials to",
                          doc="Trial event to align to ('start', 'stop' or an event name).")
     segment_s = param.Number(None, allow_None=True, bounds=(1e-3, None),
                              doc="Cut a recording without trials into segments of this length.")
