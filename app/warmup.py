@@ -26,6 +26,33 @@ def warm_engine():
     store.shutdown()
 
 
+#: Presets (and the Wolff algorithm) whose kernels the default preset does not load: loaded
+#: after it, while the first page is used. Compiling them takes 10-15 s on the first start after
+#: an install (about 0.1 s from the cache), which a session would otherwise spend inside the
+#: callback of its preset change, with its page frozen and nothing saying why.
+OTHER_KERNELS = (("Spin glass (SK)", "auto"), ("Critical 2-D Ising", "cluster"))
+
+
+def warm_other_kernels():
+    """Load the kernels of :data:`OTHER_KERNELS` by running one frame of each (blocks).
+
+    Returns the engine paths that ran (list of str).
+    """
+    from .store import SessionStore
+
+    store, paths = SessionStore(), []
+    try:
+        store.try_build_engine()
+        for preset, algorithm in OTHER_KERNELS:
+            store.preset = preset
+            store.algorithm = algorithm
+            store.step()
+            paths.append(store.sampler.path.name)
+    finally:
+        store.shutdown()
+    return paths
+
+
 class EngineWarmup:
     """:func:`warm_engine` in a background thread, started once, by the first caller.
 
@@ -57,6 +84,12 @@ class EngineWarmup:
         finally:
             self._loaded.set()
             log.info("engine kernels loaded in %.2f s", time.perf_counter() - started)
+        started = time.perf_counter()
+        try:
+            warm_other_kernels()
+        except Exception:      # a session using them will report it
+            log.exception("loading the kernels of the other presets failed")
+        log.info("other presets' kernels loaded in %.2f s", time.perf_counter() - started)
 
     def build_engine_when_loaded(self, store):
         """Start loading if needed; build ``store``'s engine in a thread once loaded.

@@ -17,7 +17,13 @@ def _gated_load(monkeypatch):
         loads.append(1)
         gate.wait(30)
     monkeypatch.setattr(warmup_module, "warm_engine", load)
+    monkeypatch.setattr(warmup_module, "warm_other_kernels", lambda: [])
     return gate, loads
+
+
+def test_the_kernels_of_the_other_presets_load_after_the_first():
+    """The general path (SK) and Wolff clusters: a preset change then compiles nothing."""
+    assert warmup_module.warm_other_kernels() == ["local", "cluster"]
 
 
 def test_the_kernels_load_once_in_the_background(monkeypatch):
