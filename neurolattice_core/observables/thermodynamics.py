@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 
+#: Fewer jackknife blocks than this make the derived errors (C, chi, Binder) unreliable.
+MIN_JACKKNIFE_BLOCKS = 10
+
+
 def _check_sites_theta(n_sites, theta):
     if int(n_sites) != n_sites or n_sites < 1:
         raise ParameterError(f"n_sites must be a positive integer (N*T); got {n_sites}")
@@ -171,6 +175,17 @@ def thermodynamic_summary(energy_per_site_series, magnetization_series, n_sites,
     block = min(n, max(1, math.ceil(10.0 * max(tau_e, tau_m, tau_m2))))
     if r * (n // block) < 2:
         block = n // 2
+    units = r * (n // block)
+    if units < MIN_JACKKNIFE_BLOCKS:
+        wanted = math.ceil(MIN_JACKKNIFE_BLOCKS / r) * math.ceil(10.0 * max(tau_e, tau_m, tau_m2))
+        warnings.warn(
+            f"the errors of the specific heat, susceptibility and Binder cumulant rest on "
+            f"{units} jackknife blocks of {block} samples (blocks of 10 tau_int, tau_int = "
+            f"{max(tau_e, tau_m, tau_m2):.0f}): they are unreliable; measure about {wanted} "
+            f"samples per replica, or use more replicas",
+            AutocorrelationWarning,
+            stacklevel=2,
+        )
     cv, cv_err = specific_heat(e, n_sites, theta, block_size=block)
     chi, chi_err = susceptibility(m, n_sites, theta, block_size=block)
     chis, chis_err = susceptibility(m, n_sites, theta, symmetric=True, block_size=block)

@@ -231,6 +231,20 @@ def test_thermodynamic_summary():
         thermodynamic_summary(e, m[:, :100], n_sites, theta)
 
 
+def test_derived_errors_from_too_few_jackknife_blocks_are_flagged():
+    """tau_int = 40: 1000 samples make 2 blocks of 10 tau_int, 4 x 300 about 4; 2**15 make 81."""
+    rng = np.random.default_rng(5)
+    for r, n, flagged in ((1, 1000, True), (4, 300, True), (1, 2**15, False)):
+        e = -1.2 + 0.05 * ar1(rng, 0.975, (r, n))
+        m = 0.5 + 0.02 * ar1(rng, 0.975, (r, n))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            thermodynamic_summary(e, m, 64, 1.5)
+        texts = [str(w.message) for w in caught if "jackknife blocks" in str(w.message)]
+        assert bool(texts) == flagged, (r, n, texts)
+        assert all("they are unreliable; measure about" in text for text in texts)
+
+
 def test_running_mean_is_the_trailing_window_mean():
     from neurolattice_core.observables import running_mean
 
