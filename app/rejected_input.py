@@ -16,14 +16,23 @@ log = logging.getLogger(__name__)
 _PARAM_MESSAGE = re.compile(r"parameter '(?:\w+\.)*(\w+)' (.+)$", re.DOTALL)
 
 
-def plain_message(error):
-    """A parameter's bound error in plain words: ``temperature must be greater than 0.0, ...``."""
+def plain_message(error, labels=None):
+    """A parameter's bound error in plain words: ``temperature must be greater than 0.0, ...``.
+
+    ``labels`` maps parameter names to the labels their controls show ("Bin width (ms)").
+    """
     text = str(error).strip()
     match = _PARAM_MESSAGE.search(text)
     if match is None:
         return text
     name, rest = match.groups()
-    return f"{name} {rest.rstrip('.')}"
+    return f"{(labels or {}).get(name, name)} {rest.rstrip('.')}"
+
+
+def control_labels(root):
+    """Parameter name -> the label of its control, for every ``pn.Param`` under ``root``."""
+    return {name: widget.name for pane in root.select(pn.Param)
+            for name, widget in pane._widgets.items() if name != "name"}
 
 
 def resync_widgets(root):
@@ -36,6 +45,8 @@ def resync_widgets(root):
             if name == "name" or not hasattr(widget, "value") or not hasattr(pane.object, name):
                 continue
             current = getattr(pane.object, name)
+            if current is None:     # an empty box (a text box shows None as ""): nothing refused
+                continue
             if widget.value != current:
                 widget.value = current
             else:
@@ -70,8 +81,8 @@ def install(root, notify):
 
     def handle(exception):
         if _is_refused_value(exception):
-            notify(f"Not applied: {plain_message(exception)}. The control shows the value in "
-                   "use again.", "error")
+            notify(f"Not applied: {plain_message(exception, control_labels(root))}. The "
+                   "control shows the value in use again.", "error")
             resync_widgets(root)
             return
         log.error("error in a page event", exc_info=exception)

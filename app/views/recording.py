@@ -261,13 +261,14 @@ class RecordingView(pn.viewable.Viewer):
         state = self.state
         load = pn.widgets.Button(label="Load sample", color="primary")
         load.on_click(lambda _: state.load_sample())
-        # no bound in the browser: a refused width reaches the server, which says why and
-        # sets the box back (app.rejected_input)
+        # no bounds in the browser (it ignores a value outside them while showing it): a
+        # refused width reaches the server, which says why and sets the box back
+        # (app.rejected_input)
         binning = pn.Param(state.binning, parameters=["bin_ms", "window_start_s",
                                                       "window_stop_s", "align"],
                            show_name=False, widgets={
                                "bin_ms": {"type": pn.widgets.FloatInput, "start": None,
-                                          "step": 1.0},
+                                          "end": None, "step": 1.0},
                                "window_start_s": {"type": pn.widgets.FloatInput,
                                                   "placeholder": "whole trial"},
                                "window_stop_s": {"type": pn.widgets.FloatInput,

@@ -54,14 +54,15 @@ _WIDGETS = {
               "name": "SK mean coupling J₀"},
     "sk_spread": {"type": pn.widgets.EditableFloatSlider, "throttled": True, "step": 0.01,
                   "name": "SK coupling spread J (std)"},
-    # A huge client-side maximum (the default would be the soft bound, silently clamping):
-    # the store explains why a size is refused.
-    "neurons": {"type": pn.widgets.IntInput, "start": 1, "end": 10**9},
-    "ticks": {"type": pn.widgets.IntInput, "start": 1, "end": 10**9},
-    "replicas": {"type": pn.widgets.IntInput, "start": 1, "end": 10**6},
-    "seed": {"type": pn.widgets.IntInput, "start": 0, "end": 2**31 - 1},
-    "grid_rows": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
-    "grid_cols": {"type": pn.widgets.IntInput, "start": 1, "end": 4096},
+    # No bounds in the browser (the default would be the soft bounds, and the browser silently
+    # ignores a value outside them while showing it): the server refuses 0 or -5 and says why
+    # (app.rejected_input), and the store explains why a size is too large.
+    "neurons": {"type": pn.widgets.IntInput, "start": None, "end": None},
+    "ticks": {"type": pn.widgets.IntInput, "start": None, "end": None},
+    "replicas": {"type": pn.widgets.IntInput, "start": None, "end": None},
+    "seed": {"type": pn.widgets.IntInput, "start": None, "end": None},
+    "grid_rows": {"type": pn.widgets.IntInput, "start": None, "end": None},
+    "grid_cols": {"type": pn.widgets.IntInput, "start": None, "end": None},
 }
 
 

@@ -183,6 +183,24 @@ def test_refused_binning_settings_are_set_back_to_those_of_the_recording_shown()
         assert state.binned is shown
 
 
+def test_number_boxes_have_no_bounds_in_the_browser():
+    """A browser ignores a value outside a box's bounds while showing it (150 ms bins, 0
+    neurons): the server must see every value, to apply it or say why it refuses it."""
+    from app.views.simulate import SimulateView
+
+    store = SessionStore()
+    try:
+        boxes = [w for w in RecordingView(state=store.recording).controls().select(
+            pn.widgets.FloatInput)]
+        boxes += [w for w in SimulateView(store=store).controls().select(pn.widgets.IntInput)]
+        names = {box.name for box in boxes}
+        assert {"Bin width (ms)", "Neurons", "Ticks", "Replicas"} <= names
+        assert [(box.name, box.start, box.end) for box in boxes
+                if box.start is not None or box.end is not None] == []
+    finally:
+        store.shutdown()
+
+
 def test_units_left_out_are_shaded_in_the_raster_and_counted_in_the_summary():
     with _sample_shown() as (state, view):
         version = state.version

@@ -37,7 +37,7 @@ def test_the_handler_reports_and_sets_the_widget_back():
         pn.config.exception_handler = previous   # outside a session the setting is global
     handle(refused.value)
     assert widget.value == 1.0
-    assert said == [("error", "Not applied: temperature must be greater than 0.0, not -2.0. "
+    assert said == [("error", "Not applied: Temperature must be greater than 0.0, not -2.0. "
                               "The control shows the value in use again.")]
     resync_widgets(root)             # nothing refused: values unchanged
     assert widget.value == 1.0
@@ -74,3 +74,22 @@ def test_panels_log_of_a_refused_value_is_dropped_and_other_errors_kept():
         pn.config.exception_handler = previous
     filters = logging.getLogger("panel.reactive").filters
     assert sum(isinstance(f, RefusedValueFilter) for f in filters) == 1
+
+
+class _Binning(param.Parameterized):
+    window_s = param.Number(None, allow_None=True)
+    align = param.String(None, allow_None=True)
+
+
+def test_resync_leaves_empty_boxes_empty():
+    """An empty number box came back as 'NaN', and an empty text box raised (None for a str)."""
+    binning = _Binning()
+    pane = pn.Param(binning, widgets={"window_s": {"type": pn.widgets.FloatInput},
+                                      "align": {"type": pn.widgets.TextInput}})
+    sent = []
+    for widget in pane._widgets.values():
+        widget.param.watch(lambda event: sent.append(event.name), "value")
+    before = {name: widget.value for name, widget in pane._widgets.items()}
+    resync_widgets(pn.Column(pane))
+    assert sent == [] and {n: w.value for n, w in pane._widgets.items()} == before
+

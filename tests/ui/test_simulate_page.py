@@ -100,7 +100,7 @@ def test_a_refused_temperature_is_said_and_the_box_set_back(app_page):
     for typed in ("0", "-2"):
         box.fill(typed)
         box.press("Enter")
-        said = f"Not applied: temperature must be greater than 0.0, not {typed}"
+        said = f"Not applied: Temperature θ must be greater than 0.0, not {typed}"
         assert wait_until(lambda said=said: app_page.page.get_by_text(said).count() > 0,
                           timeout=20)
         assert wait_until(lambda: box.input_value().startswith("2.269"), timeout=10)
