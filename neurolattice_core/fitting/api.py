@@ -33,6 +33,13 @@ from .validation import REPRODUCE_FACTOR, validate
 
 __all__ = ["FitResult", "fit", "METHODS", "MODELS"]
 
+#: The held-out statistics a fit must do better in than the independent model, and their words.
+INDEPENDENT_CRITERIA = {
+    "heldout_pll": "pseudo-log-likelihood per sample, higher is better",
+    "corr_rmse": "RMS error of the model's pairwise correlations (the independent model "
+                 "predicts 0), lower is better",
+}
+
 METHODS = ("pl", "mf", "bm", "exact")
 MIN_DRIVE_TRIALS = 4
 """Fewest aligned training trials for which ``drive="auto"`` fits a drive u_t."""
@@ -298,9 +305,12 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
                 "sampled, the fitted model does not reproduce the held-out data (RMS error over "
                 f"the split's noise: {ratios}; bound {REPRODUCE_FACTOR:g}x); {hint}")
         beats = validation["beats_independent"]
-        if not (beats["heldout_pll"] and beats["corr_rmse"]):
-            warnings.append("the fit does not beat the independent model on held-out data "
-                            "(pseudo-log-likelihood or correlations)")
+        fit_values, independent = validation["model"], validation["independent"]
+        failed = [f"{INDEPENDENT_CRITERIA[key]} ({fit_values[key]:.4g} against "
+                  f"{independent[key]:.4g})" for key in INDEPENDENT_CRITERIA if not beats[key]]
+        if failed:
+            warnings.append("on held-out data the fit does worse than the independent model "
+                            f"in: {'; '.join(failed)}")
     else:
         warnings.append("not validated (holdout=0 or validate_fit=False)")
     diag["validated"] = validation is not None

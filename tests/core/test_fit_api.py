@@ -201,3 +201,15 @@ def test_drive_is_fitted_on_time_locked_trials_only_and_exported(small_fit):
     assert off.u is None and not off.diagnostics["drive"]
     with pytest.raises(FitError, match="drive"):
         fit(raster, model="lft", drive="sometimes", validate_fit=False)
+
+
+def test_a_fit_that_loses_to_the_independent_model_says_in_what_and_by_how_much():
+    """Independent spins: the fitted couplings are noise, so held-out data favour J = 0."""
+    rng = np.random.default_rng(0)
+    spikes = (rng.random((20, 8, 200)) < 0.2).astype(np.int8)
+    result = fit(spikes, model="maxent", method="pl", bin_ms=20)
+    said = [w for w in result.warnings if "worse than the independent model" in w]
+    assert len(said) == 1
+    assert re.search(r"pseudo-log-likelihood per sample, higher is better \(-0\.\d+ against "
+                     r"-0\.\d+\)", said[0])
+    assert "RMS error of the model's pairwise correlations" in said[0]
