@@ -148,6 +148,7 @@ class LatticeModel(param.Parameterized):
                 bad = tuple(int(i) for i in np.argwhere(~np.isfinite(custom))[0])
                 raise ParameterError(f"custom_J has a non-finite entry at {bad}; every coupling "
                                      "must be a finite number.")
+            self.couplings()     # symmetric, zero diagonal (kept for the engine)
         if self.drive == "custom":
             drive = self.custom_drive
             drive = None if drive is None else _numeric_array("custom_drive", drive)

@@ -212,6 +212,10 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
         raise FitError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
     if method not in METHODS:
         raise FitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if method in ("exact", "bm") and model == "kinetic":
+        raise FitError(f"method={method!r} does not apply to the kinetic model: its "
+                       "pseudo-likelihood is its exact conditional likelihood, so method='pl' "
+                       "gives that fit")
     data = _as_data(data, bin_ms, provenance)
     warnings = []
     if drop_units is not None and len(drop_units):
@@ -243,12 +247,7 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
         warnings.append(f"only {train.n_samples} training samples for {n_params} parameters "
                         "per unit: couplings are dominated by the regularisation prior")
     iters = {} if max_iter is None else {"max_iter": int(max_iter)}
-    if method in ("exact", "bm") and model == "kinetic":
-        warnings.append(f"method {method!r} for kinetic: the pseudo-likelihood of the kinetic "
-                        "model is its exact conditional likelihood; used pl")
-        method_used = "pl"
-    else:
-        method_used = method
+    method_used = method
     locking = (time_locking_statistic(train.spins)
                if train.aligned and train.n_trials >= MIN_DRIVE_TRIALS else None)
     if drive == "auto":

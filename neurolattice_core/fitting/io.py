@@ -130,7 +130,8 @@ def fit_from_json(obj):
     return FitResult(
         model=model, method=str(obj.get("method")),
         h=_array(obj, "h", (n,)), J=_array(obj, "J", (n, n)),
-        K=_array(obj, "K", (n,), required=model == "lft"), u=_array(obj, "u", required=False),
+        K=_array(obj, "K", (n,), required=model == "lft"),
+        u=_array(obj, "u", (_count(obj, "n_ticks", 1),), required=False),
         n_units=n, n_samples=_count(obj, "n_samples", 0),
         n_heldout=int(obj.get("n_heldout_samples") or 0), n_ticks=_count(obj, "n_ticks", 1),
         bin_ms=obj.get("bin_ms"), units=np.asarray(obj.get("units", range(n)), dtype=np.int64),

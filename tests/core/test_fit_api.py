@@ -156,6 +156,8 @@ def test_fit_file_errors(tmp_path):
     ({"n_units": None}, "'n_units' is None; expected an integer >= 1"),
     ({"n_ticks": "12"}, "'n_ticks' is '12'"),
     ({"n_samples": -3}, "'n_samples' is -3"),
+    ({"u": []}, "'u' has shape (0,), expected (100,)"),      # one value per tick of a trial
+    ({"u": [[0.1] * 100] * 2}, "'u' has shape (2, 100), expected (100,)"),
 ])
 def test_fit_file_with_missing_or_wrong_fields_is_refused(small_fit, tmp_path, change, words):
     obj = {**fit_to_json(small_fit, arrays=False), **change}
@@ -213,3 +215,9 @@ def test_a_fit_that_loses_to_the_independent_model_says_in_what_and_by_how_much(
     assert re.search(r"pseudo-log-likelihood per sample, higher is better \(-0\.\d+ against "
                      r"-0\.\d+\)", said[0])
     assert "RMS error of the model's pairwise correlations" in said[0]
+
+
+@pytest.mark.parametrize("method", ["bm", "exact"])
+def test_the_kinetic_model_refuses_a_method_it_would_not_use(method):
+    with pytest.raises(FitError, match=f"method='{method}' does not apply to the kinetic model"):
+        fit(_raster(), model="kinetic", method=method, validate_fit=False)

@@ -37,14 +37,15 @@ def test_every_public_parameter_has_a_doc():
     (dict(connectivity="grid", neurons=12, grid_rows=3, grid_cols=5), "grid shape"),
     (dict(connectivity="custom"), "custom_J"),
     (dict(connectivity="custom", neurons=3, custom_J=np.ones((3, 3))), "diagonal"),
+    (dict(connectivity="custom", neurons=3, custom_J=np.triu(np.ones((3, 3)), 1)),
+     r"custom J must be symmetric: J\[0,1\] = 1.0 but J\[1,0\] = 0.0"),
     (dict(neurons=3, K_per_neuron=np.ones(4)), "K_per_neuron"),
     (dict(neurons=2, h_per_neuron=np.array([0.0, np.nan])), "h_per_neuron"),
     (dict(connectivity="bogus"), "connectivity"),
 ])
 def test_invalid_parameters_raise_a_clear_error(bad, words):
     with pytest.raises(ParameterError, match=words):
-        model = LatticeModel.create(**bad)
-        model.couplings()
+        LatticeModel.create(**bad)      # when created, not when first sampled
 
 
 NAN, INF = float("nan"), float("inf")
