@@ -18,6 +18,9 @@ from .model import LatticeModel, check_integer
 
 #: Seeds of the random streams have the range of the model's disorder seed.
 SEED_MAX = LatticeModel.param.seed.bounds[1]
+#: Most measurements one call of a path holds (3 x 8 bytes per replica each): a burn-in of
+#: 10**12 sweeps ran out of memory at once.
+MEASURED_PER_CALL = 65536
 
 log = logging.getLogger(__name__)
 _RULE_NAMES = {"metropolis": "Metropolis", "heatbath": "heat bath"}
@@ -100,6 +103,9 @@ class Sampler:
         if threads is not None:
             import numba
             threads = check_integer("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+        if model is not None and not isinstance(model, LatticeModel):
+            raise ParameterError(f"Sampler samples a LatticeModel (LatticeModel.create(...)), "
+                                 f"not {type(model).__name__}")
         self.model = model if model is not None else LatticeModel.create()
         self.algorithm = algorithm
         self.seed = int(seed)
@@ -257,18 +263,27 @@ class Sampler:
         return self
 
     def _step_measured(self, n_sweeps):
-        """Sweeps and measurements in one call of the path (its busy time includes both)."""
-        start = time.perf_counter()
-        flips, measured_at, energy, magnetization = self.path.sweep_measured(
-            n_sweeps, self.measure_every)
-        self._busy_seconds += time.perf_counter() - start
-        self._flips_done += int(np.sum(flips))
-        self._flips_attempted += n_sweeps * self.path.flips_per_sweep
-        self.sweeps_done += n_sweeps
-        with self._lock:   # one call per chunk: the engine thread needs the GIL briefly
-            self._sweeps.extend(measured_at[:, None])
-            self._energy.extend(energy)
-            self._magnetization.extend(magnetization)
+        """Sweeps and measurements in calls of the path (its busy time includes both).
+
+        A call holds all its measurements: calls of at most MEASURED_PER_CALL measurements
+        keep a huge ``n_sweeps`` (a long burn-in) from allocating them all at once.
+        """
+        per_call = self.measure_every * MEASURED_PER_CALL
+        done = 0
+        while done < n_sweeps:
+            chunk = min(per_call, n_sweeps - done)
+            start = time.perf_counter()
+            flips, measured_at, energy, magnetization = self.path.sweep_measured(
+                chunk, self.measure_every)
+            self._busy_seconds += time.perf_counter() - start
+            self._flips_done += int(np.sum(flips))
+            self._flips_attempted += chunk * self.path.flips_per_sweep
+            self.sweeps_done += chunk
+            done += chunk
+            with self._lock:   # one call per chunk: the engine thread needs the GIL briefly
+                self._sweeps.extend(measured_at[:, None])
+                self._energy.extend(energy)
+                self._magnetization.extend(magnetization)
 
     def _step_then_measure(self, n_sweeps):
         """Sweeps in calls between the measurements (busy time: the sweeps only)."""
@@ -396,6 +411,7 @@ class Sampler:
     # ------------------------------------------------------------------ results
     def snapshot(self, replica=0):
         """The latest configuration of one replica, int8 (N, T) (a copy)."""
+        replica = check_integer("replica", replica, 0, self.model.replicas - 1)
         with self._lock:
             return self._snapshot[replica].copy()
 

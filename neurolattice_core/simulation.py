@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 
 from . import observables as obs
-from .model import check_integer
+from .errors import ParameterError
+from .model import LatticeModel, check_integer
 
 #: Fewest measured sweeps ``run_simulation`` accepts: the series ``thermodynamic_summary`` needs.
 MIN_MEASURED_SWEEPS = 4
@@ -46,6 +47,9 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
     """
     from .sampler import Sampler  # Numba; live_observables (used by the page) needs none
 
+    if not isinstance(model, LatticeModel):
+        raise ParameterError(f"run_simulation samples a LatticeModel (LatticeModel.create(...)), "
+                             f"not {type(model).__name__}")
     sweeps = check_integer("sweeps", sweeps, MIN_MEASURED_SWEEPS)
     burn_in = check_integer("burn_in", burn_in, 0)
     correlation_samples = check_integer("correlation_samples", correlation_samples, 1)

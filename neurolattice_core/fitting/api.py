@@ -17,6 +17,7 @@ validation then says so (``validation["reproduces"]`` False, ``success`` False, 
 drive: about 25 s; both reproduce the held-out rates and correlations within the split noise).
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -128,12 +129,42 @@ class FitResult:
 
 
 def _as_data(data, bin_ms, provenance):
+    from ..recordings.binning import BinnedRecording
+    from ..recordings.recording import Recording
+
+    if isinstance(data, Recording):
+        raise FitError("fit takes binned spikes: bin the recording first, "
+                       "fit(bin_recording(recording, bin_ms / 1000), ...), or pass a raster")
+    if isinstance(data, BinnedRecording):
+        binned_ms = 1000.0 * float(data.bin_s)
+        if bin_ms is not None and not math.isclose(float(bin_ms), binned_ms, rel_tol=1e-9):
+            raise FitError(f"bin_ms={bin_ms:g} but the binned recording has {binned_ms:g} ms "
+                           f"bins: leave bin_ms out, or bin it again with "
+                           f"bin_recording(recording, {float(bin_ms) / 1000:g})")
+        return FitData.from_binned(data, provenance=provenance)
     if isinstance(data, FitData):
         if bin_ms is not None and data.bin_ms is None:
             data = FitData(data.spins, bin_ms=bin_ms, units=data.units, aligned=data.aligned,
                            provenance={**data.provenance, **(provenance or {})})
         return data
     return FitData.from_raster(data, bin_ms=bin_ms, provenance=provenance)
+
+
+def _check_init(init, n, model):
+    """Refuse a starting point that is not h (n,), J (n, n) and, for lft, an optional K (n,)."""
+    if init is None:
+        return
+    shapes = {"h": (n,), "J": (n, n)} | ({"K": (n,)} if model == "lft" else {})
+    if not isinstance(init, dict) or not {"h", "J"} <= init.keys():
+        raise FitError(f"init must be a dict with 'h' ({n},) and 'J' ({n}, {n}) for the {n} "
+                       "fitted units (and 'K' for lft), e.g. a previous FitResult's arrays")
+    for key, shape in shapes.items():
+        if init.get(key) is None:
+            continue
+        value = np.asarray(init[key])
+        if value.shape != shape or not np.all(np.isfinite(value)):
+            raise FitError(f"init[{key!r}] must be {shape} finite numbers for the {n} fitted "
+                           f"units; got shape {value.shape}")
 
 
 def _check_units(data, drop_inactive, warnings, where):
@@ -157,8 +188,9 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
 
     Parameters
     ----------
-    data : FitData or array_like
-        A :class:`FitData` or a raster of shape (R, N, T) (trials x units x ticks) or (N, T):
+    data : FitData, BinnedRecording or array_like
+        A :class:`FitData`, a binned recording (:func:`.recordings.bin_recording`; its bin
+        width is used) or a raster of shape (R, N, T) (trials x units x ticks) or (N, T):
         0/1, booleans, spike counts or int8 spins.
     model : {"maxent", "lft", "kinetic"}
     method : {"pl", "mf", "bm", "exact"}
@@ -218,9 +250,13 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
                        "gives that fit")
     data = _as_data(data, bin_ms, provenance)
     warnings = []
-    if drop_units is not None and len(drop_units):
-        keep = np.flatnonzero(~np.isin(data.units, np.asarray(drop_units)))
-        data = data.select_units(keep)
+    if drop_units is not None:
+        drop = np.asarray(drop_units).ravel() if not isinstance(drop_units, str) else None
+        if drop is None or (drop.size and (drop.dtype.kind not in "iu"
+                                           or not np.all(np.isin(drop, data.units)))):
+            raise FitError(f"drop_units={drop_units!r}: give a list of the data's units "
+                           f"({data.units.min()}..{data.units.max()}), e.g. drop_units=[3, 7]")
+        data = data.select_units(np.flatnonzero(~np.isin(data.units, drop)))
     if data.n_units < 2:
         raise FitError(f"a pairwise fit needs at least 2 units, got {data.n_units}")
     min_ticks = {"maxent": 1, "lft": 3, "kinetic": 2}[model]
@@ -239,6 +275,7 @@ def fit(data, *, model="lft", method="pl", bin_ms=None, holdout=0.2, split="auto
     if heldout is not None and heldout.n_units != train.n_units:
         heldout = heldout.select_units(np.flatnonzero(np.isin(heldout.units, train.units)))
     n = train.n_units
+    _check_init(init, n, model)
     n_params = n + (1 if model == "lft" else 0) + (1 if model == "kinetic" else 0)
     if train.n_samples < n_params:
         raise FitError(f"{train.n_samples} training samples for {n_params} parameters per "

@@ -231,6 +231,12 @@ def bin_recording(recording, bin_s=None, *, window=None, align=None, segment_s=N
         Invalid bin width, window, event or segment; a bin wider than the window; too many
         lattice sites.
     """
+    from neurolattice_core.recordings.recording import Recording
+
+    if not isinstance(recording, Recording):
+        raise BinningError(f"bin_recording bins a Recording (load_recording(...), or "
+                           f"Recording.from_raster(array, bin_width_s) for an array), not "
+                           f"{type(recording).__name__}")
     tol = float(edge_tolerance)
     if not (0.0 <= tol <= 0.01):
         raise BinningError(f"edge_tolerance must lie in [0, 0.01]; got {edge_tolerance!r}")

@@ -221,3 +221,30 @@ def test_a_fit_that_loses_to_the_independent_model_says_in_what_and_by_how_much(
 def test_the_kinetic_model_refuses_a_method_it_would_not_use(method):
     with pytest.raises(FitError, match=f"method='{method}' does not apply to the kinetic model"):
         fit(_raster(), model="kinetic", method=method, validate_fit=False)
+
+
+def test_a_binned_recording_is_fitted_with_its_own_bin_width():
+    from neurolattice_core.recordings import bin_recording, load_recording
+
+    recording = load_recording("sample:onken-movie1-exp2")
+    with pytest.raises(FitError, match="fit takes binned spikes: bin the recording first"):
+        fit(recording, bin_ms=20)
+    binned = bin_recording(recording, 0.04)
+    with pytest.raises(FitError, match="bin_ms=20 but the binned recording has 40 ms bins"):
+        fit(binned, bin_ms=20)
+    result = fit(binned, model="maxent", validate_fit=False, drop_units=[22, 39])
+    assert result.bin_ms == 40 and result.n_units == 47
+    assert result.n_samples == binned.binary.shape[0] * binned.binary.shape[2]  # no holdout
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(drop_units=[10]), r"drop_units=\[10\]: give a list of the data's units \(0..3\)"),
+    (dict(drop_units="1"), "drop_units='1'"),
+    (dict(drop_units=[0.5]), "drop_units"),
+    (dict(init={"J": np.zeros((4, 4))}), "init must be a dict with 'h' \\(4,\\) and 'J'"),
+    (dict(init={"h": np.zeros(4), "J": np.zeros((3, 3))}), r"init\['J'\] must be \(4, 4\)"),
+])
+def test_bad_drop_units_or_init_are_refused(options, words):
+    raster = (np.random.default_rng(2).random((6, 4, 50)) < 0.3).astype(np.int8)
+    with pytest.raises(FitError, match=words):
+        fit(raster, validate_fit=False, **options)

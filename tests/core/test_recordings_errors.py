@@ -245,3 +245,11 @@ def test_hdf5_worker_crash_and_timeout_become_recording_errors(monkeypatch, nwb_
     monkeypatch.undo()
     rec = load_recording(nwb_bytes, "ok.nwb")  # a fresh worker serves the next file
     assert rec.n_units == 3 and not rec.spike_times_s.flags.writeable
+
+
+def test_bin_recording_refuses_what_is_not_a_recording():
+    from neurolattice_core.errors import BinningError
+    from neurolattice_core.recordings import bin_recording
+
+    with pytest.raises(BinningError, match=r"bin_recording bins a Recording .*not ndarray"):
+        bin_recording(np.zeros((3, 3)), 0.02)

@@ -7,6 +7,7 @@ import pytest
 from neurolattice_core.errors import AlgorithmError, MemoryBudgetError, ParameterError
 from neurolattice_core.model import LatticeModel
 from neurolattice_core.sampler import RingBuffer, Sampler
+from neurolattice_core.simulation import run_simulation
 from tests.conftest import wait_until
 
 
@@ -328,3 +329,26 @@ def test_step_refuses_anything_but_a_non_negative_integer(n_sweeps):
     assert sampler.sweeps_done == 0
     sampler.step(np.int64(2))
     assert sampler.sweeps_done == 2
+
+
+def test_a_long_step_is_measured_in_bounded_calls_with_the_same_history(monkeypatch):
+    """A burn-in of 10**12 sweeps allocated all its measurements at once (MemoryError)."""
+    from neurolattice_core import sampler as sampler_module
+
+    model = LatticeModel.create(neurons=8, ticks=128, temperature=2.5)
+    whole = Sampler(model, seed=3).step(50)
+    monkeypatch.setattr(sampler_module, "MEASURED_PER_CALL", 7)
+    cut = Sampler(model, seed=3).step(50)
+    for key in ("sweep", "energy_per_site", "magnetization"):
+        assert np.array_equal(cut.history()[key], whole.history()[key])
+    assert np.array_equal(cut.snapshot(), whole.snapshot())
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: Sampler("x"), "Sampler samples a LatticeModel"),
+    (lambda: Sampler(small_model()).snapshot(5), "replica"),
+    (lambda: run_simulation(None), "run_simulation samples a LatticeModel"),
+])
+def test_wrong_arguments_are_refused_by_name(call, words):
+    with pytest.raises(ParameterError, match=words):
+        call()
