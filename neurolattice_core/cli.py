@@ -44,7 +44,12 @@ CLI_WORDS = (
     (re.compile(r"use algorithm '(\w+)' or '(\w+)'"), r"use --algorithm \1 or \2"),
     (re.compile(r"invalid model parameter: \w+ parameter '(\w+)' "),
      lambda match: f"--{match.group(1).replace('_', '-')} "),
-    (re.compile(r"^(holdout|sweeps|burn_in|replicas) must be"),
+    (re.compile(r"\(holdout=0\)"), "(--holdout 0)"),
+    (re.compile(r"with drive=True"), "with --drive on"),
+    (re.compile(r"--grid-(rows|cols) must be"),
+     lambda match: f"--grid: the number of {'rows' if match.group(1) == 'rows' else 'columns'}"
+                   " must be"),
+    (re.compile(r"^(holdout|sweeps|burn_in|replicas|bin_ms) must be"),
      lambda match: f"--{match.group(1).replace('_', '-')} must be"),
     (re.compile(r"the J x K x h values make"), "--J, --K and --h make"),
 )
@@ -207,6 +212,9 @@ def check_drop(positions, n_units, source):
             f"{n_units} units, positions 0 to {n_units - 1} (0-based, as 'neurolattice "
             "inspect' numbers them)")
     kept = n_units - len(set(positions or ()))
+    if kept < 2 and not positions:
+        raise ParameterError(f"{source} has {n_units} unit{'s' if n_units != 1 else ''}; a fit "
+                             "of couplings needs at least 2")
     if kept < 2:
         raise ParameterError(f"--drop leaves {kept} of the {n_units} units of {source}; a fit "
                              "needs at least 2: drop fewer units")
@@ -227,7 +235,7 @@ def check_out(path):
 def check_bin_ms(value, option):
     """Refuse a bin width (ms) that is not finite and > 0, naming the option."""
     if not (math.isfinite(value) and value > 0):
-        raise ParameterError(f"{option} {value:g}: the bin width must be a number of "
+        raise ParameterError(f"{option} {value:g}: the bin width must be a finite number of "
                              "milliseconds > 0, e.g. 20")
 
 
@@ -430,11 +438,26 @@ def build_parser():
     return parser
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.IGNORECASE)
+
+
+def join_negative_values(argv):
+    """``--J -1e-3`` as ``--J=-1e-3``: argparse takes a token like -1e-3 for an option."""
+    joined = []
+    for token in argv:
+        if (joined and _NEGATIVE_NUMBER.match(token) and joined[-1].startswith("--")
+                and "=" not in joined[-1]):
+            joined[-1] = f"{joined[-1]}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def main(argv=None):
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     except SystemExit as done:  # a parse error (one line, code 2) or --help (code 0)
         return done.code
     logging.basicConfig(level=logging.WARNING,

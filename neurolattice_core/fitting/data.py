@@ -185,7 +185,8 @@ class FitData:
         length = self.n_ticks // int(n_blocks)
         if int(n_blocks) < 2 or length < 10:
             raise FitError(f"a split into {n_blocks} time blocks needs at least 10 ticks per "
-                           f"block; the trials have {self.n_ticks} ticks")
+                           f"block; the trials have {self.n_ticks} ticks: bin finer, record "
+                           f"longer, or skip the validation (holdout=0)")
         s = self.spins[:, :, : length * n_blocks].reshape(self.n_trials, self.n_units,
                                                           n_blocks, length)
         s = s.transpose(0, 2, 1, 3).reshape(-1, self.n_units, length)

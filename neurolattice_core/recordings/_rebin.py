@@ -40,7 +40,7 @@ def bin_raster(rec, bin_s, *, window, align, segment_s, tol):
     if bin_s is not None:
         if not (isinstance(bin_s, int | float | np.floating | np.integer) and math.isfinite(bin_s)
                 and bin_s > 0):
-            raise BinningError(f"bin width must be a number of seconds > 0; got {bin_s!r}")
+            raise BinningError(f"bin width must be a finite number of seconds > 0; got {bin_s!r}")
         if w0 is None:
             raise BinningError(
                 "the raster's bin width is unknown, so it cannot be re-binned to "

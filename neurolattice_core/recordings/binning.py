@@ -125,7 +125,7 @@ class BinningParams(param.Parameterized):
 def _check_bin(bin_s):
     if not (isinstance(bin_s, int | float | np.floating | np.integer) and math.isfinite(bin_s)
             and bin_s > 0):
-        raise BinningError(f"bin width must be a number of seconds > 0; got {bin_s!r}")
+        raise BinningError(f"bin width must be a finite number of seconds > 0; got {bin_s!r}")
     return float(bin_s)
 
 

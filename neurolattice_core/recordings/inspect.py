@@ -66,7 +66,7 @@ def inspect_recording(source, bin_ms=20.0, *, name=None, align=None, duplicate_t
     from neurolattice_core.recordings.binning import ensure_bin_width
 
     if not (isinstance(bin_ms, int | float) and math.isfinite(bin_ms) and bin_ms > 0):
-        raise BinningError(f"bin_ms must be a number of milliseconds > 0; got {bin_ms!r}")
+        raise BinningError(f"bin_ms must be a finite number of milliseconds > 0; got {bin_ms!r}")
     rec = load_recording(source, name, **load_options)
     notes = list(rec.warnings)
     rec, note = ensure_bin_width(rec, bin_ms / 1000.0)

@@ -175,6 +175,14 @@ def one_line_error(capsys, argv, words):
     (["bench", "--seconds", "inf"], ["--seconds", "at most 60"]),
     (["bench", "--seconds", "nan"], ["--seconds", "more than 0"]),
     (["bench", "--seconds", "0"], ["--seconds", "more than 0"]),
+    (["simulate", "--connectivity", "grid", "--neurons", "8", "--grid", "0x4"],
+     ["--grid: the number of rows must be at least 1"]),
+    (["fit", "sample:maxent-example15-spatiotemporal", "--drive", "on", "--method", "mf"],
+     ["use method 'pl' or 'bm' with --drive on"]),
+    (["inspect", "sample:maxent-example15-spatiotemporal", "--bin-ms", "inf"],
+     ["--bin-ms must be a finite number of milliseconds > 0; got inf"]),
+    (["fit", "sample:onken-movie1-exp2", "--model", "kinetic", "--method", "bm"],
+     ["--method bm does not apply to the kinetic model", "--method pl gives that fit"]),
 ])
 def test_reviewed_bad_input_is_one_line_and_exit_code_2(capsys, argv, words):
     one_line_error(capsys, argv, words)
@@ -270,3 +278,19 @@ def test_cli_words():
     assert "time_unit='ms'" not in cli_words("pass time_unit='ms' (or the unit)").split("(")[0]
     assert cli_words("near duplicates; consider dropping one (drop_units)").endswith(
         "(--drop POSITION)")
+
+
+def test_a_single_unit_file_is_refused_without_mentioning_drop(capsys, tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text("unit,time\n1,0.1\n1,0.3\n")
+    err = one_line_error(capsys, ["fit", str(one)], ["has 1 unit; a fit of couplings needs"])
+    assert "--drop" not in err
+
+
+def test_negative_numbers_in_exponent_form_are_option_values():
+    from neurolattice_core.cli import join_negative_values
+
+    assert join_negative_values(["simulate", "--J", "-1e-3", "--h", "-.5", "--K", "2"]) == [
+        "simulate", "--J=-1e-3", "--h=-.5", "--K", "2"]
+    assert join_negative_values(["fit", "x.csv", "--json"]) == ["fit", "x.csv", "--json"]
+
