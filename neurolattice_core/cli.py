@@ -23,7 +23,11 @@ EXIT_BAD_INPUT = 2
 #: that ``--model-file`` (whose fit fixes them all) can tell a given option from a default.
 SIMULATE_DEFAULTS = {"neurons": 64, "connectivity": "ring", "grid": None, "J": 1.0, "K": 1.0,
                      "h": 0.0, "temperature": 2.269185, "time_boundary": "periodic",
-                     "neuron_boundary": "periodic"}
+                     "neuron_boundary": "periodic", "sk_J0": 0.0, "sk_spread": 1.0,
+                     "hopfield_patterns": 3}
+#: Options that apply to some connectivities only (the others would ignore them).
+ONLY_FOR = {"J": ("all-to-all", "ring", "grid", "hopfield"), "sk_J0": ("sk",),
+            "sk_spread": ("sk",), "hopfield_patterns": ("hopfield",)}
 MIN_SWEEPS = 4  # the blocking error bars of the energy need 4 measured sweeps
 #: Python-API names in library messages -> the CLI's words (the library messages stay as they
 #: are: scripts and the dashboard use them).
@@ -92,6 +96,13 @@ def _simulation_model(args):
                                 replicas=args.replicas)
     values = {name: SIMULATE_DEFAULTS[name] if getattr(args, name) is None
               else getattr(args, name) for name in SIMULATE_DEFAULTS}
+    for name, connectivities in ONLY_FOR.items():
+        if getattr(args, name) is not None and values["connectivity"] not in connectivities:
+            raise ParameterError(
+                f"{_option(name)} does not apply to --connectivity {values['connectivity']} "
+                f"(only to {', '.join(connectivities)})"
+                + (": its couplings are J_ij = sk_J0/N + sk_spread z_ij/sqrt(N); set them with "
+                   "--sk-J0 and --sk-spread" if values["connectivity"] == "sk" else ""))
     grid = values.pop("grid")
     if grid is not None and values["connectivity"] != "grid":
         raise ParameterError(f"--grid {grid[0]}x{grid[1]} applies to --connectivity grid only, "
@@ -129,11 +140,17 @@ def _simulate(args):
     if args.json:
         print(json.dumps(result, allow_nan=False))
         return
-    print(f"{model.describe()}\npath: {result['path']} ({result['path_reason']})")
+    grid = f", grid {result['grid_shape'][0]} x {result['grid_shape'][1]}" \
+        if "grid_shape" in result else ""
+    print(f"{model.describe()}\npath: {result['path']} ({result['path_reason']}), rule: "
+          f"{result['rule']}{grid}")
     for key in ("energy_per_site", "abs_magnetization"):
         print(f"{key:>20}: {_number(result[key], '.6f')} +- "
               f"{_number(result[key + '_err'], '.6f')}")
-    for key in ("specific_heat", "susceptibility", "binder", "tau_int_energy", "flips_per_ns"):
+    for key in ("specific_heat", "susceptibility", "binder"):
+        print(f"{key:>20}: {_number(result[key], '.6g')} +- "
+              f"{_number(result[key + '_err'], '.2g')}")
+    for key in ("tau_int_energy", "flips_per_ns"):
         print(f"{key:>20}: {_number(result[key], '.6g')}")
     for warning in result["warnings"]:
         print(f"{'warning':>20}: {warning}")
@@ -368,7 +385,14 @@ def build_parser():
                      help=f"coupling preset (default {d['connectivity']})")
     sim.add_argument("--grid", type=_grid_shape,
                      help="grid shape ROWSxCOLS (--connectivity grid only)")
-    sim.add_argument("--J", type=float, help=f"equal-time coupling (default {d['J']})")
+    sim.add_argument("--J", type=float, help=f"equal-time coupling (default {d['J']}; not sk)")
+    sim.add_argument("--sk-J0", type=float,
+                     help=f"SK mean coupling J0, J_ij = J0/N + spread z_ij/sqrt(N) (default "
+                          f"{d['sk_J0']})")
+    sim.add_argument("--sk-spread", type=float,
+                     help=f"SK spread of the random couplings (default {d['sk_spread']})")
+    sim.add_argument("--hopfield-patterns", type=int,
+                     help=f"Hopfield stored patterns P (default {d['hopfield_patterns']})")
     sim.add_argument("--K", type=float, help=f"temporal coupling (default {d['K']})")
     sim.add_argument("--h", type=float, help=f"uniform field (default {d['h']})")
     sim.add_argument("--temperature", type=float, help=f"theta (default {d['temperature']})")

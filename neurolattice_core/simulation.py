@@ -92,6 +92,8 @@ def run_simulation(model, *, algorithm="auto", sweeps=1000, burn_in=200, seed=0,
         "wall_seconds": time.perf_counter() - started,
         "warnings": sorted({str(w.message) for w in caught}),
     })
+    if model.connectivity == "grid":   # the shape chosen for N when none was given
+        result["grid_shape"] = list(model.grid_shape())
     return result
 
 

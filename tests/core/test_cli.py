@@ -175,6 +175,11 @@ def one_line_error(capsys, argv, words):
     (["bench", "--seconds", "inf"], ["--seconds", "at most 60"]),
     (["bench", "--seconds", "nan"], ["--seconds", "more than 0"]),
     (["bench", "--seconds", "0"], ["--seconds", "more than 0"]),
+    (["simulate", "--connectivity", "sk", "--J", "5"],
+     ["--J does not apply to --connectivity sk", "set them with --sk-J0 and --sk-spread"]),
+    (["simulate", "--sk-spread", "2"], ["--sk-spread does not apply to --connectivity ring"]),
+    (["simulate", "--connectivity", "sk", "--hopfield-patterns", "2"],
+     ["--hopfield-patterns does not apply to --connectivity sk (only to hopfield)"]),
     (["simulate", "--connectivity", "grid", "--neurons", "8", "--grid", "0x4"],
      ["--grid: the number of rows must be at least 1"]),
     (["fit", "sample:maxent-example15-spatiotemporal", "--drive", "on", "--method", "mf"],
@@ -294,3 +299,22 @@ def test_negative_numbers_in_exponent_form_are_option_values():
         "simulate", "--J=-1e-3", "--h=-.5", "--K", "2"]
     assert join_negative_values(["fit", "x.csv", "--json"]) == ["fit", "x.csv", "--json"]
 
+
+def test_the_sk_mean_coupling_option_reaches_the_model(capsys):
+    """J0 = 1.5 at theta = 0.5 is the SK ferromagnetic phase; J0 = 0 the glass (|m| ~ 0)."""
+    magnetisation = []
+    for j0 in ("0", "1.5"):
+        result = run_json(capsys, "simulate", "--connectivity", "sk", "--neurons", "32",
+                          "--ticks", "32", "--sweeps", "200", "--temperature", "0.5",
+                          "--sk-J0", j0, "--json")
+        magnetisation.append(result["abs_magnetization"])
+    assert magnetisation[0] < 0.2 < 0.5 < magnetisation[1]
+
+
+
+def test_simulate_reports_the_grid_shape_it_chose(capsys):
+    result = run_json(capsys, "simulate", "--connectivity", "grid", "--neurons", "12", "--ticks",
+                      "128", "--sweeps", "20", "--json")
+    assert result["grid_shape"] == [3, 4]
+    assert "grid_shape" not in run_json(capsys, "simulate", "--neurons", "8", "--ticks", "128",
+                                        "--sweeps", "20", "--json")
