@@ -25,6 +25,9 @@ SIMULATE_DEFAULTS = {"neurons": 64, "connectivity": "ring", "grid": None, "J": 1
                      "h": 0.0, "temperature": 2.269185, "time_boundary": "periodic",
                      "neuron_boundary": "periodic", "sk_J0": 0.0, "sk_spread": 1.0,
                      "hopfield_patterns": 3}
+#: load_recording's options -> the CLI's (add_loader_options).
+LOADER_OPTIONS = {"time_unit": "--time-unit", "variable": "--variable",
+                  "trial_duration_s": "--trial-duration"}
 #: Options that apply to some connectivities only (the others would ignore them).
 ONLY_FOR = {"J": ("all-to-all", "ring", "grid", "hopfield"), "sk_J0": ("sk",),
             "sk_spread": ("sk",), "hopfield_patterns": ("hopfield",)}
@@ -36,19 +39,19 @@ CLI_WORDS = (
      "(--drop POSITION, repeatable; 'neurolattice inspect' lists silent units)"),
     (re.compile(r"\(drop_units\)"), "(--drop POSITION)"),
     (re.compile(r"method='(\w+)'"), r"--method \1"),
-    (re.compile(r"pass time_unit='(\w+)'"),
-     r"convert them to seconds (the CLI reads spike times as seconds; load_recording(..., "
-     r"time_unit='\1') does it in Python)"),
+    (re.compile(r"pass time_unit='(\w+)'"), r"add --time-unit \1"),
     (re.compile(r"history=(\d+) measurements"), r"--sweeps \1 (every measured sweep kept)"),
     (re.compile(r"use a history of at most (\d+) measurements"), r"use at most --sweeps \1"),
-    (re.compile(r"pass time_unit to override"),
-     "load the file in Python with load_recording(..., time_unit=...) to override"),
-    (re.compile(r"pass trial_duration_s to set it"),
-     "load the file in Python with load_recording(..., trial_duration_s=...) to set it"),
+    (re.compile(r"pass time_unit to override"), "use --time-unit to override"),
+    (re.compile(r"pass trial_duration_s"), "use --trial-duration SECONDS"),
+    (re.compile(r"trial_duration_s applies"), "--trial-duration applies"),
+    (re.compile(r"pass variable='NAME'"), "choose one with --variable NAME"),
     (re.compile(r"use algorithm '(\w+)' or '(\w+)'"), r"use --algorithm \1 or \2"),
     (re.compile(r"invalid model parameter: \w+ parameter '(\w+)' "),
      lambda match: f"--{match.group(1).replace('_', '-')} "),
-    (re.compile(r"\(holdout=0\)"), "(--holdout 0)"),
+    (re.compile(r"\(holdout=0\)|\(holdout=0 or validate_fit=False\)"), "(--holdout 0)"),
+    (re.compile(r"option\(s\) \[(.*?)\] do not apply to (.+?); valid: .*$"),
+     lambda match: _options_not_applying(match.group(1), match.group(2))),
     (re.compile(r"with drive=True"), "with --drive on"),
     (re.compile(r"--grid-(rows|cols) must be"),
      lambda match: f"--grid: the number of {'rows' if match.group(1) == 'rows' else 'columns'}"
@@ -57,6 +60,12 @@ CLI_WORDS = (
      lambda match: f"--{match.group(1).replace('_', '-')} must be"),
     (re.compile(r"the J x K x h values make"), "--J, --K and --h make"),
 )
+
+
+def _options_not_applying(listed, what):
+    """``['variable', 'time_unit']`` and "text files" in the CLI's words."""
+    names = [LOADER_OPTIONS.get(name.strip(" '"), name.strip(" '")) for name in listed.split(",")]
+    return f"{' and '.join(names)} do{'es' if len(names) == 1 else ''} not apply to {what}"
 
 
 def cli_words(message):
@@ -163,7 +172,7 @@ def _number(value, spec):
 def _inspect(args):
     from .recordings import inspect_recording
 
-    report = inspect_recording(args.file, bin_ms=args.bin_ms)
+    report = inspect_recording(args.file, bin_ms=args.bin_ms, **loader_options(args))
     report["warnings"] = [cli_words(warning) for warning in report["warnings"]]
     if args.json:
         print(json.dumps(report))
@@ -186,7 +195,8 @@ def _fit(args):
     check_bin_ms(args.bin_ms, "--bin-ms")
     if args.out:
         check_out(args.out)
-    recording, note = ensure_bin_width(load_recording(args.file), args.bin_ms / 1000.0)
+    recording, note = ensure_bin_width(load_recording(args.file, **loader_options(args)),
+                                       args.bin_ms / 1000.0)
     binned = bin_recording(recording, args.bin_ms / 1000.0)
     check_drop(args.drop, binned.binary.shape[1], args.file)
     result = fit(binned.binary, model=args.model, method=args.method, bin_ms=args.bin_ms,
@@ -210,6 +220,26 @@ def _fit(args):
             print(f"{key:>12}: {v[key]:.4g}")
     for warning in result.warnings:
         print(f"     warning: {cli_words(warning)}")
+
+
+def add_loader_options(command):
+    """``--time-unit``, ``--variable`` and ``--trial-duration``: how to read a recording."""
+    command.add_argument("--time-unit", choices=["s", "ms", "us"],
+                         help="unit of the spike times in CSV, NPZ and MATLAB files (default: "
+                              "detected, and said in the warnings)")
+    command.add_argument("--variable", metavar="NAME",
+                         help="the MATLAB or NPZ variable holding the spikes, when the file has "
+                              "several candidates")
+    command.add_argument("--trial-duration", type=float, metavar="SECONDS",
+                         help="trial length of spike times stored per trial (default: the "
+                              "latest spike)")
+
+
+def loader_options(args):
+    """The ``load_recording`` options given on the command line (dict)."""
+    given = {"time_unit": args.time_unit, "variable": args.variable,
+             "trial_duration_s": args.trial_duration}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def add_drop_option(command):
@@ -416,13 +446,14 @@ def build_parser():
 
     ins = commands.add_parser("inspect", help="describe a recording (or sample:NAME)")
     ins.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
-    ins.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms")
+    ins.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms (default 20)")
+    add_loader_options(ins)
     ins.add_argument("--json", action="store_true", help="print one JSON object")
     ins.set_defaults(handler=_inspect)
 
     fit = commands.add_parser("fit", help="fit the lattice field theory to a recording")
     fit.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
-    fit.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms")
+    fit.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms (default 20)")
     fit.add_argument("--model", choices=["maxent", "lft", "kinetic"], default="lft",
                      help="lft: couplings J_ij, K_i and fields; maxent: J_ij and fields; "
                           "kinetic: asymmetric couplings s_j,t -> s_i,t+1 (default lft)")
@@ -432,6 +463,7 @@ def build_parser():
     fit.add_argument("--holdout", type=float, default=0.2,
                      help="fraction of trials (or time blocks) held out for validation")
     add_drop_option(fit)
+    add_loader_options(fit)
     fit.add_argument("--seed", type=_non_negative_int, default=0)
     fit.add_argument("--drive", choices=["auto", "on", "off"], default="auto",
                      help="time-locked drive u_t (auto: lft by pl/bm on stimulus-locked trials)")

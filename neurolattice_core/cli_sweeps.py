@@ -20,7 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import add_drop_option, check_bin_ms, check_drop, check_out
+from .cli import (
+    add_drop_option,
+    add_loader_options,
+    check_bin_ms,
+    check_drop,
+    check_out,
+    loader_options,
+)
 from .errors import ParameterError
 from .sweeps import MAX_POINTS
 
@@ -271,7 +278,8 @@ def _flow(args):
         if args.draws < 1:
             raise ParameterError(f"--draws {args.draws}: must be >= 1 random subset per size")
         check_bin_ms(args.subsample_bin_ms, "--subsample-bin-ms")
-    recording, note = ensure_bin_width(load_recording(args.file), base / 1000.0)
+    recording, note = ensure_bin_width(load_recording(args.file, **loader_options(args)),
+                                       base / 1000.0)
     binned = bin_recording(recording, base / 1000.0)
     check_drop(args.drop, binned.binary.shape[1], args.file)
     kept = np.setdiff1d(np.arange(binned.binary.shape[1]), args.drop or [])
@@ -369,6 +377,7 @@ def add_commands(commands):
                       help=f"J convention of the phase-diagram point, with --model lft (see "
                            f"neurolattice_core.phases; default {FLOW_DIAGRAM})")
     add_drop_option(flow)
+    add_loader_options(flow)
     flow.add_argument("--seed", type=int, default=0,
                       help="seed of the random subsets of --subsample (default 0)")
     flow.add_argument("--json", action="store_true", help="print one JSON object")

@@ -138,6 +138,10 @@ def recording_from_matlab_value(value, cls, *, where, time_unit=None, trial_dura
         )
     prov = dict(provenance or {})
     if axes is None and 1 in cells.shape:
+        if trial_duration_s is not None:
+            raise ParameterError(f"{where}: trial_duration_s applies to a units x trials cell "
+                                 f"array; this {cells.shape[0]}x{cells.shape[1]} cell vector "
+                                 "is one timeline without trials")
         trains = list(cells.reshape(-1))
         prov["axes"] = "units"
         return Recording.from_spike_trains(trains, time_unit=time_unit, where=where,

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from neurolattice_core.cli import main
@@ -318,3 +319,37 @@ def test_simulate_reports_the_grid_shape_it_chose(capsys):
     assert result["grid_shape"] == [3, 4]
     assert "grid_shape" not in run_json(capsys, "simulate", "--neurons", "8", "--ticks", "128",
                                         "--sweeps", "20", "--json")
+
+
+def _two_spike_variables(path):
+    """A MATLAB file with the same spikes twice: in ms and in s (two candidate variables)."""
+    import scipy.io
+
+    in_ms, in_s = np.empty((2, 1), dtype=object), np.empty((2, 1), dtype=object)
+    for k, times in enumerate(([100.0, 250.0, 900.0], [50.0, 400.0, 700.0])):
+        in_ms[k, 0] = np.array(times)
+        in_s[k, 0] = np.array(times) / 1000
+    scipy.io.savemat(path, {"spikes_ms": in_ms, "spikes_s": in_s})
+    return str(path)
+
+
+def test_loader_options_choose_the_variable_and_the_time_unit(capsys, tmp_path):
+    mat = _two_spike_variables(tmp_path / "two.mat")
+    one_line_error(capsys, ["inspect", mat], ["several candidate variables",
+                                               "choose one with --variable NAME"])
+    as_ms = run_json(capsys, "inspect", mat, "--variable", "spikes_ms", "--time-unit", "ms",
+                     "--bin-ms", "100", "--json")
+    as_s = run_json(capsys, "inspect", mat, "--variable", "spikes_s", "--bin-ms", "100",
+                    "--json")
+    assert as_ms["time_unit"] == "ms" and as_s["time_unit"] == "s"
+    assert as_ms["duration_s"] == as_s["duration_s"] == pytest.approx(0.9)
+    one_line_error(capsys, ["inspect", mat, "--variable", "spikes_s", "--trial-duration", "1"],
+                   ["--trial-duration applies to a units x trials cell array",
+                    "one timeline without trials"])
+
+
+def test_a_loader_option_the_format_ignores_is_refused_in_cli_words(capsys, tmp_path):
+    one = tmp_path / "spikes.csv"
+    one.write_text("unit,time\n1,0.1\n2,0.3\n")
+    one_line_error(capsys, ["inspect", str(one), "--variable", "x"],
+                   ["--variable does not apply to text files"])
