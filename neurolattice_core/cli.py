@@ -190,16 +190,18 @@ def _fit(args):
     from .fitting.api import fit
     from .fitting.io import fit_to_json, save_fit
     from .recordings import bin_recording, load_recording
-    from .recordings.binning import ensure_bin_width
+    from .recordings.binning import ensure_bin_width, native_bin_ms
 
-    check_bin_ms(args.bin_ms, "--bin-ms")
+    if args.bin_ms is not None:
+        check_bin_ms(args.bin_ms, "--bin-ms")
     if args.out:
         check_out(args.out)
-    recording, note = ensure_bin_width(load_recording(args.file, **loader_options(args)),
-                                       args.bin_ms / 1000.0)
-    binned = bin_recording(recording, args.bin_ms / 1000.0)
+    recording = load_recording(args.file, **loader_options(args))
+    bin_ms = native_bin_ms(recording) if args.bin_ms is None else args.bin_ms
+    recording, note = ensure_bin_width(recording, bin_ms / 1000.0)
+    binned = bin_recording(recording, bin_ms / 1000.0)
     check_drop(args.drop, binned.binary.shape[1], args.file)
-    result = fit(binned.binary, model=args.model, method=args.method, bin_ms=args.bin_ms,
+    result = fit(binned.binary, model=args.model, method=args.method, bin_ms=bin_ms,
                  holdout=args.holdout, drop_units=args.drop or None, seed=args.seed,
                  drive={"auto": "auto", "on": True, "off": False}[args.drive],
                  provenance={"source": args.file})
@@ -446,14 +448,16 @@ def build_parser():
 
     ins = commands.add_parser("inspect", help="describe a recording (or sample:NAME)")
     ins.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
-    ins.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms (default 20)")
+    ins.add_argument("--bin-ms", type=float, default=None,
+                     help="bin width in ms (default: a raster's own, else 20)")
     add_loader_options(ins)
     ins.add_argument("--json", action="store_true", help="print one JSON object")
     ins.set_defaults(handler=_inspect)
 
     fit = commands.add_parser("fit", help="fit the lattice field theory to a recording")
     fit.add_argument("file", help="recording file, or sample:NAME for a shipped sample")
-    fit.add_argument("--bin-ms", type=float, default=20.0, help="bin width in ms (default 20)")
+    fit.add_argument("--bin-ms", type=float, default=None,
+                     help="bin width in ms (default: a raster's own, else 20)")
     fit.add_argument("--model", choices=["maxent", "lft", "kinetic"], default="lft",
                      help="lft: couplings J_ij, K_i and fields; maxent: J_ij and fields; "
                           "kinetic: asymmetric couplings s_j,t -> s_i,t+1 (default lft)")

@@ -285,6 +285,17 @@ def bin_recording(recording, bin_s=None, *, window=None, align=None, segment_s=N
     )
 
 
+#: Bin width (ms) when none is asked for and the recording has spike times or an unknown bin.
+DEFAULT_BIN_MS = 20.0
+
+
+def native_bin_ms(recording):
+    """The bin width (ms) of a raster that stores it, else :data:`DEFAULT_BIN_MS`."""
+    if recording.kind == "raster" and recording.raster_bin_s is not None:
+        return 1000.0 * float(recording.raster_bin_s)
+    return DEFAULT_BIN_MS
+
+
 def ensure_bin_width(recording, bin_s):
     """A raster without a stored bin width takes ``bin_s`` as the width of each stored bin.
 

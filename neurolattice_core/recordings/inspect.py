@@ -26,7 +26,7 @@ def _id(u):
     return u if isinstance(u, int | str) else (int(u) if isinstance(u, np.integer) else str(u))
 
 
-def inspect_recording(source, bin_ms=20.0, *, name=None, align=None, duplicate_threshold=None,
+def inspect_recording(source, bin_ms=None, *, name=None, align=None, duplicate_threshold=None,
                       **load_options):
     """Load ``source``, bin it at ``bin_ms`` and report what the lattice will see.
 
@@ -35,9 +35,10 @@ def inspect_recording(source, bin_ms=20.0, *, name=None, align=None, duplicate_t
     source : str, os.PathLike, bytes or Recording
         Anything :func:`~neurolattice_core.recordings.loader.load_recording` accepts, including
         ``"sample:NAME"``.
-    bin_ms : float
-        Bin width in milliseconds. For a raster whose bin width the file does not give, the
-        stored bins are taken to be ``bin_ms`` wide (stated in ``warnings``).
+    bin_ms : float, optional
+        Bin width in milliseconds; default the raster's own bin width when the file gives it,
+        else 20. For a raster whose bin width the file does not give, the stored bins are taken
+        to be ``bin_ms`` wide (stated in ``warnings``).
     name : str, optional
         File name for uploaded bytes.
     align : str, optional
@@ -63,11 +64,13 @@ def inspect_recording(source, bin_ms=20.0, *, name=None, align=None, duplicate_t
     RecordingError, ParameterError
     """
     from neurolattice_core.errors import BinningError
-    from neurolattice_core.recordings.binning import ensure_bin_width
+    from neurolattice_core.recordings.binning import ensure_bin_width, native_bin_ms
 
-    if not (isinstance(bin_ms, int | float) and math.isfinite(bin_ms) and bin_ms > 0):
+    if bin_ms is not None and not (isinstance(bin_ms, int | float) and math.isfinite(bin_ms)
+                                   and bin_ms > 0):
         raise BinningError(f"bin_ms must be a finite number of milliseconds > 0; got {bin_ms!r}")
     rec = load_recording(source, name, **load_options)
+    bin_ms = native_bin_ms(rec) if bin_ms is None else bin_ms
     notes = list(rec.warnings)
     rec, note = ensure_bin_width(rec, bin_ms / 1000.0)
     if note:

@@ -353,3 +353,16 @@ def test_a_loader_option_the_format_ignores_is_refused_in_cli_words(capsys, tmp_
     one.write_text("unit,time\n1,0.1\n2,0.3\n")
     one_line_error(capsys, ["inspect", str(one), "--variable", "x"],
                    ["--variable does not apply to text files"])
+
+
+def test_a_raster_is_read_at_its_own_bin_width_unless_told_otherwise(capsys, tmp_path):
+    """A 10 ms raster was re-binned to 20 ms by the default --bin-ms, without a word."""
+    raster = (np.random.default_rng(0).random((5, 6, 300)) < 0.1).astype(np.uint8)
+    path = tmp_path / "raster10.npz"
+    np.savez(path, raster=raster, bin_width_s=0.01)
+    native = run_json(capsys, "inspect", str(path), "--json")
+    assert (native["bin_ms"], native["ticks"]) == (10.0, 300)
+    merged = run_json(capsys, "inspect", str(path), "--bin-ms", "20", "--json")
+    assert (merged["bin_ms"], merged["ticks"]) == (20.0, 150)
+    fitted = run_json(capsys, "fit", str(path), "--model", "maxent", "--holdout", "0", "--json")
+    assert fitted["bin_ms"] == 10.0 and fitted["n_ticks"] == 300
