@@ -348,12 +348,13 @@ class LatticeModel(param.Parameterized):
         """theta_c where an exact or mean-field result is known for these couplings, else None.
 
         Ring x periodic time with h = 0: the Onsager/anisotropic line sinh(2J/theta) sinh(2K/theta)
-        = 1 (MODEL.md E1, E2; exact for N, T -> infinity). All-to-all: the mean-field line
+        = 1 (MODEL.md E1, E2; exact for N, T -> infinity; none for a ring of 1 or 2 neurons, a
+        chain or a ladder). All-to-all: the mean-field line
         (J/theta) chi_T = 1 of E5 (E4 when K = 0).
         """
         if self.K_per_neuron is not None or not self.uniform_field or self.h != 0:
             return None
-        if self.connectivity == "ring" and self.J > 0 and self.K > 0:
+        if self.connectivity == "ring" and self.neurons >= 3 and self.J > 0 and self.K > 0:
             def line(theta):  # log of sinh(2J/theta) sinh(2K/theta), overflow-free
                 return _log_sinh(2 * self.J / theta) + _log_sinh(2 * self.K / theta)
             return _decreasing_root(line, 1e-3 * (self.J + self.K), 10 * (self.J + self.K))
@@ -369,6 +370,10 @@ class LatticeModel(param.Parameterized):
                     "(Schneidman 2006).")
         if self.connectivity in ("ring", "grid") and self.J == 0:
             return "J = 0: N independent 1-D Ising chains along time."
+        if self.connectivity == "ring" and self.neurons <= 2:
+            return ("One neuron: a 1-D Ising chain along time (no phase transition)."
+                    if self.neurons == 1 else
+                    "Two neurons: a ladder of two coupled chains (no phase transition).")
         if (self.connectivity == "ring" and self.time_periodic and self.neuron_periodic
                 and self.K == self.J and self.K_per_neuron is None):
             return "Ring + periodic time + K = J: the isotropic 2-D Ising model on a torus."

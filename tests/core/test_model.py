@@ -249,3 +249,6 @@ def test_known_critical_temperatures():
     theta = long_time.critical_temperature()
     assert (1.0 / theta) * np.exp(2 * 0.5 / theta) == pytest.approx(1.0, rel=1e-6)
     assert LatticeModel.create(connectivity="sk").critical_temperature() is None
+    for n, words in ((1, "a 1-D Ising chain"), (2, "a ladder of two coupled chains")):
+        tiny = LatticeModel.create(connectivity="ring", neurons=n)   # no 2-D lattice: no theta_c
+        assert tiny.critical_temperature() is None and words in tiny.describe()
