@@ -94,7 +94,9 @@ def load_text(data, *, where, time_unit=None):
     header_unit = None
     col_u, col_t = 0, 1
     notes = []
+    header_fields = 0      # a row with fewer fields than its header is malformed
     if len(head) >= 2 and not (_is_number(head[1]) or head[1].lower() == "nan"):
+        header_fields = len(head)
         names = [_split_name(h) for h in head]
         ui = [k for k, (n, _) in enumerate(names) if n in _UNIT_NAMES]
         ti = [k for k, (n, _) in enumerate(names) if n in _TIME_NAMES]
@@ -111,6 +113,11 @@ def load_text(data, *, where, time_unit=None):
     units_s, times_s, lines = [], [], []
     for lineno, line in rows:
         f = fields(line)
+        if len(f) < header_fields:
+            raise RecordingCorruptError(
+                f"{where}, line {lineno}: {len(f)} field(s) where the header has "
+                f"{header_fields} ({line.strip()[:60]!r}); every row needs a value in each "
+                "column")
         if len(f) < ncol:
             raise RecordingCorruptError(
                 f"{where}, line {lineno}: {len(f)} field(s) where {ncol} are needed "

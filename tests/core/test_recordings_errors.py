@@ -253,3 +253,11 @@ def test_bin_recording_refuses_what_is_not_a_recording():
 
     with pytest.raises(BinningError, match=r"bin_recording bins a Recording .*not ndarray"):
         bin_recording(np.zeros((3, 3)), 0.02)
+
+
+def test_a_csv_row_shorter_than_its_header_is_refused():
+    """'a,b,c' then '1,2' loaded as a one-spike recording."""
+    raises(RecordingCorruptError, b"a,b,c\n1,2\n", "x.csv", "line 2: 2 field(s) where the header "
+           "has 3")
+    rec = load_recording(b"unit,time,quality\n1,0.5,good\n2,0.7,good\n", "ok.csv")
+    assert rec.n_units == 2
