@@ -30,9 +30,10 @@ PRESETS = {
         dict(connectivity="hopfield", neurons=100, ticks=256, J=1.0, hopfield_patterns=3, K=0.4,
              h=0.0, temperature=0.5, time_boundary="periodic"), "pattern"),
     "Sparse cortical-like raster": (
-        "Weak all-to-all excitation, a negative field and temporal persistence: rare, "
-        "partly synchronous spikes, like a cortical recording.",
-        dict(connectivity="all-to-all", neurons=100, ticks=512, J=1.5, K=0.5, h=-1.2,
+        "Weak all-to-all excitation, a negative field and temporal persistence: sparse spikes "
+        "(about 2 % of the bins, as in many cortical recordings), some lasting a few ticks; "
+        "with J/N per pair the neurons stay nearly independent.",
+        dict(connectivity="all-to-all", neurons=100, ticks=512, J=0.8, K=0.5, h=-0.3,
              temperature=1.0, time_boundary="open"), "random"),
 }
 

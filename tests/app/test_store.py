@@ -208,3 +208,16 @@ def test_a_refused_algorithm_is_set_back_in_the_selector(store):
     assert store.message_level == "error" and "ferromagnetic" in store.message
     store.preset = "Critical 2-D Ising"        # the refusal does not outlive its preset
     assert store.message == ""
+
+
+def test_the_sparse_preset_spikes_sparsely_in_a_steady_state():
+    """It had frozen silent (|m| 0.999, acceptance 0): 2 % of the bins spike, from any start."""
+    from app.presets import PRESETS
+    from neurolattice_core.model import LatticeModel
+    from neurolattice_core.sampler import Sampler
+
+    _, params, _ = PRESETS["Sparse cortical-like raster"]
+    model = LatticeModel.create(**params)
+    for initial in ("random", "up"):
+        spikes = Sampler(model, seed=1, initial=initial).step(1000).snapshot() > 0
+        assert 0.01 < spikes.mean() < 0.04, (initial, spikes.mean())
