@@ -182,10 +182,12 @@ class RecordingView(pn.viewable.Viewer):
         left_out = self.state.excluded_units
         data[left_out] = 0   # shaded: the units left out of the observables and fits
         n, columns = data.shape
+        start = float(binned.window_s[0])   # the window, as the summary gives it
         seconds = columns * per_column * binned.bin_s
         pooling = f", {per_column} bins per pixel" if per_column > 1 else ""
         # unit i spans i - 0.5 .. i + 0.5, as in the per-unit bars and the correlation matrix
-        image = hv.Image(data[::-1], bounds=(0, -0.5, seconds, n - 0.5), kdims=["time", "unit"],
+        image = hv.Image(data[::-1], bounds=(start, -0.5, start + seconds, n - 0.5),
+                         kdims=["time", "unit"],
                          vdims=[hv.Dimension("spike", range=(-1, 1))])
         shaded = "; left-out units shaded" if left_out else ""
         return image.opts(cmap=[SPIKE_COLOURS[0], LEFT_OUT_COLOUR, SPIKE_COLOURS[1]],

@@ -4,6 +4,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import panel as pn
+import pytest
 
 from app.store import SessionStore
 from app.views.fit import FitView
@@ -199,6 +200,16 @@ def test_number_boxes_have_no_bounds_in_the_browser():
                 if box.start is not None or box.end is not None] == []
     finally:
         store.shutdown()
+
+
+def test_the_raster_time_axis_starts_at_the_window_start():
+    """Window 5 s to the end: the axis began at 0 while the summary said 5 to 18 s."""
+    with _sample_shown() as (state, view):
+        version = state.version
+        state.binning.window_start_s = 5.0
+        assert _delivered(state, lambda: state.version > version)
+        left, _, right, _ = view.raster().bounds.lbrt()
+        assert left == 5.0 and right == pytest.approx(state.binned.window_s[1])
 
 
 def test_units_left_out_are_shaded_in_the_raster_and_counted_in_the_summary():
