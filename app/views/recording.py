@@ -100,14 +100,20 @@ class RecordingView(pn.viewable.Viewer):
         self._checking_upload = True
         self.state.load_upload(filename, data)
 
-    def _clear_rejected_upload(self):
-        """Put a fresh drop area in the page after an upload was refused.
+    def _fresh_drop_area(self):
+        """Put a fresh drop area in the page (after a refused upload, or a sample loaded).
 
-        FilePond would go on showing the refused file as "Upload complete" (it only knows
-        that the bytes arrived).
+        FilePond would go on showing the file as "Upload complete" (it only knows that the
+        bytes arrived), next to another recording or none.
         """
         self.uploader = self._new_uploader()
         self._uploader_slot.objects = [self.uploader]
+
+    def load_sample(self):
+        """Load the chosen sample; the drop area forgets the last upload."""
+        if self.uploader.value:
+            self._fresh_drop_area()
+        self.state.load_sample()
 
     def _on_exclusions(self, event):
         if not self._updating:
@@ -118,7 +124,7 @@ class RecordingView(pn.viewable.Viewer):
         if state.status in ("error", "ready") and self._checking_upload:
             self._checking_upload = False
             if state.status == "error":
-                self._clear_rejected_upload()
+                self._fresh_drop_area()
         if state.status == "error":
             state.restore_binning()   # the boxes show the settings of the recording shown
             text = (f"Could not load or bin the recording: {state.error.rstrip('.')}. "
@@ -262,7 +268,7 @@ class RecordingView(pn.viewable.Viewer):
         """Sample picker, uploader, binning and exclusions."""
         state = self.state
         load = pn.widgets.Button(label="Load sample", color="primary")
-        load.on_click(lambda _: state.load_sample())
+        load.on_click(lambda _: self.load_sample())
         # no bounds in the browser (it ignores a value outside them while showing it): a
         # refused width reaches the server, which says why and sets the box back
         # (app.rejected_input)

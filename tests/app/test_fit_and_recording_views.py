@@ -232,3 +232,18 @@ def test_fit_warnings_name_the_pages_control_not_the_librarys_argument():
 
     said = _page_words("units 10 and 12 are near duplicates: consider dropping one (drop_units)")
     assert said.endswith("consider dropping one (the Recording tab's 'Units left out' box)")
+
+
+def test_loading_a_sample_clears_the_drop_area_of_the_last_upload():
+    """The drop area kept saying 'Movie1Exp1.mat · Upload complete' next to the sample."""
+    import param
+
+    with _sample_shown() as (state, view):
+        dropped = view.uploader
+        with param.discard_events(dropped):      # as after an upload that loaded
+            dropped.value = {"earlier.csv": b"unit,time\n1,0.1\n2,0.2\n"}
+        version = state.version
+        view.load_sample()
+        assert view.uploader is not dropped and not view.uploader.value
+        assert view._uploader_slot.objects == [view.uploader]
+        assert _delivered(state, lambda: state.version > version)
