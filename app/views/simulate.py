@@ -298,8 +298,8 @@ class SimulateView(pn.viewable.Viewer):
             if resend:
                 for plot in (self.temporal, self.spatial, self.kernel):
                     plot.resend()
-        elif sweeps.size and sweeps[-1] < self._last_trace_sweep:   # the engine was reset
-            self._clear_traces(traces)
+        elif self._last_trace_sweep and (not sweeps.size or sweeps[-1] < self._last_trace_sweep):
+            self._clear_traces(traces)   # the engine was reset (a new size: no history yet)
             self._last_trace_sweep = 0
 
     @staticmethod
@@ -364,10 +364,10 @@ class SimulateView(pn.viewable.Viewer):
         """
         sampler = self.store.sampler
         mark, self._rate_mark = self._rate_mark, (sampler, progress)
-        if mark is None or mark[0] is not sampler:
+        old = None if mark is None or mark[0] is not sampler else mark[1]
+        if old is None or progress["sweeps"] < old["sweeps"]:   # new, or reset to a new size
             self._recent = (None, None, progress["acceptance"])
             return self._recent
-        old = mark[1]
         busy = progress["busy_seconds"] - old["busy_seconds"]
         attempted = progress["flips_attempted"] - old["flips_attempted"]
         if busy > 0 and attempted > 0:

@@ -324,3 +324,23 @@ def test_the_transport_buttons_show_whether_the_engine_runs(store):
     store.pause()
     view._on_frame()
     assert (play.disabled, pause.disabled, step.disabled) == (False, True, False)
+
+
+def test_a_new_lattice_size_clears_the_traces_and_the_speed(store):
+    """Paused at 4096 neurons, then 2: the old sweeps stayed drawn, at the old speed."""
+    view = SimulateView(store=store)
+    view.show_engine()
+    view.show_statistics()
+    store.sampler.step(60)
+    view._draw_traces(store.sampler)
+    view._update_readout(store.sampler.latest_frame())
+    store.sampler.step(20)
+    view._update_readout(store.sampler.latest_frame())
+    assert "– sweeps/s" not in view.readout.object
+    assert len(view.energy.sources["energy"].data["x"]) > 0
+    store.controls.neurons = 64                         # applied at once: the engine is idle
+    assert store.sampler.model.neurons == 64 and store.sampler.sweeps_done == 0
+    view._draw_traces(store.sampler)
+    assert len(view.energy.sources["energy"].data["x"]) == 0
+    view._update_readout(store.sampler.latest_frame())
+    assert "– sweeps/s · – flips/ns" in view.readout.object
