@@ -12,6 +12,7 @@ from neurolattice_core.renormalization import decimate_time
 
 from ..analysis import ModelFacts
 from ..outbox import start_periodic
+from ..store import visible_controls
 from .live_plots import LiveLines
 from .raster import LiveRaster
 from .simulate import FRAME_PERIOD_MS, STATS_EVERY
@@ -159,16 +160,24 @@ class PresentView(pn.viewable.Viewer):
                       css_classes=["nl-present-bar"])
 
     def sliders(self):
-        """Temperature and temporal coupling: the two knobs every experiment is about."""
+        """Temperature and temporal coupling: the two knobs every experiment is about.
+
+        The K slider is hidden while per-neuron K_i (a fit's) replace the uniform K.
+        """
         controls = self.store.controls
         common = dict(sizing_mode="stretch_width", stylesheets=SLIDER, step=0.01,
                       format="0.000", margin=(10, 30))
+        temporal = pn.widgets.FloatSlider.from_param(controls.param.K,
+                                                     name="temporal coupling K", **common)
+
+        def show_temporal(*_):
+            temporal.visible = "K" in visible_controls(controls)
+        controls.param.watch(show_temporal, ["K_per_neuron", "connectivity"])
+        show_temporal()
         return pn.Row(
             pn.widgets.FloatSlider.from_param(controls.param.temperature,
                                               name="temperature θ", **common),
-            pn.widgets.FloatSlider.from_param(controls.param.K, name="temporal coupling K",
-                                              **common),
-            sizing_mode="stretch_width")
+            temporal, sizing_mode="stretch_width")
 
     def layout(self, exit_button):
         """The whole presentation page."""

@@ -158,3 +158,18 @@ def test_back_and_next_are_off_at_the_ends_of_an_experiment(store):
     assert not back.disabled and forward.disabled
     experiments.experiment = "Heat through θc"                # a new experiment starts over
     assert back.disabled and not forward.disabled
+
+
+def test_the_k_slider_is_hidden_while_a_fits_k_i_replace_k(store):
+    """It read 'temporal coupling K: 0.000' over a fit whose K_i average 0.23."""
+    import numpy as np
+
+    view = PresentView(store=store, experiments=ExperimentState(store))
+    sliders = {s.name: s for s in view.sliders().select(pn.widgets.FloatSlider)}
+    temporal = sliders["temporal coupling K"]
+    assert temporal.visible
+    n = store.controls.neurons
+    store.controls.K_per_neuron = np.full(n, 0.23)
+    assert not temporal.visible and sliders["temperature θ"].visible
+    store.controls.K_per_neuron = None
+    assert temporal.visible
