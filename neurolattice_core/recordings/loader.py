@@ -18,6 +18,7 @@ import os
 
 from neurolattice_core.errors import (
     EmptyRecordingFileError,
+    NoUnitsError,
     ParameterError,
     RecordingError,
     RecordingExtensionError,
@@ -224,6 +225,10 @@ def load_recording(source, name=None, *, size_cap_bytes=None, time_unit=None, **
 
 
 def _finish(rec, path, where):
+    if rec.n_spikes == 0:
+        raise NoUnitsError(f"{where}: not one spike in the recording (all {rec.n_units} units "
+                           "are silent); check that the file holds the spikes, or choose the "
+                           "variable that does")
     prov = {"source": path if path is not None else "<bytes>", "name": os.path.basename(where)}
     return rec.with_provenance(**prov)
 

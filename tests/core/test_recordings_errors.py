@@ -261,3 +261,11 @@ def test_a_csv_row_shorter_than_its_header_is_refused():
            "has 3")
     rec = load_recording(b"unit,time,quality\n1,0.5,good\n2,0.7,good\n", "ok.csv")
     assert rec.n_units == 2
+
+
+def test_a_recording_without_one_spike_is_refused():
+    """An all-zero raster loaded, then showed NaN correlations and a -1..1 Hz rate axis."""
+    buffer = io.BytesIO()
+    np.savez(buffer, raster=np.zeros((3, 5, 100), np.uint8), bin_width_s=0.02)
+    raises(NoUnitsError, buffer.getvalue(), "zeros.npz", "not one spike in the recording",
+           "all 5 units are silent")
