@@ -6,8 +6,11 @@ on a virtual machine (the sleeping worker thread has to be woken). Workers publi
 progress in int64 counters (one per cache line, ``LINE`` apart) with release stores and wait
 for the counters they depend on with acquire loads; :func:`mode` lets them agree on static
 ownership of the tasks when they all run at once, or on dynamic claiming otherwise.
+:func:`prefetch` asks for the cache lines a task is about to use, some of which the other
+core wrote last.
 """
 
+from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -117,3 +120,27 @@ def mode(control, n_workers):
         if spins > _SPINS_BEFORE_YIELD:
             _sched_yield()
     return load_acquire(control, 1)
+
+
+@intrinsic
+def prefetch(typingctx, ary, index, write):
+    """Ask for the cache line of ``ary[index]`` (1-D array) ahead of use; ``write``: literal 0/1.
+
+    LLVM ``llvm.prefetch`` into the first-level cache (``prefetcht0``, or ``prefetchw`` for a
+    line about to be written). A hint: it changes no value, and a bad index does not fault.
+    """
+    if not (isinstance(ary, types.Array) and ary.ndim == 1
+            and isinstance(write, types.IntegerLiteral) and write.literal_value in (0, 1)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _pointer(context, builder, signature.args[0], args[0], args[1])
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(signature.args[2].literal_value),
+                          i32(3), i32(1)])    # locality 3 (all cache levels), data cache
+        return context.get_dummy_value()
+
+    return types.void(ary, types.intp, write), codegen
