@@ -55,7 +55,7 @@ def measure_throughput(path, connectivity, neurons, ticks, threads, min_seconds=
         while time.perf_counter() - settle < min_seconds:
             sampler.path.sweep(batch)
         sweeps, start, cpu_start = 0, time.perf_counter(), time.process_time()
-        while time.perf_counter() - start < min_seconds:
+        while sweeps == 0 or time.perf_counter() - start < min_seconds:   # at least one call
             sampler.path.sweep(batch)
             sweeps += batch
         elapsed = time.perf_counter() - start

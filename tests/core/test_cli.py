@@ -75,6 +75,14 @@ def test_bench_json_records(capsys, monkeypatch):
         assert record["flips_per_ns"] > 0
 
 
+def test_bench_times_at_least_one_call_however_short_the_time(capsys, monkeypatch):
+    from neurolattice_core import benchmark
+    monkeypatch.setattr(benchmark, "SIZES", ((128, 128),))
+    monkeypatch.setattr(benchmark, "CASES", (("fast", "ring"),))
+    records = run_json(capsys, "bench", "--seconds", "1e-9", "--json")
+    assert records and all(r["sweeps"] >= 1 and r["flips_per_ns"] > 0 for r in records)
+
+
 INSPECT_KEYS = {"units", "trials", "duration_s", "bin_ms", "ticks", "rates_hz",
                 "spike_prob_per_bin", "multi_spike_fraction", "mean_correlation",
                 "near_duplicate_pairs", "warnings"}
