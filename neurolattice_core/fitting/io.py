@@ -25,6 +25,9 @@ __all__ = ["fit_to_json", "fit_from_json", "save_fit", "load_fit", "to_lattice_m
 
 FORMAT = "neurolattice-fit"
 VERSION = 1
+#: Largest |J_ij - J_ji| / max(1, max |J|) accepted in the fit file of a symmetric model; fits
+#: write J exactly symmetric and JSON keeps every digit, so anything above is an edit.
+SYMMETRY_TOLERANCE = 1e-9
 
 
 def _plain(x):
@@ -114,6 +117,19 @@ def _count(obj, key, least):
     return value
 
 
+def _couplings(obj, n, model):
+    """The (n, n) couplings ``obj["J"]``; symmetric unless the model is kinetic."""
+    J = _array(obj, "J", (n, n))
+    if model != "kinetic":
+        gap = float(np.max(np.abs(J - J.T)))
+        if gap > SYMMETRY_TOLERANCE * max(1.0, float(np.max(np.abs(J)))):
+            i, j = np.unravel_index(int(np.argmax(np.abs(J - J.T))), J.shape)
+            raise FitError(f"fit file: 'J' is not symmetric (J[{i}][{j}] = {J[i, j]:g} but "
+                           f"J[{j}][{i}] = {J[j, i]:g}); a {model} fit has symmetric couplings, "
+                           f"so the file was edited or damaged: fit the recording again")
+    return J
+
+
 def fit_from_json(obj):
     """Rebuild a :class:`FitResult` from :func:`fit_to_json` output (validation kept as lists)."""
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
@@ -129,7 +145,7 @@ def fit_from_json(obj):
     diag["warnings"] = list(obj.get("warnings") or [])
     return FitResult(
         model=model, method=str(obj.get("method")),
-        h=_array(obj, "h", (n,)), J=_array(obj, "J", (n, n)),
+        h=_array(obj, "h", (n,)), J=_couplings(obj, n, model),
         K=_array(obj, "K", (n,), required=model == "lft"),
         u=_array(obj, "u", (_count(obj, "n_ticks", 1),), required=False),
         n_units=n, n_samples=_count(obj, "n_samples", 0),

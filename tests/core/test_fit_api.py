@@ -167,6 +167,19 @@ def test_fit_file_with_missing_or_wrong_fields_is_refused(small_fit, tmp_path, c
         load_fit(bad)
 
 
+def test_fit_file_with_asymmetric_couplings_is_refused(small_fit, tmp_path):
+    obj = fit_to_json(small_fit, arrays=False)
+    obj["J"][0][1] += 0.5                     # was symmetrised without a word when simulated
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(obj))
+    with pytest.raises(FitError, match=r"'J' is not symmetric \(J\[0\]\[1\] = .* but J\[1\]\[0\]"):
+        load_fit(bad)
+    kinetic = fit(_raster(), model="kinetic", validate_fit=False)
+    assert not np.allclose(kinetic.J, kinetic.J.T)
+    path = save_fit(kinetic, tmp_path / "kinetic.json")
+    assert np.array_equal(load_fit(path).J, kinetic.J)
+
+
 def test_lattice_model_export_reproduces_the_fitted_energy(small_fit):
     model = to_lattice_model(small_fit, ticks=7)
     assert model.temperature == 1.0 and model.time_boundary == "open"
