@@ -15,16 +15,21 @@ dropped. The scheduler is a :class:`distributed.LocalCluster` (processes, one th
 worker per core) unless an address is given (argument or ``NEUROLATTICE_SCHEDULER``).
 """
 
+import contextlib
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
+from . import worker_preload
 from .errors import ParameterError
 
 __all__ = ["SCHEDULER_ENV", "sweep_points", "point_key", "compute_point", "open_client",
@@ -197,9 +202,67 @@ def open_client(scheduler=None, workers=None, timeout=10.0):
     n = int(workers) if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ParameterError(f"workers must be >= 1; got {workers}")
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0")
+    _drop_interrupted_wait_error()
+    with _interrupts_held() as interrupted:
+        try:   # workers ignore Ctrl-C (the caller stops them) and log errors only
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=logging.ERROR,
+                                   preload=[worker_preload.__name__])
+        except Exception:
+            if interrupted():      # a worker starting up took the Ctrl-C and died of it
+                raise KeyboardInterrupt from None
+            raise
+    if interrupted():
+        cluster.close()
+        raise KeyboardInterrupt
     return Client(cluster), True
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Ctrl-C recorded, not raised, while the block runs; yields a function telling if one came.
+
+    A KeyboardInterrupt raised inside LocalCluster's start left a half-started cluster whose
+    exit printed tracebacks; the caller raises it once the start is over. Only the main thread
+    handles signals; in another thread (the dashboard) nothing changes.
+    """
+    came = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield lambda: bool(came)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
+class _InterruptedWaitError(logging.Filter):
+    """Drops the error distributed (2026.8) logs when Ctrl-C ends a wait for the scheduler.
+
+    ``distributed.utils.sync`` then schedules a ``cancel`` that reads a variable not yet set,
+    and tornado logs the NameError with its traceback while the caller already handles the
+    KeyboardInterrupt. Every other record passes.
+    """
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, NameError) or error.__traceback__ is None:
+            return True
+        last = error.__traceback__
+        while last.tb_next is not None:
+            last = last.tb_next
+        code = last.tb_frame.f_code
+        return not (code.co_name == "cancel"
+                    and Path(code.co_filename).parts[-2:] == ("distributed", "utils.py"))
+
+
+def _drop_interrupted_wait_error():
+    logger = logging.getLogger("tornado.application")
+    if not any(isinstance(f, _InterruptedWaitError) for f in logger.filters):
+        logger.addFilter(_InterruptedWaitError())
+
+
 
 
 def _load_cached(cache_dir, key):

@@ -209,3 +209,27 @@ def test_sweep_exit_code_is_1_when_points_fail(capsys, monkeypatch):
     captured = capsys.readouterr()
     assert len(json.loads(captured.out)) == 4
     assert "1 of 4 points" in captured.err and "boom" in captured.err
+
+
+def test_ctrl_c_stops_a_sweep_with_one_line_and_keeps_the_finished_points(tmp_path):
+    """Ctrl-C reaches the whole foreground process group, Dask's worker processes included."""
+    import signal
+    import time
+
+    cache = tmp_path / "cache"
+    argv = [sys.executable, "-m", "neurolattice_core.cli", "sweep", "--connectivity", "ring",
+            "--neurons", "16", "--ticks", "16", "--J", "0.2:0.8:12", "--K", "0.2:0.8:12",
+            "--sweeps", "4000", "--workers", "2", "--cache", str(cache)]
+    run = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           start_new_session=True)
+    seen, deadline = b"", time.monotonic() + 240
+    while b"] 3/" not in seen and run.poll() is None and time.monotonic() < deadline:
+        seen += os.read(run.stderr.fileno(), 4096)
+    assert b"] 3/" in seen, seen.decode(errors="replace")       # three points done
+    os.killpg(run.pid, signal.SIGINT)                            # as a terminal's Ctrl-C does
+    rest = run.communicate(timeout=120)[1]
+    stderr = (seen + rest).decode(errors="replace")
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.rstrip().endswith("neurolattice sweep: interrupted")
+    assert len(list(cache.glob("*.json"))) >= 3
