@@ -220,8 +220,12 @@ def test_ctrl_c_stops_a_sweep_with_one_line_and_keeps_the_finished_points(tmp_pa
     argv = [sys.executable, "-m", "neurolattice_core.cli", "sweep", "--connectivity", "ring",
             "--neurons", "16", "--ticks", "16", "--J", "0.2:0.8:12", "--K", "0.2:0.8:12",
             "--sweeps", "4000", "--workers", "2", "--cache", str(cache)]
+    def own_group_with_ctrl_c():   # a shell's background job (CI) starts with SIGINT ignored
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     run = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           start_new_session=True)
+                           preexec_fn=own_group_with_ctrl_c)
     seen, deadline = b"", time.monotonic() + 240
     while b"] 3/" not in seen and run.poll() is None and time.monotonic() < deadline:
         seen += os.read(run.stderr.fileno(), 4096)
