@@ -125,7 +125,7 @@ def _couplings(obj, n, model):
         if gap > SYMMETRY_TOLERANCE * max(1.0, float(np.max(np.abs(J)))):
             i, j = np.unravel_index(int(np.argmax(np.abs(J - J.T))), J.shape)
             raise FitError(f"fit file: 'J' is not symmetric (J[{i}][{j}] = {J[i, j]:g} but "
-                           f"J[{j}][{i}] = {J[j, i]:g}); a {model} fit has symmetric couplings, "
+                           f"J[{j}][{i}] = {J[j, i]:g}); {model} fits have symmetric couplings, "
                            f"so the file was edited or damaged: fit the recording again")
     return J
 
