@@ -263,8 +263,6 @@ def _drop_interrupted_wait_error():
         logger.addFilter(_InterruptedWaitError())
 
 
-
-
 def _load_cached(cache_dir, key):
     if cache_dir is None:
         return None

@@ -121,9 +121,9 @@ def _couplings(obj, n, model):
     """The (n, n) couplings ``obj["J"]``; symmetric unless the model is kinetic."""
     J = _array(obj, "J", (n, n))
     if model != "kinetic":
-        gap = float(np.max(np.abs(J - J.T)))
-        if gap > SYMMETRY_TOLERANCE * max(1.0, float(np.max(np.abs(J)))):
-            i, j = np.unravel_index(int(np.argmax(np.abs(J - J.T))), J.shape)
+        gap = np.abs(J - J.T)
+        if gap.max() > SYMMETRY_TOLERANCE * max(1.0, float(np.max(np.abs(J)))):
+            i, j = np.unravel_index(int(np.argmax(gap)), J.shape)
             raise FitError(f"fit file: 'J' is not symmetric (J[{i}][{j}] = {J[i, j]:g} but "
                            f"J[{j}][{i}] = {J[j, i]:g}); {model} fits have symmetric couplings, "
                            f"so the file was edited or damaged: fit the recording again")

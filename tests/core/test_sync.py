@@ -9,23 +9,29 @@ from neurolattice_core.kernels.sync import prefetch
 
 
 @njit
-def _prefetch_all(words, write_words):
+def _prefetch_to_read(words):
     for p in range(0, words.size, 8):
         prefetch(words, p, 0)
-        prefetch(write_words, p, 1)
-    return words.sum() + write_words.sum()
+    return words.sum()
 
 
-def test_prefetch_changes_nothing_and_emits_both_hints():
+@njit
+def _prefetch_to_write(words):
+    for p in range(0, words.size, 8):
+        prefetch(words, p, 1)
+    return words.sum()
+
+
+@pytest.mark.parametrize("kernel, instructions", [
+    (_prefetch_to_read, ("prefetcht0",)),
+    (_prefetch_to_write, ("prefetchw", "prefetcht0")),   # prefetchw where the CPU has it
+])
+def test_prefetch_changes_nothing_and_emits_its_hint(kernel, instructions):
     words = np.arange(100, dtype=np.uint64)
-    write_words = np.arange(100, 200, dtype=np.uint64)
-    before = words.copy(), write_words.copy()
-    assert _prefetch_all(words, write_words) == sum(range(200))
-    np.testing.assert_array_equal(words, before[0])
-    np.testing.assert_array_equal(write_words, before[1])
-    assembly = next(iter(_prefetch_all.inspect_asm().values()))
-    assert "prefetcht0" in assembly                 # the read hint
-    assert "prefetchw" in assembly or assembly.count("prefetcht0") >= 2   # the write hint
+    assert kernel(words) == sum(range(100))
+    np.testing.assert_array_equal(words, np.arange(100, dtype=np.uint64))
+    assembly = next(iter(kernel.inspect_asm().values()))
+    assert any(instruction in assembly for instruction in instructions)
 
 
 def test_prefetch_needs_a_literal_read_or_write_flag():
