@@ -185,6 +185,9 @@ def open_client(scheduler=None, workers=None, timeout=10.0):
     client : distributed.Client
     owned : bool
     """
+    # dask is imported here, not at the top: imported before the CLI set up logging, it let
+    # distributed's INFO lines through
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None and not isinstance(scheduler, str):
@@ -203,19 +206,42 @@ def open_client(scheduler=None, workers=None, timeout=10.0):
     if n < 1:
         raise ParameterError(f"workers must be >= 1; got {workers}")
     _drop_interrupted_wait_error()
-    with _interrupts_held() as interrupted:
-        try:   # workers ignore Ctrl-C (the caller stops them) and log errors only
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        _start_fork_server_ignoring_ctrl_c()
+        with _interrupts_held() as interrupted:
+            # workers ignore Ctrl-C (the caller stops them) and log errors only
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                    dashboard_address=":0", silence_logs=logging.ERROR,
                                    preload=[worker_preload.__name__])
-        except Exception:
-            if interrupted():      # a worker starting up took the Ctrl-C and died of it
-                raise KeyboardInterrupt from None
-            raise
     if interrupted():
         cluster.close()
         raise KeyboardInterrupt
     return Client(cluster), True
+
+
+def _start_fork_server_ignoring_ctrl_c():
+    """Start multiprocessing's fork server, from which the workers are forked, ignoring SIGINT.
+
+    The fork server hands each process it forks the SIGINT handling it started with, and a
+    process started with SIGINT ignored keeps it ignored: so the workers ignore Ctrl-C from
+    their first instruction. (Spawned workers, Dask's default, began with Python's
+    KeyboardInterrupt handler; a Ctrl-C before their preload set it aside printed a traceback.)
+    SIGINT is ignored here only while the server's process is spawned, a few milliseconds;
+    a Ctrl-C in them is lost. Outside the main thread, or with a server already running, the
+    worker preload ignores SIGINT instead, a moment later.
+    """
+    from multiprocessing import forkserver
+
+    from distributed.utils import get_mp_context
+
+    get_mp_context()   # distributed's preload list of the fork server, set before it starts
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 @contextlib.contextmanager

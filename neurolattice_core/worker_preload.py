@@ -2,7 +2,9 @@
 
 Ctrl-C in a terminal interrupts every process of the foreground group. The caller handles it
 and closes the cluster; workers that took it too printed their own KeyboardInterrupt
-tracebacks, so they ignore it.
+tracebacks, so they ignore it. Workers forked by the fork server that :mod:`.sweeps` starts
+from the main thread ignore it from their start; this preload covers the others (a cluster
+started from another thread, as the dashboard's sweeps are).
 """
 
 import signal

@@ -235,5 +235,35 @@ def test_ctrl_c_stops_a_sweep_with_one_line_and_keeps_the_finished_points(tmp_pa
     stderr = (seen + rest).decode(errors="replace")
     assert run.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert " INFO " not in stderr, stderr          # Dask's start-up log stays quiet
     assert stderr.rstrip().endswith("neurolattice sweep: interrupted")
     assert len(list(cache.glob("*.json"))) >= 3
+
+
+def _sigint_handling(_):
+    """The SIGINT handler of the process this runs in (a forked worker), as text."""
+    import signal
+
+    return str(signal.getsignal(signal.SIGINT))
+
+
+def test_processes_forked_for_a_sweep_ignore_ctrl_c_from_their_start():
+    """Workers forked by the fork server ignore SIGINT before any of their code runs.
+
+    Spawned workers began with Python's KeyboardInterrupt handler, and a Ctrl-C in the moment
+    before their preload ignored it printed a traceback from each of them.
+    """
+    import multiprocessing
+    import signal
+
+    import dask
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+    try:
+        with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+            sw._start_fork_server_ignoring_ctrl_c()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # set back
+        with multiprocessing.get_context("forkserver").Pool(1) as pool:
+            assert pool.apply(_sigint_handling, (0,)) == str(signal.SIG_IGN)
+    finally:
+        signal.signal(signal.SIGINT, before)
