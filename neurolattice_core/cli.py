@@ -515,7 +515,11 @@ def join_negative_values(argv):
 
 def main(argv=None):
     """Entry point of the console script; returns the exit code."""
-    parser = build_parser()
+    try:
+        parser = build_parser()      # imports the commands' modules: Ctrl-C may come here too
+    except KeyboardInterrupt:
+        print("neurolattice: interrupted", file=sys.stderr)
+        return 130
     try:
         args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     except SystemExit as done:  # a parse error (one line, code 2) or --help (code 0)
@@ -531,12 +535,29 @@ def main(argv=None):
             raise
         print(f"neurolattice {args.command}: error: {cli_words(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as error:
+        if not _ctrl_c_in(error):
+            raise
         print(f"neurolattice {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+
+
+def _ctrl_c_in(error):
+    """True if ``error`` is, or was raised while handling, a KeyboardInterrupt.
+
+    Numba turns a Ctrl-C that comes while it loads a cached kernel into a SystemError
+    ("returned a result with an exception set") whose cause is the KeyboardInterrupt.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _one_line_warning(command):

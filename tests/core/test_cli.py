@@ -374,3 +374,42 @@ def test_a_raster_is_read_at_its_own_bin_width_unless_told_otherwise(capsys, tmp
     assert (merged["bin_ms"], merged["ticks"]) == (20.0, 150)
     fitted = run_json(capsys, "fit", str(path), "--model", "maxent", "--holdout", "0", "--json")
     assert fitted["bin_ms"] == 10.0 and fitted["n_ticks"] == 300
+
+
+def _numba_wrapped_ctrl_c(args):
+    """What Numba raises when Ctrl-C comes while it loads a cached kernel."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as interrupt:
+        raise SystemError("CPUDispatcher(<function _sweeps_measured>) returned a result with "
+                          "an exception set") from interrupt
+
+
+def test_ctrl_c_while_numba_loads_a_kernel_is_one_line_and_exit_130(capsys, monkeypatch):
+    from neurolattice_core import cli
+
+    monkeypatch.setattr(cli, "_simulate", _numba_wrapped_ctrl_c)
+    assert main(["simulate", "--neurons", "8", "--ticks", "8"]) == 130
+    assert capsys.readouterr().err == "neurolattice simulate: interrupted\n"
+
+
+def test_a_system_error_that_is_not_ctrl_c_is_not_taken_for_one(monkeypatch):
+    from neurolattice_core import cli
+
+    def broken(args):
+        raise SystemError("a real bug")
+
+    monkeypatch.setattr(cli, "_simulate", broken)
+    with pytest.raises(SystemError, match="a real bug"):
+        main(["simulate", "--neurons", "8", "--ticks", "8"])
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_130(capsys, monkeypatch):
+    from neurolattice_core import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["simulate"]) == 130
+    assert capsys.readouterr().err == "neurolattice: interrupted\n"
