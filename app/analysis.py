@@ -16,8 +16,8 @@ class ThrottledAnalyser:
     """``live_observables`` of a sampler's configuration, at most once per ``period`` seconds.
 
     Between two analyses the previous result (the same dict object) is returned. A sampler that
-    is stepped by hand (no background thread) is analysed on every call, so a single Step always
-    shows up to date correlations.
+    is stepped by hand (no background thread) or paused is analysed on every call, so a single
+    Step, and the last chunk run before a pause, always show up to date correlations and |m|.
 
     Parameters
     ----------
@@ -36,8 +36,8 @@ class ThrottledAnalyser:
     def __call__(self, spins):
         """Analyse ``spins`` (int8 (R, N, T)) or return the last analysis (see class doc)."""
         now = time.perf_counter()
-        if (self._products is None or not self.sampler.running or spins.shape != self._shape
-                or now - self._last >= self.period):
+        if (self._products is None or not self.sampler.running or self.sampler.paused
+                or spins.shape != self._shape or now - self._last >= self.period):
             self._products = live_observables(self.sampler.model, spins)
             self._shape, self._last = spins.shape, now
         return self._products
