@@ -45,7 +45,8 @@ def phase_diagram(grid, settings, observable, point, trajectory):
     """The heatmap of a sweep, the exact critical line, the recording and its flow (Overlay).
 
     ``grid`` is :func:`neurolattice_core.phases.sweep_grid` output or None (empty state: the
-    axes of ``settings`` with the line and a hint).
+    axes of ``settings`` with the line and a hint). A grid with no finished point yet (all
+    NaN) is drawn as the empty state too: HoloViews would find no colour range in it.
     """
     connectivity, ticks = settings["connectivity"], settings["ticks"]
     if grid is None:
@@ -57,11 +58,12 @@ def phase_diagram(grid, settings, observable, point, trajectory):
     x_range = _bounds(J, [(p["J"], p["J_err"]) for p in marks])
     y_range = _bounds(K, [(p["K"], p["K_err"]) for p in marks])
     vdim = hv.Dimension(observable, label=OBSERVABLE_LABELS[observable])
-    if grid is None:  # the grid to be swept, in grey, with a hint
+    if grid is None or not np.isfinite(grid[2]).any():  # the grid to be swept, in grey
+        hint = ("No sweep yet: press ‘Run sweep’ to colour the grid" if grid is None else
+                "Sweeping: each point is coloured when it is done")
         base = hv.Image((J, K, np.zeros((len(K), len(J)))), kdims=[X, Y],
                         vdims=[vdim]).opts(cmap=["#eeeeee"], colorbar=False) * hv.Text(
-            np.mean(x_range), np.mean(y_range),
-            "No sweep yet: press ‘Run sweep’ to colour the grid", fontsize=12, kdims=[X, Y])
+            np.mean(x_range), np.mean(y_range), hint, fontsize=12, kdims=[X, Y])
     else:
         base = hv.Image((J, K, grid[2]), kdims=[X, Y], vdims=[vdim]).opts(
             cmap="viridis", colorbar=True, clabel=OBSERVABLE_LABELS[observable],

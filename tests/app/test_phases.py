@@ -178,3 +178,25 @@ def test_a_flow_running_when_the_recording_changes_is_not_shown():
     state.forget_flows()                                 # the recording changed meanwhile
     state.wait(thread, timeout=300)
     assert state.time_flow is None and state.flow_status == "idle"
+
+
+def test_a_sweep_with_no_point_done_yet_is_drawn_as_the_grid_to_be_swept():
+    """An all-NaN heatmap made HoloViews warn "All-NaN slice encountered" in the server log."""
+    import warnings
+
+    import holoviews as hv
+
+    settings = dict(connectivity="ring", neurons=8, ticks=8, J_min=0.1, J_max=1.0,
+                    J_points=3, K_min=0.1, K_max=1.0, K_points=2)
+    J, K = np.linspace(0.1, 1.0, 3), np.linspace(0.1, 1.0, 2)
+    grid = (J, K, np.full((2, 3), np.nan))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        overlay = phase_diagram(grid, settings, "abs_magnetization", None, [])
+        hv.render(overlay, backend="bokeh")
+    hints = [layer for layer in overlay.traverse(lambda x: x, [hv.Text])]
+    assert [hint.text for hint in hints] == ["Sweeping: each point is coloured when it is done"]
+    half = grid[2].copy()
+    half[0, 0] = 0.5                                   # one point done: the heatmap proper
+    assert not phase_diagram((J, K, half), settings, "abs_magnetization", None, []).traverse(
+        lambda x: x, [hv.Text])
