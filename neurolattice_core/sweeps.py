@@ -185,8 +185,6 @@ def open_client(scheduler=None, workers=None, timeout=10.0):
     client : distributed.Client
     owned : bool
     """
-    # dask is imported here, not at the top: imported before the CLI set up logging, it let
-    # distributed's INFO lines through
     import dask
     from distributed import Client, LocalCluster
 
@@ -206,8 +204,16 @@ def open_client(scheduler=None, workers=None, timeout=10.0):
     if n < 1:
         raise ParameterError(f"workers must be >= 1; got {workers}")
     _drop_interrupted_wait_error()
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        _start_fork_server_ignoring_ctrl_c()
+    # LocalCluster's silence_logs quiets distributed's own handler only; when logging was set up
+    # before distributed was imported (a server's log), its INFO lines reached the root handler
+    distributed_log = logging.getLogger("distributed")
+    distributed_log.setLevel(max(distributed_log.level, logging.ERROR))
+    # a command in a terminal (main thread): workers forked ignoring Ctrl-C from their start
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    forked = {"distributed.worker.multiprocessing-method": "forkserver"}
+    with dask.config.set(forked) if in_main_thread else contextlib.nullcontext():
+        if in_main_thread:
+            _start_fork_server_ignoring_ctrl_c()
         with _interrupts_held() as interrupted:
             # workers ignore Ctrl-C (the caller stops them) and log errors only
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -227,16 +233,16 @@ def _start_fork_server_ignoring_ctrl_c():
     their first instruction. (Spawned workers, Dask's default, began with Python's
     KeyboardInterrupt handler; a Ctrl-C before their preload set it aside printed a traceback.)
     SIGINT is ignored here only while the server's process is spawned, a few milliseconds;
-    a Ctrl-C in them is lost. Outside the main thread, or with a server already running, the
-    worker preload ignores SIGINT instead, a moment later.
+    a Ctrl-C in them is lost. Call from the main thread (the only one that handles signals),
+    with distributed's multiprocessing method set to "forkserver". Clusters started from
+    other threads (the dashboard's) keep Dask's method, and the worker preload ignores SIGINT
+    a moment after each worker starts.
     """
     from multiprocessing import forkserver
 
     from distributed.utils import get_mp_context
 
     get_mp_context()   # distributed's preload list of the fork server, set before it starts
-    if threading.current_thread() is not threading.main_thread():
-        return
     handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         forkserver.ensure_running()

@@ -267,3 +267,20 @@ def test_processes_forked_for_a_sweep_ignore_ctrl_c_from_their_start():
             assert pool.apply(_sigint_handling, (0,)) == str(signal.SIG_IGN)
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_local_cluster_keeps_dasks_info_lines_out_of_an_existing_log(caplog):
+    """A server's log (root handler set up before distributed was imported) got them all."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    client, owned = sw.open_client(workers=1)
+    try:
+        assert owned and client.submit(sum, [1, 2]).result() == 3
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    noisy = [r.getMessage() for r in caplog.records
+             if r.name.startswith("distributed") and r.levelno < logging.ERROR]
+    assert noisy == []
