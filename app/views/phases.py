@@ -41,12 +41,13 @@ def _bounds(values, extra):
     return low, high
 
 
-def phase_diagram(grid, settings, observable, point, trajectory):
+def phase_diagram(grid, settings, observable, point, trajectory, sweeping=False):
     """The heatmap of a sweep, the exact critical line, the recording and its flow (Overlay).
 
     ``grid`` is :func:`neurolattice_core.phases.sweep_grid` output or None (empty state: the
-    axes of ``settings`` with the line and a hint). A grid with no finished point yet (all
-    NaN) is drawn as the empty state too: HoloViews would find no colour range in it.
+    axes of ``settings`` with the line and a hint, which says so while ``sweeping``). A grid
+    with no finished point (all NaN) is drawn as the empty state too: HoloViews would find no
+    colour range in it.
     """
     connectivity, ticks = settings["connectivity"], settings["ticks"]
     if grid is None:
@@ -59,8 +60,9 @@ def phase_diagram(grid, settings, observable, point, trajectory):
     y_range = _bounds(K, [(p["K"], p["K_err"]) for p in marks])
     vdim = hv.Dimension(observable, label=OBSERVABLE_LABELS[observable])
     if grid is None or not np.isfinite(grid[2]).any():  # the grid to be swept, in grey
-        hint = ("No sweep yet: press ‘Run sweep’ to colour the grid" if grid is None else
-                "Sweeping: each point is coloured when it is done")
+        hint = ("Sweeping: each point is coloured when it is done" if sweeping else
+                "No sweep yet: press ‘Run sweep’ to colour the grid" if grid is None else
+                "No point of this sweep finished: press ‘Run sweep’ to colour the grid")
         base = hv.Image((J, K, np.zeros((len(K), len(J)))), kdims=[X, Y],
                         vdims=[vdim]).opts(cmap=["#eeeeee"], colorbar=False) * hv.Text(
             np.mean(x_range), np.mean(y_range), hint, fontsize=12, kdims=[X, Y])
@@ -206,7 +208,8 @@ class PhasesView(pn.viewable.Viewer):
         point, note = state.recording_point(settings["connectivity"])
         self.point_note.object = note or _placement_note(point, settings)
         return phase_diagram(state.grid(), settings, state.observable, point,
-                             state.trajectory(settings["connectivity"]))
+                             state.trajectory(settings["connectivity"]),
+                             sweeping=state.sweep_status == "running")
 
     def _redraw(self, *events):
         self.diagram.object = self._diagram()

@@ -190,13 +190,18 @@ def test_a_sweep_with_no_point_done_yet_is_drawn_as_the_grid_to_be_swept():
                     J_points=3, K_min=0.1, K_max=1.0, K_points=2)
     J, K = np.linspace(0.1, 1.0, 3), np.linspace(0.1, 1.0, 2)
     grid = (J, K, np.full((2, 3), np.nan))
+    def hints(overlay):
+        return [text.text for text in overlay.traverse(lambda x: x, [hv.Text])]
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        overlay = phase_diagram(grid, settings, "abs_magnetization", None, [])
+        overlay = phase_diagram(grid, settings, "abs_magnetization", None, [], sweeping=True)
         hv.render(overlay, backend="bokeh")
-    hints = [layer for layer in overlay.traverse(lambda x: x, [hv.Text])]
-    assert [hint.text for hint in hints] == ["Sweeping: each point is coloured when it is done"]
+    assert hints(overlay) == ["Sweeping: each point is coloured when it is done"]
+    assert hints(phase_diagram(None, settings, "binder", None, [], sweeping=True)) == [
+        "Sweeping: each point is coloured when it is done"]        # before the first record
+    assert hints(phase_diagram(grid, settings, "binder", None, [])) == [
+        "No point of this sweep finished: press ‘Run sweep’ to colour the grid"]
     half = grid[2].copy()
     half[0, 0] = 0.5                                   # one point done: the heatmap proper
-    assert not phase_diagram((J, K, half), settings, "abs_magnetization", None, []).traverse(
-        lambda x: x, [hv.Text])
+    assert hints(phase_diagram((J, K, half), settings, "abs_magnetization", None, [])) == []
