@@ -190,6 +190,7 @@ def test_a_sweep_with_no_point_done_yet_is_drawn_as_the_grid_to_be_swept():
                     J_points=3, K_min=0.1, K_max=1.0, K_points=2)
     J, K = np.linspace(0.1, 1.0, 3), np.linspace(0.1, 1.0, 2)
     grid = (J, K, np.full((2, 3), np.nan))
+
     def hints(overlay):
         return [text.text for text in overlay.traverse(lambda x: x, [hv.Text])]
 

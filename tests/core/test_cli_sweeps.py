@@ -255,9 +255,11 @@ def test_processes_forked_for_a_sweep_ignore_ctrl_c_from_their_start():
     """
     import multiprocessing
     import signal
+    from multiprocessing import forkserver
 
     import dask
 
+    forkserver._forkserver._stop()   # one started by an earlier test would decide the result
     before = signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
     try:
         with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
