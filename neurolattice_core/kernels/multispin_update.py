@@ -21,7 +21,7 @@ equal-time (temporal) neighbours among the ``z`` (``z_K``) present ones.  The cl
 accepted with probability ``P / 2**64 = floor(p 2**64) / 2**64``, p = Metropolis
 ``min(1, exp(-beta dE))`` or heat bath ``1 / (1 + exp(beta dE))``), or says "always" (p = 1.0)
 or "never" (P = 0).  A lane compares the 64-bit integer ``U`` whose bit ``63 - j`` is its bit of
-the random word ``r_j = random_u64(key_r, counter + j)`` with ``P``: accept iff ``U < P``.  The
+the random word ``r_j`` with ``P``: accept iff ``U < P``.  The
 comparison is lazy and bit-parallel: at step ``j`` the lanes whose bit differs from bit ``63 - j``
 of their ``P`` are decided (accepted where ``P`` has the 1); equal lanes stay undecided; lanes
 still undecided after 64 steps have ``U == P`` and are rejected.  This is exact, and independent
@@ -32,18 +32,26 @@ Class table rows (uint64, ``NCOL`` columns): 0-4 xor masks selecting the count b
 mask (all-ones selects s = -1), 8 lane mask (0 for padding rows), 9 .. 9 + NFIX - 1 bit
 ``63 - j`` of P as a mask, 9 + NFIX: P.  Lanes of unlisted classes (p = 1) are accepted.
 
-Random counters: ``counter = (((2 sweep + colour) N + i) L + w) 64`` (+ ``j``), key per replica.
+Random words: ``counter = (((2 sweep + colour) N + i) L + w) 64``, key per replica.  The first
+NFIX words come in pairs from ARS-5 (:func:`.ars.step_words`: ``r_j, r_{j+1}`` from the block
+``(counter + j, 0)``), computed with AES instructions in :mod:`.multispin_vector`; the words of
+the scalar finish are ``r_j = random_u64(key_r, counter + j)`` (SplitMix64), j >= NFIX.
+
+The segment loops (counts, classes and the NFIX steps) are :mod:`.multispin_vector`'s explicit
+vector code; :func:`_counts` and :func:`_mt` below are their scalar twins, used by the
+accumulation of large tables and by the finish.
 """
 
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from . import multispin_vector as vector
+from .ars import high_key
+from .multispin_vector import ACC, NFIX
 from .rng import random_u64
 
-NFIX = 12                 # branch-free steps, spelled out in _steps, _accumulate and _decide
 NCOL = 10 + NFIX          # columns of a class-table row (spelled out in _class_row)
-ACC = 16                  # accumulator stride of the tables of more than 8 rows (> NFIX)
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -116,113 +124,6 @@ def _threshold(m, r, j):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step_from(u, a, t, key, ctr, j):
-    """Lazy-comparison step j: decide the lanes whose bit of r_j differs from their bit of t."""
-    d = random_u64(key, ctr + np.uint64(j)) ^ t
-    return u & ~d, a | (u & d & t)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _step(u, a, m, r, key, ctr, j):
-    """Lazy-comparison step j: decide the lanes whose bit of r_j differs from bit 63 - j of P."""
-    return _step_from(u, a, _threshold(m, r, j), key, ctr, j)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _steps(m, r, key, ctr):
-    """The NFIX branch-free lazy-comparison steps for the class masks ``m`` of rows ``r``.
-
-    Returns (undecided lanes, accepted lanes); lanes in no listed class are accepted.  The
-    steps are spelled out so that the loop over words stays innermost (and vectorised).
-    """
-    u = _ZERO
-    for c in range(len(m)):
-        u |= m[c]
-    a = ~u
-    u, a = _step(u, a, m, r, key, ctr, 0)
-    u, a = _step(u, a, m, r, key, ctr, 1)
-    u, a = _step(u, a, m, r, key, ctr, 2)
-    u, a = _step(u, a, m, r, key, ctr, 3)
-    u, a = _step(u, a, m, r, key, ctr, 4)
-    u, a = _step(u, a, m, r, key, ctr, 5)
-    u, a = _step(u, a, m, r, key, ctr, 6)
-    u, a = _step(u, a, m, r, key, ctr, 7)
-    u, a = _step(u, a, m, r, key, ctr, 8)
-    u, a = _step(u, a, m, r, key, ctr, 9)
-    u, a = _step(u, a, m, r, key, ctr, 10)
-    u, a = _step(u, a, m, r, key, ctr, 11)
-    return u, a
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-            pbase, out):
-    """One segment with a 2-row class table: counts, classes and the NFIX steps, vectorised.
-
-    Positions px .. px+n-1 of the working row ``xrow``; the d-th equal-time neighbour of
-    position px + q is at ``q_d + q``.  ``nrow``/``prow`` are the (already rotated) time
-    neighbours, ``nmask``/``pmask`` clear missing temporal bonds, ``kc`` is all-ones when the
-    temporal count is merged into the main count (J == K).  The class rows are held in
-    registers (no loads in the loop, so LLVM vectorises it).  Writes out[0, q] (lanes still
-    undecided) and out[1, q] (lanes accepted so far); lanes of unlisted classes (p = 1) are
-    accepted.
-    """
-    r = (_class_row(CL, 0), _class_row(CL, 1))
-    for q in range(n):
-        uq = np.uint64(q)
-        p = px + uq
-        x = xrow[p]
-        b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
-                                     xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        m = (_mt(r[0], b0, b1, b2, e0, e1, x), _mt(r[1], b0, b1, b2, e0, e1, x))
-        u, a = _steps(m, r, key, ctr_base + pbase[p])
-        out[0, q] = u
-        out[1, q] = a
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-            pbase, out):
-    """As :func:`_fused2` for a 4-row class table."""
-    r = (_class_row(CL, 0), _class_row(CL, 1),
-         _class_row(CL, 2), _class_row(CL, 3))
-    for q in range(n):
-        uq = np.uint64(q)
-        p = px + uq
-        x = xrow[p]
-        b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
-                                     xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        m = (_mt(r[0], b0, b1, b2, e0, e1, x), _mt(r[1], b0, b1, b2, e0, e1, x),
-             _mt(r[2], b0, b1, b2, e0, e1, x), _mt(r[3], b0, b1, b2, e0, e1, x))
-        u, a = _steps(m, r, key, ctr_base + pbase[p])
-        out[0, q] = u
-        out[1, q] = a
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-            pbase, out):
-    """As :func:`_fused2` for an 8-row class table."""
-    r = (_class_row(CL, 0), _class_row(CL, 1),
-         _class_row(CL, 2), _class_row(CL, 3),
-         _class_row(CL, 4), _class_row(CL, 5),
-         _class_row(CL, 6), _class_row(CL, 7))
-    for q in range(n):
-        uq = np.uint64(q)
-        p = px + uq
-        x = xrow[p]
-        b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
-                                     xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        m = (_mt(r[0], b0, b1, b2, e0, e1, x), _mt(r[1], b0, b1, b2, e0, e1, x),
-             _mt(r[2], b0, b1, b2, e0, e1, x), _mt(r[3], b0, b1, b2, e0, e1, x),
-             _mt(r[4], b0, b1, b2, e0, e1, x), _mt(r[5], b0, b1, b2, e0, e1, x),
-             _mt(r[6], b0, b1, b2, e0, e1, x), _mt(r[7], b0, b1, b2, e0, e1, x))
-        u, a = _steps(m, r, key, ctr_base + pbase[p])
-        out[0, q] = u
-        out[1, q] = a
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _or_threshold(AC, o, m, r, j):
     """AC[o + 1 + j] |= threshold t_j of the class masks ``m`` (spelled-out step j)."""
     AC[o + np.uint64(1 + j)] |= _threshold(m, r, j)
@@ -263,30 +164,6 @@ def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _decide(AC, px, n, key, ctr_base, pbase, out):
-    """The NFIX steps from the accumulated class masks AC (see :func:`_accumulate`)."""
-    for q in range(n):
-        o = np.uint64(q) * np.uint64(ACC)
-        u = AC[o]
-        a = ~u
-        ctr = ctr_base + pbase[px + np.uint64(q)]
-        u, a = _step_from(u, a, AC[o + np.uint64(1)], key, ctr, 0)
-        u, a = _step_from(u, a, AC[o + np.uint64(2)], key, ctr, 1)
-        u, a = _step_from(u, a, AC[o + np.uint64(3)], key, ctr, 2)
-        u, a = _step_from(u, a, AC[o + np.uint64(4)], key, ctr, 3)
-        u, a = _step_from(u, a, AC[o + np.uint64(5)], key, ctr, 4)
-        u, a = _step_from(u, a, AC[o + np.uint64(6)], key, ctr, 5)
-        u, a = _step_from(u, a, AC[o + np.uint64(7)], key, ctr, 6)
-        u, a = _step_from(u, a, AC[o + np.uint64(8)], key, ctr, 7)
-        u, a = _step_from(u, a, AC[o + np.uint64(9)], key, ctr, 8)
-        u, a = _step_from(u, a, AC[o + np.uint64(10)], key, ctr, 9)
-        u, a = _step_from(u, a, AC[o + np.uint64(11)], key, ctr, 10)
-        u, a = _step_from(u, a, AC[o + np.uint64(12)], key, ctr, 11)
-        out[0, q] = u
-        out[1, q] = a
-
-
-@njit(cache=True, nogil=True, _nrt=False)
 def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
              pbase, out, AC):
     """The NFIX first steps of a segment with the class table CL (2, 4, 8 or 4k rows).
@@ -295,23 +172,25 @@ def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key,
     with a field, open-time end rows) accumulate their classes four at a time in AC first.
     """
     n_rows = CL.shape[0]
+    key_hi = high_key(key)
+    count = np.uint64(n)
     if n_rows == 2:
-        _fused2(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-                pbase, out)
+        vector.fused2(xrow, nrow, prow, px, q0, q1, q2, q3, count, nmask, pmask, kc, CL, key,
+                      key_hi, ctr_base, pbase, out)
         return
     if n_rows == 4:
-        _fused4(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-                pbase, out)
+        vector.fused4(xrow, nrow, prow, px, q0, q1, q2, q3, count, nmask, pmask, kc, CL, key,
+                      key_hi, ctr_base, pbase, out)
         return
     if n_rows == 8:
-        _fused8(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-                pbase, out)
+        vector.fused8(xrow, nrow, prow, px, q0, q1, q2, q3, count, nmask, pmask, kc, CL, key,
+                      key_hi, ctr_base, pbase, out)
         return
     for k in range(ACC * n):
         AC[k] = _ZERO
     for c0 in range(0, n_rows, 4):
         _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC)
-    _decide(AC, px, n, key, ctr_base, pbase, out)
+    vector.decide(AC, px, count, key, key_hi, ctr_base, pbase, out)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")

@@ -24,7 +24,9 @@ def test_simulate_json_contract(capsys):
     assert SIMULATE_KEYS <= result.keys()
     assert len(result["temporal_correlation"]) == 128 // 2 + 1
     assert len(result["spatial_correlation"]) == 16 // 2 + 1
-    assert result["temporal_correlation"][0] == pytest.approx(1.0, abs=0.05)
+    # C(0) = 1 - (time-mean spin)^2 averaged over neurons: below 1 when the run is magnetised
+    c_tau = np.array(result["temporal_correlation"])
+    assert 0.0 < c_tau[0] <= 1.0 and np.all(np.abs(c_tau) <= c_tau[0] + 1e-12)
     assert result["sweeps"] == 200 and result["seed"] == 4 and result["flips_per_ns"] > 0
     assert -2.0 <= result["energy_per_site"] <= 0.0 and result["energy_per_site_err"] > 0
 

@@ -24,6 +24,8 @@ from neurolattice_core import connectivity
 from neurolattice_core.errors import ParameterError
 from neurolattice_core.exact_ising import kaufman_energy_per_site
 from neurolattice_core.kernels import multispin as ms
+from neurolattice_core.kernels.ars import step_words
+from neurolattice_core.kernels.multispin_vector import NFIX
 from neurolattice_core.kernels.rng import random_u64, stream_key
 
 TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -155,7 +157,8 @@ def _reference(spins, nbr, colour, J, K, h, beta, periodic, metropolis, n_sweeps
 
     Site (i, t) sits in word w = t mod L, lane b = t // L; colour (colour_i + w) mod 2.  Its
     flip is accepted iff p == 1 or U < floor(p 2**64), with U the 64-bit integer whose bit
-    63 - j is bit b of random_u64(key_r, (((2 sweep + colour) N + i) L + w) 64 + j).
+    63 - j is bit b of r_j: with c = (((2 sweep + colour) N + i) L + w) 64, r_j is
+    step_words(key_r, c, NFIX)[j] (ARS-5) for j < NFIX and random_u64(key_r, c + j) after.
     """
     n_rep, n, n_ticks = spins.shape
     n_words = n_ticks // 64
@@ -188,9 +191,11 @@ def _reference(spins, nbr, colour, J, K, h, beta, periodic, metropolis, n_sweeps
                         if not accept:
                             big_p = np.uint64(math.ldexp(p, 64))
                             ctr = np.uint64((((2 * sweep + col) * n + i) * n_words + w) * 64)
+                            early = step_words(keys[r], ctr, NFIX)
                             for j in range(64):
-                                u_bit = (random_u64(keys[r], ctr + np.uint64(j))
-                                         >> np.uint64(t // n_words)) & np.uint64(1)
+                                word = early[j] if j < NFIX else random_u64(keys[r],
+                                                                            ctr + np.uint64(j))
+                                u_bit = (word >> np.uint64(t // n_words)) & np.uint64(1)
                                 p_bit = (big_p >> np.uint64(63 - j)) & np.uint64(1)
                                 if u_bit != p_bit:
                                     accept = p_bit == 1
@@ -211,6 +216,7 @@ CASES = [  # connectivity, N, grid shape, neuron periodic, time periodic, J, K, 
     ("grid", 15, (3, 5), False, False, 0.8, 0.4, 0.1, "metropolis"),
     ("grid", 8, (2, 4), True, False, -1.0, 0.4, 0.0, "heatbath"),
     ("grid", 16, (4, 4), True, True, 0.6, 1.1, 0.25, "heatbath"),
+    ("grid", 16, (4, 4), True, True, 1.0, 1.0, 0.0, "metropolis"),     # 4-row class table
 ]
 
 
