@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from .._vector_width import compile_target_has
+from .disjoint import njit_disjoint
 from .local_math import F32, _exp32, _exp32_2p32, _inc32, _next_weyl32, _uniform32_weyl, _weyl32
 from .rng import random_u64
 
@@ -82,13 +83,14 @@ def _metropolis(s, H, m2b, u):
     return (u < _exp32_2p32(min(x, _ZERO))) | (x >= _ZERO)
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _block_all(W, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, order, m2b, metropolis,
-               key, counter0):
+@njit_disjoint(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", _nrt=False)
+def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, order, m2b,
+               metropolis, key, counter0):
     """Update the block with all-to-all couplings from the slice sums S; returns flips.
 
     Site m (class index k_lo + m) of neuron i has its spin at W[row, i, t0 + m], its temporal
-    neighbours at W[row, i, nb0 + m] and W[row, i, nb0 + m + 1], its field at
+    neighbours at Wn[row, i, nb0 + m] and Wn[row, i, nb0 + m + 1] (``Wn`` is W, passed again
+    for the reads of ticks no update of the block writes: :mod:`.disjoint`), its field at
     hp[hrow[i], f0 + m] and its slice sum at S[r, s0 + m]. The segment of the q-th neuron
     i = order[q] uses the key ``random_u64(key, counter0 + 3 i)``.
     """
@@ -109,7 +111,7 @@ def _block_all(W, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, order
                 si = W[row, i, tb + mu]
                 s = F32(si)
                 H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
-                     + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
+                     + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one])))
                 flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
@@ -121,7 +123,7 @@ def _block_all(W, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, order
                 si = W[row, i, tb + mu]
                 s = F32(si)
                 H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
-                     + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one])))
+                     + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one])))
                 flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
@@ -131,13 +133,14 @@ def _block_all(W, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, order
     return flips
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hrow, indptr, indices,
-                 weights, K, order, m2b, metropolis, key, counter0, A, old):
+@njit_disjoint(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", _nrt=False)
+def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hrow, indptr,
+                 indices, weights, K, order, m2b, metropolis, key, counter0, A, old):
     """Update the block with sparse (CSR) or dense (cached fields) couplings; returns flips.
 
-    ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Cells, fields and
-    segment keys as in :func:`_block_all`; cached fields at phi[r, f0 + m, :].
+    ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Cells, fields,
+    ``Wn`` and segment keys as in :func:`_block_all`; cached fields at phi[r, f0 + m, :].
+    Neighbour neurons are read through W: an earlier neuron of the block may have written them.
     """
     flips = 0
     if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
@@ -198,7 +201,7 @@ def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hro
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
                 s = F32(si)
-                H = A[mu] + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one]))
+                H = A[mu] + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one]))
                 flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
@@ -208,7 +211,7 @@ def _block_field(dense, W, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hro
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
                 s = F32(si)
-                H = A[mu] + Ki * (F32(W[row, i, nb + mu]) + F32(W[row, i, nb + mu + one]))
+                H = A[mu] + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one]))
                 flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)

@@ -65,11 +65,11 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
     row = r * _geometry(T, block)[2] + lay_b
     counter0 = np.uint64(w) * np.uint64(3 * W.shape[1]) + np.uint64(c)
     if kind == KIND_ALL:
-        return _block_all(W, S, row, r, tb, nb, fb, _slice_column(fb, T, block), k_lo, n, hp,
+        return _block_all(W, W, S, row, r, tb, nb, fb, _slice_column(fb, T, block), k_lo, n, hp,
                           hrow, J_all, K, order, m2b, metropolis, key, counter0)
     A = np.empty(n, dtype=np.float32)
     old = np.empty(n, dtype=np.int8)
-    return _block_field(kind == KIND_DENSE, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
+    return _block_field(kind == KIND_DENSE, W, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
                         hrow, indptr, indices, weights, K, order, m2b, metropolis, key, counter0, A,
                         old)
 

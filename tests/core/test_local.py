@@ -19,6 +19,7 @@ import pytest
 from neurolattice_core.errors import ParameterError
 from neurolattice_core.exact import exact_moments
 from neurolattice_core.kernels import local
+from neurolattice_core.kernels.disjoint import DISJOINT_ARGUMENTS, njit_disjoint
 from neurolattice_core.kernels.local import (
     LocalState,
     colour_graph,
@@ -31,7 +32,7 @@ from neurolattice_core.kernels.local_math import (
     _exp32_array,
     _uniform32_array,
 )
-from neurolattice_core.kernels.local_segment import _block_field
+from neurolattice_core.kernels.local_segment import _block_all, _block_field
 from neurolattice_core.kernels.rng import random_u64, stream_key
 
 Z_MAX = 5.0
@@ -356,7 +357,8 @@ def _segment_case(metropolis, n=20001):
     W[0, 1, n:2 * n + 1] = nb
     hp = np.zeros((2, n), dtype=np.float32)
     hp[1] = A                                         # no equal-time neighbours: fields = A
-    flips = _block_field(False, W, np.zeros((1, 1, 1), np.int32), np.zeros((1, 1), np.int32),
+    flips = _block_field(False, W, W, np.zeros((1, 1, 1), np.int32),
+                         np.zeros((1, 1), np.int32),
                          np.float32(0), 0, 0, 0, n, 0, 0, n, hp, np.array([0, 1], np.int64),
                          np.zeros(3, np.int64),
                          np.zeros(0, np.int64), np.zeros(0, np.float32),
@@ -488,3 +490,25 @@ def test_read_only_spins_are_refused():
 def test_module_exports():
     assert set(local.KINDS) == {"all-to-all", "sparse", "dense"}
     assert local.METHODS == ("heatbath", "metropolis")
+
+
+@pytest.mark.parametrize("disjoint", [True, False])
+def test_block_loop_vectorises_without_overlap_checks(disjoint):
+    """With kernels.disjoint the all-to-all block loop has no run-time overlap checks.
+
+    Compiled again from its Python source (the cached kernel has no IR to read): with
+    ``njit_disjoint`` as in local_segment, and with plain ``numba.njit``, which has the checks.
+    """
+    assert DISJOINT_ARGUMENTS
+    n = 64
+    W = np.zeros((1, 2, 2 * n + 2), dtype=np.int8)
+    args = (W, W, np.zeros((1, n), np.int32), 0, 0, 0, n, 0, 0, 0, n,
+            np.zeros((1, n), np.float32), np.zeros(2, np.int64), np.float32(0.1),
+            np.ones(2, np.float32), np.array([0, 1], np.int64), np.float32(-0.8), True,
+            np.uint64(1), np.uint64(0))
+    decorate = njit_disjoint if disjoint else numba.njit
+    kernel = decorate(fastmath={"contract"}, error_model="numpy", _nrt=False)(_block_all.py_func)
+    kernel(*args)
+    code = kernel.inspect_llvm(kernel.signatures[0])
+    assert "x float>" in code                         # the loop is vectorised
+    assert ("vector.memcheck" in code) != disjoint
