@@ -46,6 +46,7 @@ from .local_sweep import (
     KIND_DENSE,
     KIND_SPARSE,
     _slice_sums,
+    _sweeps_neurons,
     _sweeps_parallel,
     _sweeps_pinned,
     _sweeps_replicas,
@@ -286,12 +287,15 @@ class LocalState:
         self._indptr, self._indices = np.zeros(2, np.int64), np.zeros(0, np.int64)
         self._weights = np.zeros(0, np.float32)
         self._order = np.arange(n, dtype=np.int64)
+        self._colour_starts = None   # sparse: where each colour starts in self._order
         self._Jq, self._scale = np.zeros((1, 1), np.int32), np.float32(0.0)
         if kind == "sparse":
             self._indptr, self._indices = p["indptr"], p["indices"]
             self._weights = p["weights"].astype(np.float32)
             colours = _greedy_colours(self._indptr, self._indices)
             self._order = np.argsort(colours, kind="stable").astype(np.int64)
+            counts = np.bincount(colours)
+            self._colour_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         elif kind == "dense":
             Jq, scale = quantise_couplings(p["J_dense"])
             self._Jq, self._scale = Jq, np.float32(scale)
@@ -385,7 +389,7 @@ class LocalState:
         if timed and self._drivers[True].choose():
             start = time.perf_counter()
             result = self._stretches_measured(betas, method, n_sweeps, keys, offset, every,
-                                              "ticks")
+                                              self._parallel_driver())
             if n_sweeps > 0:   # calls and measurements included, as in the serial timing
                 seconds_per_site = (time.perf_counter() - start) / (n_sweeps * R * n * T)
                 self._drivers[True].record(True, seconds_per_site)
@@ -418,6 +422,16 @@ class LocalState:
                 measured_at[k] = offset + done
                 k += 1
         return flips, measured_at, energy, magnetization
+
+    def _parallel_driver(self):
+        """The driver of one lattice on several threads ("neurons" or "ticks").
+
+        "neurons" for sparse couplings whose every colour has a neuron for each thread.
+        """
+        starts = self._colour_starts
+        if starts is not None and np.diff(starts).min() >= numba.get_num_threads():
+            return "neurons"
+        return "ticks"
 
     def _driver_arguments(self, betas, metropolis, n_sweeps, keys, offset):
         """The arguments of the local_sweep drivers up to ``cls`` (the block follows)."""
@@ -453,14 +467,18 @@ class LocalState:
             Ticks per parallel task (default: from the thread count and cache size); the
             spins are laid out again when it changes. Affects speed only: every value gives
             bit-identical results.
-        parallel : {None, False, "ticks", "replicas"}
+        parallel : {None, False, "ticks", "neurons", "replicas"}
             Driver: ``False`` serial; ``"ticks"`` the blocks of ticks of each time class on
             numba's threads (one parallel region per call, blocks waiting for their
-            neighbours; one region per class and sweep for periodic odd T); ``"replicas"`` the
-            replicas on numba's threads (one region per call). Default (None): serial with one
-            thread; by replicas when there are at least as many replicas as threads; serial
-            below ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or by ticks,
-            whichever has the lower measured time per site, timed apart for calls of fewer than
+            neighbours; one region per class and sweep for periodic odd T); ``"neurons"``
+            (sparse couplings only) each colour's neurons shared between numba's threads, all
+            ticks of a class per task (one region per call); ``"replicas"`` the replicas on
+            numba's threads (one region per call). Default (None): serial with one thread; by
+            replicas when there are at least as many replicas as threads; serial below
+            ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or in parallel (by
+            neurons for sparse couplings whose every colour has a neuron per thread, else by
+            ticks), whichever has the lower measured time per site, timed apart for calls of
+            fewer than
             ``SHORT_CALL_SWEEPS`` sweeps and longer ones (see :class:`DriverChoice`; the
             slower driver is timed again every 16th call, up to every 256th while the choice
             holds, so the choice follows the load of the machine). Speed only: results are
@@ -475,16 +493,19 @@ class LocalState:
         betas, metropolis, n_sweeps, keys, offset = _validate_run(R, betas, method, n_sweeps,
                                                                   keys, sweep_offset)
         threads = numba.get_num_threads()
-        if parallel not in (None, False, "ticks", "replicas"):
-            raise ParameterError(f"parallel must be None, False, 'ticks' or 'replicas', got "
-                                 f"{parallel!r}")
+        if parallel not in (None, False, "ticks", "neurons", "replicas"):
+            raise ParameterError(f"parallel must be None, False, 'ticks', 'neurons' or "
+                                 f"'replicas', got {parallel!r}")
+        if parallel == "neurons" and self.kind != "sparse":
+            raise ParameterError(f"parallel='neurons' needs sparse couplings (kind='sparse'), "
+                                 f"not kind={self.kind!r}: use 'ticks'")
         timed = None
         if parallel is None and threads > 1:
             if R >= threads:
                 parallel = "replicas"
             elif R * n * T // 2 >= PARALLEL_MIN_SITES:
                 timed = self._drivers[n_sweeps < SHORT_CALL_SWEEPS]
-                parallel = "ticks" if timed.choose() else False
+                parallel = self._parallel_driver() if timed.choose() else False
         if not parallel or threads == 1:
             parallel, threads = False, 1
         if block is None:
@@ -496,6 +517,8 @@ class LocalState:
         start = time.perf_counter()
         if parallel == "ticks" and self._cls.shape[0] == 2:   # one parallel region per call
             flips = _sweeps_pinned(*arguments, self._X, threads)
+        elif parallel == "neurons":
+            flips = _sweeps_neurons(*arguments, self._colour_starts, threads)
         else:
             flips = {False: _sweeps_serial, "ticks": _sweeps_parallel,
                      "replicas": _sweeps_replicas}[parallel](*arguments)

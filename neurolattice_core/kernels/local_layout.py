@@ -148,25 +148,53 @@ def _refresh_ghosts(W, r0, r1, T, periodic, B):
     Sources (:mod:`.local_layout`): the neighbouring block's edge, or the wrapped tick for
     periodic time; ghosts with no source keep 0 (open time, T == 1: no bond).
     """
-    _, d, nb = _geometry(T, B)
-    wrap = periodic and T >= 2
-    first_b, first_c = _cell(0, T, B)
-    last_b, last_c = _cell(T - 1, T, B)
+    nb = _geometry(T, B)[2]
+    sources = _ghost_sources(T, periodic, B)
     for r in range(r0, r1):
         for b in range(nb):
             ne_b, no_b = _block_counts(T, B, b)
-            row = r * nb + b
             for i in range(W.shape[1]):
-                if b + 1 < nb:
-                    W[row, i, ne_b] = W[row + 1, i, 0]
-                elif wrap and T % 2 == 0:
-                    W[row, i, ne_b] = W[r * nb + first_b, i, first_c]
-                if b > 0:
-                    W[row, i, d - 1] = W[row - 1, i, d + B - 1]
-                elif wrap:
-                    W[row, i, d - 1] = W[r * nb + last_b, i, last_c]
-                if wrap and no_b < ne_b:
-                    W[row, i, d + no_b] = W[r * nb + first_b, i, first_c]
+                _refresh_cell_ghosts(W, r, b, i, ne_b, no_b, sources)
+
+
+@njit(cache=True, nogil=True)
+def _refresh_neuron_ghosts(W, r, neurons, T, periodic, B):
+    """:func:`_refresh_ghosts` for the neurons ``neurons`` (int64 array) of replica r only.
+
+    A ghost copies a cell of its own neuron, so workers that update different neurons can
+    refresh their ghosts without waiting for each other.
+    """
+    sources = _ghost_sources(T, periodic, B)
+    for b in range(_geometry(T, B)[2]):
+        ne_b, no_b = _block_counts(T, B, b)
+        for q in range(neurons.size):
+            _refresh_cell_ghosts(W, r, b, neurons[q], ne_b, no_b, sources)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ghost_sources(T, periodic, B):
+    """What every ghost copy needs: (B, d, nb, wrap, even T, cells of ticks 0 and T - 1)."""
+    _, d, nb = _geometry(T, B)
+    first_b, first_c = _cell(0, T, B)
+    last_b, last_c = _cell(T - 1, T, B)
+    return B, d, nb, periodic and T >= 2, T % 2 == 0, first_b, first_c, last_b, last_c
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _refresh_cell_ghosts(W, r, b, i, ne_b, no_b, sources):
+    """The ghosts of neuron i in block b of replica r (``sources``: :func:`_ghost_sources`)."""
+    B, d, nb, wrap, even, first_b, first_c, last_b, last_c = sources
+    row = r * nb + b
+    if b + 1 < nb:
+        W[row, i, ne_b] = W[row + 1, i, 0]
+    elif wrap and even:
+        W[row, i, ne_b] = W[r * nb + first_b, i, first_c]
+    if b > 0:
+        W[row, i, d - 1] = W[row - 1, i, d + B - 1]
+    elif wrap:
+        W[row, i, d - 1] = W[r * nb + last_b, i, last_c]
+    if wrap and no_b < ne_b:
+        W[row, i, d + no_b] = W[r * nb + first_b, i, first_c]
 
 
 EDGE_FIRST_EVEN, EDGE_LAST_EVEN, EDGE_LAST_ODD = 0, 1, 2
