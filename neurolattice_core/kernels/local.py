@@ -28,6 +28,7 @@ import numba
 import numpy as np
 
 from ..errors import ParameterError
+from .local_choice import DriverChoice
 from .local_layout import (
     _greedy_colours,
     _merge,
@@ -62,8 +63,6 @@ PARALLEL_MIN_SITES = 1 << 13
 parallel region costs about 10-40 us (OpenMP threads wake from a passive wait), the time of
 10**4 site updates or more. Above it the faster driver is chosen by timing (see
 :meth:`LocalState.sweep`). Speed only: both drivers give identical results."""
-_EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slower ...
-_EXPLORE_MAX = 256    # ... doubling up to this while each timing confirms the choice
 SHORT_CALL_SWEEPS = 4  # calls of fewer sweeps are timed apart: waking the threads weighs more
 
 
@@ -288,6 +287,7 @@ class LocalState:
         self._weights = np.zeros(0, np.float32)
         self._order = np.arange(n, dtype=np.int64)
         self._colour_starts = None   # sparse: where each colour starts in self._order
+        self._smallest_colour = 0    # sparse: neurons of the smallest colour
         self._Jq, self._scale = np.zeros((1, 1), np.int32), np.float32(0.0)
         if kind == "sparse":
             self._indptr, self._indices = p["indptr"], p["indices"]
@@ -296,6 +296,7 @@ class LocalState:
             self._order = np.argsort(colours, kind="stable").astype(np.int64)
             counts = np.bincount(colours)
             self._colour_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            self._smallest_colour = int(counts.min())
         elif kind == "dense":
             Jq, scale = quantise_couplings(p["J_dense"])
             self._Jq, self._scale = Jq, np.float32(scale)
@@ -428,8 +429,7 @@ class LocalState:
 
         "neurons" for sparse couplings whose every colour has a neuron for each thread.
         """
-        starts = self._colour_starts
-        if starts is not None and np.diff(starts).min() >= numba.get_num_threads():
+        if self._smallest_colour >= numba.get_num_threads():
             return "neurons"
         return "ticks"
 
@@ -525,57 +525,6 @@ class LocalState:
         if timed is not None and n_sweeps > 0:
             timed.record(threads > 1, (time.perf_counter() - start) / (n_sweeps * R * n * T))
         return flips
-
-
-class DriverChoice:
-    """Parallel or serial driver for one kind of call, by the time per site each one took.
-
-    Calls of a few sweeps (a sampler measuring after every sweep) and longer calls are timed
-    apart: waking the threads, 0.1-0.3 ms on a virtual machine, can outweigh a short call's
-    parallel gain and not a long one's.
-    """
-
-    def __init__(self):
-        self.seconds_per_site = {False: None, True: None}   # by driver (parallel?), smoothed
-        self._warm = {False: False, True: False}   # first call of a driver (loading) untimed
-        self._explore_every = _EXPLORE_EVERY    # calls between timings of the slower driver
-        self._since_explored = 0
-        self._choice_explored = None             # the faster driver at the last such timing
-
-    def choose(self):
-        """Parallel (True) or serial (False): untimed drivers first, then the faster one.
-
-        The slower driver is timed again every ``_explore_every``-th call. That interval
-        doubles (up to ``_EXPLORE_MAX``) each time the faster driver is the same as at the
-        previous such timing, and falls back to ``_EXPLORE_EVERY`` when it changed: a clear
-        choice costs little, and a change of the machine's load is still followed.
-        """
-        rates = self.seconds_per_site
-        if rates[True] is None or rates[False] is None:
-            return rates[True] is None
-        faster = rates[True] < rates[False]
-        self._since_explored += 1
-        if self._since_explored < self._explore_every:
-            return faster
-        self._since_explored = 0
-        confirmed = faster == self._choice_explored
-        self._explore_every = min(2 * self._explore_every, _EXPLORE_MAX) if confirmed \
-            else _EXPLORE_EVERY
-        self._choice_explored = faster
-        return not faster
-
-    def record(self, parallel, seconds):
-        """Take the ``seconds`` per site of a call of the ``parallel`` (True) or serial driver.
-
-        A faster timing is taken at once (the first ones pay for waking the threads), a slower
-        one half-way (the choice follows a change of the machine's load); a driver's first
-        call (loading its code) is not counted.
-        """
-        old = self.seconds_per_site[parallel]
-        if self._warm[parallel]:
-            self.seconds_per_site[parallel] = (seconds if old is None else
-                                               min(seconds, 0.5 * (old + seconds)))
-        self._warm[parallel] = True
 
 
 def local_sweeps(spins, *, kind, K, fields, betas, time_periodic, method, n_sweeps, keys,

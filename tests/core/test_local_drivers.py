@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurolattice_core.errors import ParameterError
-from neurolattice_core.kernels import local
+from neurolattice_core.kernels import local, local_choice
 from neurolattice_core.kernels.local import LocalState
 from tests.core.test_local import _state, keys_for, kind_args
 
@@ -146,7 +146,7 @@ def test_timed_driver_choice_does_not_change_results():
             numba.set_num_threads(threads)
             spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
             state = LocalState(spins, **args)
-            calls = 2 * local._EXPLORE_EVERY + 2
+            calls = 2 * local_choice._EXPLORE_EVERY + 2
             sweeps = local.SHORT_CALL_SWEEPS    # the long calls' timings
             flips = [state.sweep(betas=np.array([0.6]), method="heatbath", n_sweeps=sweeps,
                                  keys=keys_for(3, 1), sweep_offset=sweeps * w, parallel=parallel)
@@ -175,7 +175,7 @@ def test_bad_driver_and_block_are_refused():
 
 def test_the_slower_driver_is_timed_less_often_while_the_choice_holds():
     """Timings of the slower driver: every 16th call, doubling to 256 while the choice holds."""
-    driver = local.DriverChoice()
+    driver = local_choice.DriverChoice()
 
     def explorations(rates, calls):
         driver.seconds_per_site.update(rates)
