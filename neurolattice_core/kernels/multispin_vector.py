@@ -15,6 +15,11 @@ and compute each word with :func:`.ars.ars5` in plain integer code: the same bit
 The loops compute what :mod:`.multispin_update` documents: for each word q of a segment the
 bit-sliced anti-aligned counts, the lanes of each class, and the first ``NFIX`` lazy
 comparison steps, writing out[0, q] (lanes still undecided) and out[1, q] (lanes accepted).
+
+Two facts of the callers save vector instructions: a word's counter ``ctr_base + pbase[p]`` is
+a multiple of 64 (each word owns 64 counters), so the block ``(counter + j, 0)`` is ``(counter
+xor j, 0)``; and the rows of a class table select disjoint lanes, so a lane's threshold bit is
+class 0's bit xor (its class's bit xor class 0's).
 """
 
 import os
@@ -95,14 +100,21 @@ class _Words:
         if software:
             return
         pair_type = ir.VectorType(_I64, 2)
-        self.keys = []
-        lo, hi = key_lo, key_hi
-        for _ in range(ROUNDS + 1):
+
+        def broadcast(lo, hi):
             pair = b.insert_element(b.insert_element(ir.Constant(pair_type, ir.Undefined), lo,
                                                      _I32(0)), hi, _I32(1))
-            self.keys.append(em.shuffle(pair, pair, [0, 1] * (em.lanes // 2)))
+            return em.shuffle(pair, pair, [0, 1] * (em.lanes // 2))
+
+        # counters are multiples of 64, so (counter + j, 0) xor k_0 = (counter, 0) xor
+        # (k_0 with j in its low half): one xor per block, with these whitening keys
+        self.whiten = [broadcast(b.xor(key_lo, _I64(j)), key_hi) for j in range(0, NFIX, 2)]
+        self.keys = []
+        lo, hi = key_lo, key_hi
+        for _ in range(ROUNDS):
             lo = b.add(lo, _I64(int(WEYL_LO)))
             hi = b.add(hi, _I64(int(WEYL_HI)))
+            self.keys.append(broadcast(lo, hi))
         fn_type = ir.FunctionType(em.vec, [em.vec, em.vec])
         self.enc = cgutils.get_or_insert_function(b.module, fn_type, _AES_NAME.format(""))
         self.enc_last = cgutils.get_or_insert_function(b.module, fn_type,
@@ -114,21 +126,23 @@ class _Words:
 
     def _hardware(self, counters):
         em, b = self.em, self.em.b
-        half = em.lanes // 2
-        blocks = [em.shuffle(counters, em.zero, sum(([k, em.lanes] for k in range(h0, h0 + half)),
-                                                     []))
-                  for h0 in (0, half)]          # (counter, 0) blocks of the low / high lanes
+        lanes = em.lanes
+        # the blocks (counter, 0) of the even lanes and of the odd lanes: a block's two output
+        # words then sit in its lane's 128-bit half, and splitting them needs no lane crossing
+        blocks = [em.shuffle(counters, em.zero,
+                             sum(([k, lanes] for k in range(parity, lanes, 2)), []))
+                  for parity in (0, 1)]
         out = []
-        for j in range(0, NFIX, 2):
-            step = ir.Constant(em.vec, [j, 0] * half)
+        for whiten in self.whiten:
             ys = []
             for block in blocks:
-                v = b.xor(b.add(block, step), self.keys[0])
-                for i in range(1, ROUNDS):
-                    v = b.call(self.enc, [v, self.keys[i]])
-                ys.append(b.call(self.enc_last, [v, self.keys[ROUNDS]]))
-            out.append(em.shuffle(ys[0], ys[1], list(range(0, 2 * em.lanes, 2))))
-            out.append(em.shuffle(ys[0], ys[1], list(range(1, 2 * em.lanes, 2))))
+                v = b.xor(block, whiten)
+                for key in self.keys[:-1]:
+                    v = b.call(self.enc, [v, key])
+                ys.append(b.call(self.enc_last, [v, self.keys[-1]]))
+            for half in range(2):       # lane L takes word `half` of block L // 2 of ys[L % 2]
+                out.append(em.shuffle(ys[0], ys[1], [(lane % 2) * lanes + (lane // 2) * 2 + half
+                                                     for lane in range(lanes)]))
         return out
 
     def _software(self, counters):
@@ -223,6 +237,10 @@ def _make_fused(n_rows, software):
                 context, builder, ty[12], table,
                 [context.get_constant(types.intp, c), context.get_constant(types.intp, k)])))
                 for k in range(10 + NFIX)] for c in range(n_rows)]
+            # classes are disjoint, so on a lane of class c, P's bit j of class 0 xor
+            # (P's bit of class c xor class 0's) is class c's: one and + one xor per class
+            deltas = [[builder.xor(row[9 + j], rows[0][9 + j]) for j in range(NFIX)]
+                      for row in rows[1:]]
             nmask, pmask, kc = (em.splat(v) for v in (nmask_v, pmask_v, kc_v))
             nkc = em.not_(kc)
             ctr = em.splat(ctr_v)
@@ -238,10 +256,10 @@ def _make_fused(n_rows, software):
                 for mask in masks[1:]:
                     live = builder.or_(live, mask)
 
-                def thresholds(j):
-                    t = builder.and_(masks[0], rows[0][9 + j])
-                    for mask, row in zip(masks[1:], rows[1:], strict=True):
-                        t = builder.or_(t, builder.and_(mask, row[9 + j]))
+                def thresholds(j):     # bit j of the lane's class's P, on the live lanes
+                    t = rows[0][9 + j]
+                    for mask, delta in zip(masks[1:], deltas, strict=True):
+                        t = builder.xor(t, builder.and_(mask, delta[j]))
                     return t
 
                 r = words.words(builder.add(ctr, em.load(bases, p)))
