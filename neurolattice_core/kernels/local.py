@@ -478,11 +478,10 @@ class LocalState:
             ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or in parallel (by
             neurons for sparse couplings whose every colour has a neuron per thread, else by
             ticks), whichever has the lower measured time per site, timed apart for calls of
-            fewer than
-            ``SHORT_CALL_SWEEPS`` sweeps and longer ones (see :class:`DriverChoice`; the
-            slower driver is timed again every 16th call, up to every 256th while the choice
-            holds, so the choice follows the load of the machine). Speed only: results are
-            bit-identical.
+            fewer than ``SHORT_CALL_SWEEPS`` sweeps and longer ones (see
+            :class:`.local_choice.DriverChoice`; the slower driver is timed again every 16th
+            call, up to every 256th while the choice holds, so the choice follows the load of
+            the machine). Speed only: results are bit-identical.
 
         Returns
         -------
