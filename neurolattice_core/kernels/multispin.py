@@ -301,7 +301,7 @@ def _sweeps_measured(kernel_args, pos, nbr, words, sweep_offset, n_sweeps, n_wor
     measured_at = np.empty(n_measured, dtype=np.int64)
     sums = np.empty((n_measured, 3, n_rep), dtype=np.int64)
     flips = np.zeros(n_rep, dtype=np.int64)
-    serial = serial_scratch(work, segs, cl_n, cl_e)   # one worker: made once, not per sweep
+    serial = serial_scratch(work, segs)   # one worker: made once, not per sweep
     done, k = 0, 0
     while done < n_sweeps:
         chunk = min(every - (sweep_offset + done) % every, n_sweeps - done)
@@ -320,7 +320,7 @@ def _sweeps_measured(kernel_args, pos, nbr, words, sweep_offset, n_sweeps, n_wor
                     sums[k, q, r] = parts[q, r].sum()
             measured_at[k] = sweep_offset + done
             k += 1
-    flips += serial[5][:n_rep]
+    flips += serial[3][:n_rep]
     return flips, measured_at, sums
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from numba import njit, prange
 
 from .multispin_prep import PAD
-from .multispin_update import ACC, _finish, _flip, _segment
+from .multispin_update import ACC, _segment
 from .sync import LINE, STATIC, fetch_add, mode, prefetch, store_release, wait_at_least
 
 _ONE = np.uint64(1)
@@ -125,11 +125,10 @@ def _prefetch_rows(xrow, nrow, prow, lo, end):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _task(work, r, w, blk, lo, hi, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, out, AC,
-          cm, rot):
+def _task(work, r, w, blk, lo, hi, segs, CLn, CLe, kc, periodic, key, ctr_hs, pbase, AC, rot):
     """Update the words of block ``blk`` at positions [lo, hi) of working row (r, w); flips.
 
-    ``out``, ``AC``, ``cm`` and ``rot`` (uint64 (2, W + PAD)) are the worker's scratch arrays.
+    ``AC`` and ``rot`` (uint64) are the worker's scratch arrays.
     """
     n_words = work.shape[1]
     xrow = work[r, w]
@@ -173,17 +172,14 @@ def _task(work, r, w, blk, lo, hi, segs, CLn, CLe, kc, periodic, key, ctr_hs, pb
         q2 = px + np.uint64(segs[sg, 5])
         q3 = px + np.uint64(segs[sg, 6])
         CL = CLn[segs[sg, 7]] if edge < 0 else CLe[segs[sg, 7], edge]
-        _segment(xrow, nrow, prow, px, q0, q1, q2, q3, _padded(m), nmask, pmask, kc, CL, key,
-                 ctr_base, pbase, out, AC)
-        _finish(xrow, nrow, prow, px, q0, q1, q2, q3, m, nmask, pmask, kc, CL, key, ctr_base,
-                pbase, out, cm)
-        total += _flip(xrow, px, m, out)
+        total += _segment(xrow, nrow, prow, px, q0, q1, q2, q3, _padded(m), m, nmask, pmask,
+                          kc, CL, key, ctr_base, pbase, AC)
     return total
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _run(work, hs, w, k, r, cuts, segs, CLn, CLe, kc, periodic, keys, stride, sweep_offset,
-         pbase, out, AC, cm, rot):
+         pbase, AC, rot):
     """Task (hs, unit) of unit (part k of row w of replica r), once what it reads is ready; flips.
 
     It may start when every part of rows w - 1, w, w + 1 has finished half-sweep hs - 1
@@ -192,7 +188,7 @@ def _run(work, hs, w, k, r, cuts, segs, CLn, CLe, kc, periodic, keys, stride, sw
     ctr_hs = np.uint64(2 * sweep_offset + hs) * np.uint64(stride)
     blk = (hs + w) & 1
     return _task(work, r, w, blk, cuts[blk, k], cuts[blk, k + 1], segs, CLn, CLe, kc, periodic,
-                 keys[r], ctr_hs, pbase, out, AC, cm, rot)
+                 keys[r], ctr_hs, pbase, AC, rot)
 
 
 @njit(cache=True, nogil=True)
@@ -263,8 +259,8 @@ def _wait_owners(done, seen, hs, remote, n_remote):
 
 
 @njit(cache=True, nogil=True)
-def _scratch(work, segs, CLn, CLe, n_workers):
-    """Each worker's scratch rows and flip counts (uint64 out, AC, cm, rot; int64 flips).
+def _scratch(work, segs, n_workers):
+    """Each worker's scratch rows and flip counts (uint64 AC, rot; int64 flips).
 
     Every row ends a cache line before the next worker's begins.
     """
@@ -272,22 +268,20 @@ def _scratch(work, segs, CLn, CLe, n_workers):
     max_len = 1
     for sg in range(segs.shape[0]):
         max_len = max(max_len, _padded(segs[sg, 2]))
-    out = np.empty((n_workers, 2, max_len + LINE), dtype=np.uint64)
     AC = np.empty((n_workers, ACC * max_len + LINE), dtype=np.uint64)
-    cm = np.empty((n_workers, max(CLn.shape[1], CLe.shape[2]) + LINE), dtype=np.uint64)
     rot = np.empty((n_workers, 2, width), dtype=np.uint64)
     flips = np.zeros((n_workers, n_rep + LINE), dtype=np.int64)
-    return out, AC, cm, rot, flips
+    return AC, rot, flips
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _static_worker(k, n_workers, n_sweeps, work, cuts, segs, CLn, CLe, kc, periodic, keys,
-                   stride, sweep_offset, pbase, out, AC, cm, rot, flips, done, seen, rows,
-                   remote, n_remote):
+                   stride, sweep_offset, pbase, AC, rot, flips, done, seen, rows, remote,
+                   n_remote):
     """Static mode: worker k runs the tasks of its units ``[k U / n, (k+1) U / n)``.
 
     Half-sweep by half-sweep, one unit later each half-sweep (see the module docstring).
-    ``out``, ``AC``, ``cm``, ``rot``, ``flips`` and ``seen`` are the worker's own rows.
+    ``AC``, ``rot``, ``flips`` and ``seen`` are the worker's own rows.
     """
     units = rows.shape[0]
     lo, hi = k * units // n_workers, (k + 1) * units // n_workers
@@ -297,36 +291,35 @@ def _static_worker(k, n_workers, n_sweeps, work, cuts, segs, CLn, CLe, kc, perio
             _wait_owners(done, seen, hs, remote[unit], n_remote[unit])
             w, part, r = rows[unit, 0], rows[unit, 1], rows[unit, 2]
             flips[r] += _run(work, hs, w, part, r, cuts, segs, CLn, CLe, kc, periodic, keys,
-                             stride, sweep_offset, pbase, out, AC, cm, rot)
+                             stride, sweep_offset, pbase, AC, rot)
             store_release(done, LINE * k, hs * (hi - lo) + i + 1)
             unit = lo if unit == hi - 1 else unit + 1
 
 
 @njit(cache=True, nogil=True)
-def serial_scratch(work, segs, CLn, CLe):
+def serial_scratch(work, segs):
     """What :func:`serial_run` needs besides the lattice, made once for any number of calls."""
     n_rep, n_words = work.shape[:2]
-    out, AC, cm, rot, flips = _scratch(work, segs, CLn, CLe, 1)
+    AC, rot, flips = _scratch(work, segs, 1)
     rows, remote, n_remote = _units(n_rep, 1, n_words, 1)
-    return (part_cuts(segs, 1), out[0], AC[0], cm[0], rot[0], flips[0], rows, remote, n_remote,
+    return (part_cuts(segs, 1), AC[0], rot[0], flips[0], rows, remote, n_remote,
             np.zeros(LINE, dtype=np.int64), np.zeros(1 + LINE, dtype=np.int64))
 
 
 @njit(cache=True, nogil=True)
 def serial_run(scratch, work, segs, CLn, CLe, combined, periodic, keys, pbase, stride,
                sweep_offset, n_sweeps):
-    """:func:`sweeps` with one worker, without a parallel region; adds the flips to scratch[5].
+    """:func:`sweeps` with one worker, without a parallel region; adds the flips to scratch[3].
 
     Starting a parallel region costs about 5 µs even for one worker, and more while another
     Python thread of the process runs: a 128 x 512 lattice measured after every sweep (one call
     per sweep, as in the dashboard) ran 47700 sweeps/s through the region and 63700 without it;
     with a Python thread busy a quarter of the time, 34000 against 60400.
     """
-    cuts, out, AC, cm, rot, flips, rows, remote, n_remote, done, seen = scratch
+    cuts, AC, rot, flips, rows, remote, n_remote, done, seen = scratch
     kc = _ALL if combined else _ZERO
     _static_worker(0, 1, n_sweeps, work, cuts, segs, CLn, CLe, kc, periodic, keys, stride,
-                   sweep_offset, pbase, out, AC, cm, rot, flips, done, seen, rows, remote,
-                   n_remote)
+                   sweep_offset, pbase, AC, rot, flips, done, seen, rows, remote, n_remote)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -346,10 +339,10 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     n_workers : int, workers of the parallel region (normally the numba thread count).
     """
     if n_workers == 1:
-        scratch = serial_scratch(work, segs, CLn, CLe)
+        scratch = serial_scratch(work, segs)
         serial_run(scratch, work, segs, CLn, CLe, combined, periodic, keys, pbase, stride,
                    sweep_offset, n_sweeps)
-        return scratch[5][:work.shape[0]].copy()
+        return scratch[3][:work.shape[0]].copy()
     n_rep, n_words = work.shape[:2]
     kc = _ALL if combined else _ZERO
     whole_rows = n_rep % n_workers == 0 or n_rep * n_words >= WHOLE_ROWS_FROM * n_workers
@@ -357,7 +350,7 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     cuts = part_cuts(segs, n_parts)
     units = n_rep * n_parts * n_words
     n_tasks = 2 * n_sweeps * units
-    out, AC, cm, rot, flips = _scratch(work, segs, CLn, CLe, n_workers)
+    AC, rot, flips = _scratch(work, segs, n_workers)
     control = np.zeros(3, dtype=np.int64)       # workers arrived, mode, tasks claimed
     progress = np.zeros(LINE * units, dtype=np.int64)   # dynamic: half-sweeps done by unit
     done = np.zeros(LINE * n_workers, dtype=np.int64)   # static: tasks done by each worker
@@ -366,8 +359,8 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
     for k in prange(n_workers):
         if mode(control, n_workers) == STATIC:
             _static_worker(k, n_workers, n_sweeps, work, cuts, segs, CLn, CLe, kc, periodic,
-                           keys, stride, sweep_offset, pbase, out[k], AC[k], cm[k], rot[k],
-                           flips[k], done, seen[k], rows, remote, n_remote)
+                           keys, stride, sweep_offset, pbase, AC[k], rot[k], flips[k], done,
+                           seen[k], rows, remote, n_remote)
         else:
             while True:
                 g = fetch_add(control, 2, 1)
@@ -379,7 +372,6 @@ def sweeps(work, segs, CLn, CLe, combined, periodic, keys, pbase, stride, sweep_
                 _wait_units(progress, hs, unit, n_words, n_parts)
                 w, part, r = rows[unit, 0], rows[unit, 1], rows[unit, 2]
                 flips[k, r] += _run(work, hs, w, part, r, cuts, segs, CLn, CLe, kc, periodic,
-                                    keys, stride, sweep_offset, pbase, out[k], AC[k], cm[k],
-                                    rot[k])
+                                    keys, stride, sweep_offset, pbase, AC[k], rot[k])
                 store_release(progress, LINE * unit, hs + 1)
     return flips[:, :n_rep].sum(axis=0)

@@ -25,21 +25,20 @@ the random word ``r_j`` with ``P``: accept iff ``U < P``.  The
 comparison is lazy and bit-parallel: at step ``j`` the lanes whose bit differs from bit ``63 - j``
 of their ``P`` are decided (accepted where ``P`` has the 1); equal lanes stay undecided; lanes
 still undecided after 64 steps have ``U == P`` and are rejected.  This is exact, and independent
-of the number ``NFIX`` of branch-free steps done before the scalar finish.
+of the number ``NFIX`` of steps every word takes before the loop over the remaining ones.
 
 Class table rows (uint64, ``NCOL`` columns): 0-4 xor masks selecting the count bits
 (b0, b1, b2 of a_J [+ a_K when J == K], e0, e1 of a_K), 5 "any a_K", 6 "any spin", 7 spin xor
 mask (all-ones selects s = -1), 8 lane mask (0 for padding rows), 9 .. 9 + NFIX - 1 bit
 ``63 - j`` of P as a mask, 9 + NFIX: P.  Lanes of unlisted classes (p = 1) are accepted.
 
-Random words: ``counter = (((2 sweep + colour) N + i) L + w) 64``, key per replica.  The first
-NFIX words come in pairs from ARS-5 (:func:`.ars.step_words`: ``r_j, r_{j+1}`` from the block
-``(counter + j, 0)``), computed with AES instructions in :mod:`.multispin_vector`; the words of
-the scalar finish are ``r_j = random_u64(key_r, counter + j)`` (SplitMix64), j >= NFIX.
+Random words: ``counter = (((2 sweep + colour) N + i) L + w) 64``, key per replica.  The words
+come in pairs from ARS-5 (:func:`.ars.step_words`: ``r_j, r_{j+1}`` from the block
+``(counter + j, 0)``), computed with AES instructions in :mod:`.multispin_vector`.
 
-The segment loops (counts, classes and the NFIX steps) are :mod:`.multispin_vector`'s explicit
+The segment loops (counts, classes, steps and flips) are :mod:`.multispin_vector`'s explicit
 vector code; :func:`_counts` and :func:`_mt` below are their scalar twins, used by the
-accumulation of large tables and by the finish.
+accumulation of large tables.
 """
 
 import numpy as np
@@ -49,13 +48,9 @@ from numba.extending import intrinsic
 from . import multispin_vector as vector
 from .ars import high_key
 from .multispin_vector import ACC, NFIX
-from .rng import random_u64
 
 NCOL = 10 + NFIX          # columns of a class-table row (spelled out in _class_row)
 _ZERO = np.uint64(0)
-_ONE = np.uint64(1)
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
-_S63 = np.uint64(63)
 
 
 @intrinsic
@@ -164,85 +159,31 @@ def _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-             pbase, out, AC):
-    """The NFIX first steps of a segment with the class table CL (2, 4, 8 or 4k rows).
+def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, m, nmask, pmask, kc, CL, key, ctr_base,
+             pbase, AC):
+    """Update the ``m`` words of a segment with the class table CL; returns the flips.
 
-    Up to 8 classes everything is one vectorised loop; larger tables (anisotropic couplings
-    with a field, open-time end rows) accumulate their classes four at a time in AC first.
+    ``n`` >= ``m`` is the number of words the vector loops of :mod:`.multispin_vector` run
+    over, a multiple of PAD. Up to 8 classes everything is one loop; larger tables
+    (anisotropic couplings with a field, open-time end rows) accumulate their classes four at
+    a time in AC first.
     """
     n_rows = CL.shape[0]
     key_hi = high_key(key)
     count = np.uint64(n)
+    real = np.uint64(m)
     if n_rows == 2:
-        vector.fused2(xrow, nrow, prow, px, q0, q1, q2, q3, count, nmask, pmask, kc, CL, key,
-                      key_hi, ctr_base, pbase, out)
-        return
+        return vector.fused2(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask, kc,
+                             CL, key, key_hi, ctr_base, pbase)
     if n_rows == 4:
-        vector.fused4(xrow, nrow, prow, px, q0, q1, q2, q3, count, nmask, pmask, kc, CL, key,
-                      key_hi, ctr_base, pbase, out)
-        return
+        return vector.fused4(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask, kc,
+                             CL, key, key_hi, ctr_base, pbase)
     if n_rows == 8:
-        vector.fused8(xrow, nrow, prow, px, q0, q1, q2, q3, count, nmask, pmask, kc, CL, key,
-                      key_hi, ctr_base, pbase, out)
-        return
+        return vector.fused8(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask, kc,
+                             CL, key, key_hi, ctr_base, pbase)
     for k in range(ACC * n):
         AC[k] = _ZERO
     for c0 in range(0, n_rows, 4):
         _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC)
-    vector.decide(AC, px, count, key, key_hi, ctr_base, pbase, out)
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _flip(xrow, px, n, out):
-    """Flip the accepted lanes out[1, q] of the words of a segment; returns the count."""
-    flips = _ZERO
-    for q in range(n):
-        a = out[1, q]
-        xrow[px + np.uint64(q)] ^= a
-        flips += popcount64(a)
-    return int(flips)
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _finish(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, key, ctr_base,
-            pbase, out, cm):
-    """Steps NFIX..63 for the words of a segment left undecided by :func:`_segment`.
-
-    Bit-parallel over the undecided lanes of a word: the class masks (restricted to those
-    lanes) are kept in ``cm`` and step j compares bit 63 - j of each lane's P with the lane's
-    bit of r_j, as the branch-free steps do.  Lanes still undecided after step 63 have U == P
-    and are rejected.  Leaves out[0, q] = 0 and the final accepted lanes in out[1, q].
-    """
-    n_rows = CL.shape[0]
-    for q in range(n):
-        u = out[0, q]
-        if u == _ZERO:
-            continue
-        uq = np.uint64(q)
-        p = px + uq
-        x = xrow[p]
-        b0, b1, b2, e0, e1 = _counts(x, nrow[p], prow[p], xrow[q0 + uq], xrow[q1 + uq],
-                                     xrow[q2 + uq], xrow[q3 + uq], nmask, pmask, kc)
-        for c in range(n_rows):
-            cm[c] = u & ((b0 ^ CL[c, 0]) & (b1 ^ CL[c, 1]) & (b2 ^ CL[c, 2])
-                         & (((e0 ^ CL[c, 3]) & (e1 ^ CL[c, 4])) | CL[c, 5])
-                         & ((x ^ CL[c, 7]) | CL[c, 6]) & CL[c, 8])
-        a = out[1, q]
-        ctr = ctr_base + pbase[p]
-        first = NFIX
-        while u != _ZERO and first < 64:        # blocks of 4 branch-free steps
-            for s in range(4):
-                step = first + s
-                shift = np.uint64(63 - min(step, 63))
-                live = _ALL if step < 64 else _ZERO    # beyond step 63 nothing is accepted
-                t = _ZERO
-                for c in range(n_rows):
-                    t |= cm[c] & (_ZERO - ((CL[c, 9 + NFIX] >> shift) & _ONE))
-                t &= live
-                d = random_u64(key, ctr + np.uint64(step)) ^ t
-                a |= u & d & t
-                u &= ~d | ~live
-            first += 4
-        out[0, q] = _ZERO
-        out[1, q] = a
+    return vector.decide(AC, CL, xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask,
+                         pmask, kc, key, key_hi, ctr_base, pbase)

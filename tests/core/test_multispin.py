@@ -25,8 +25,7 @@ from neurolattice_core.errors import ParameterError
 from neurolattice_core.exact_ising import kaufman_energy_per_site
 from neurolattice_core.kernels import multispin as ms
 from neurolattice_core.kernels.ars import step_words
-from neurolattice_core.kernels.multispin_vector import NFIX
-from neurolattice_core.kernels.rng import random_u64, stream_key
+from neurolattice_core.kernels.rng import stream_key
 
 TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
 
@@ -157,8 +156,8 @@ def _reference(spins, nbr, colour, J, K, h, beta, periodic, metropolis, n_sweeps
 
     Site (i, t) sits in word w = t mod L, lane b = t // L; colour (colour_i + w) mod 2.  Its
     flip is accepted iff p == 1 or U < floor(p 2**64), with U the 64-bit integer whose bit
-    63 - j is bit b of r_j: with c = (((2 sweep + colour) N + i) L + w) 64, r_j is
-    step_words(key_r, c, NFIX)[j] (ARS-5) for j < NFIX and random_u64(key_r, c + j) after.
+    63 - j is bit b of r_j = step_words(key_r, c, 64)[j] (ARS-5), with
+    c = (((2 sweep + colour) N + i) L + w) 64.
     """
     n_rep, n, n_ticks = spins.shape
     n_words = n_ticks // 64
@@ -191,11 +190,9 @@ def _reference(spins, nbr, colour, J, K, h, beta, periodic, metropolis, n_sweeps
                         if not accept:
                             big_p = np.uint64(math.ldexp(p, 64))
                             ctr = np.uint64((((2 * sweep + col) * n + i) * n_words + w) * 64)
-                            early = step_words(keys[r], ctr, NFIX)
+                            words = step_words(keys[r], ctr, 64)
                             for j in range(64):
-                                word = early[j] if j < NFIX else random_u64(keys[r],
-                                                                            ctr + np.uint64(j))
-                                u_bit = (word >> np.uint64(t // n_words)) & np.uint64(1)
+                                u_bit = (words[j] >> np.uint64(t // n_words)) & np.uint64(1)
                                 p_bit = (big_p >> np.uint64(63 - j)) & np.uint64(1)
                                 if u_bit != p_bit:
                                     accept = p_bit == 1
