@@ -28,7 +28,15 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
-from .multispin_prep import PAD, _from_work, _layout, _tables, _to_work
+from .multispin_prep import (
+    PAD,
+    _from_work,
+    _layout,
+    _tables,
+    _to_work,
+    aligned_zeros,
+    spread_offset,
+)
 from .multispin_tasks import serial_run, serial_scratch, sweeps
 from .multispin_update import popcount64
 
@@ -191,10 +199,11 @@ class WorkingLattice:
         self._neighbours = np.ascontiguousarray(neighbours).copy()   # for the bond sums
         self._z_present, self._pos, width, self._segs = _layout(neighbours.tobytes(),
                                                                 neighbours.shape)
-        self._pbase = np.zeros(width + PAD, dtype=np.uint64)
+        row = spread_offset(width + PAD)   # rows on cache lines, 1-3 KiB from 4 KiB apart
+        self._pbase = aligned_zeros((row,))
         self._pbase[self._pos] = np.arange(n, dtype=np.uint64) * np.uint64(64 * n_words)
         self._stride = n * n_words * 64
-        self._work = np.zeros((n_rep, n_words, width + PAD), dtype=np.uint64)
+        self._work = aligned_zeros((n_rep, n_words, row))
         _to_work(words, self._pos, self._segs, self._work)
 
     def words(self):

@@ -269,7 +269,9 @@ def _scratch(work, segs, n_workers):
     for sg in range(segs.shape[0]):
         max_len = max(max_len, _padded(segs[sg, 2]))
     AC = np.empty((n_workers, ACC * max_len + LINE), dtype=np.uint64)
-    rot = np.empty((n_workers, 2, width), dtype=np.uint64)
+    rot_words = np.empty(n_workers * 2 * width + 8, dtype=np.uint64)   # rows on cache lines
+    skip = (-rot_words.ctypes.data % 64) // 8           # (width is a multiple of 8)
+    rot = rot_words[skip:skip + n_workers * 2 * width].reshape((n_workers, 2, width))
     flips = np.zeros((n_workers, n_rep + LINE), dtype=np.int64)
     return AC, rot, flips
 

@@ -317,6 +317,21 @@ def test_part_cuts_tile_each_colour_block(n, shape, n_parts):
             assert cut == cuts[b, n_parts] or (cut - cuts[b, 0]) % PAD == 0
 
 
+@pytest.mark.parametrize("n", [4, 32, 254, 1024, 4096])
+def test_ring_blocks_and_rows_start_on_cache_lines_away_from_4_kib(n):
+    """Both colour blocks and every row start on a 64-byte line; from 1 KiB on, the block and
+    row distances lie 1-3 KiB from a multiple of 4 KiB (no 4K aliasing of loads and stores)."""
+    state = ms.WorkingLattice(ms.pack(np.ones((2, n, 128), np.int8)),
+                              lattice("ring", n, None, True))
+    work = state._work
+    block_starts = [sg[1] for sg in state._segs if sg[2] > 0]
+    assert work.ctypes.data % 64 == 0 and work.strides[1] % 64 == 0
+    assert state._pbase.ctypes.data % 64 == 0
+    assert sorted(block_starts)[0] == 0 and all(start % 8 == 0 for start in block_starts)
+    for distance in (max(block_starts) * 8, work.strides[1]):
+        assert distance < 1024 or 1024 <= distance % 4096 <= 3072
+
+
 @pytest.mark.parametrize("kwargs", [
     dict(words=np.zeros((1, 4, 3), np.uint64)),          # odd number of words
     dict(words=np.zeros((1, 4, 2), np.int64)),           # wrong dtype
