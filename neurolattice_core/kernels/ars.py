@@ -1,4 +1,4 @@
-"""ARS-5: the AES-based counter generator of the fast path's first comparison steps.
+"""ARS-5: the AES-based counter generator of the fast path's comparison steps.
 
 ARS-5 (Salmon, Moraes, Dror, Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011;
 Random123's ``ars``) passes TestU01's BigCrush. A 128-bit counter block ``(lo, hi)`` and a

@@ -173,17 +173,19 @@ def _segment(xrow, nrow, prow, px, q0, q1, q2, q3, n, m, nmask, pmask, kc, CL, k
     count = np.uint64(n)
     real = np.uint64(m)
     if n_rows == 2:
-        return vector.fused2(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask, kc,
-                             CL, key, key_hi, ctr_base, pbase)
-    if n_rows == 4:
-        return vector.fused4(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask, kc,
-                             CL, key, key_hi, ctr_base, pbase)
-    if n_rows == 8:
-        return vector.fused8(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask, kc,
-                             CL, key, key_hi, ctr_base, pbase)
-    for k in range(ACC * n):
-        AC[k] = _ZERO
-    for c0 in range(0, n_rows, 4):
-        _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC)
-    return vector.decide(AC, CL, xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask,
-                         pmask, kc, key, key_hi, ctr_base, pbase)
+        flips = vector.fused2(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask,
+                              kc, CL, key, key_hi, ctr_base, pbase)
+    elif n_rows == 4:
+        flips = vector.fused4(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask,
+                              kc, CL, key, key_hi, ctr_base, pbase)
+    elif n_rows == 8:
+        flips = vector.fused8(xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask, pmask,
+                              kc, CL, key, key_hi, ctr_base, pbase)
+    else:
+        for k in range(ACC * n):
+            AC[k] = _ZERO
+        for c0 in range(0, n_rows, 4):
+            _accumulate(xrow, nrow, prow, px, q0, q1, q2, q3, n, nmask, pmask, kc, CL, c0, AC)
+        flips = vector.decide(AC, CL, xrow, nrow, prow, px, q0, q1, q2, q3, count, real, nmask,
+                              pmask, kc, key, key_hi, ctr_base, pbase)
+    return int(flips)
