@@ -200,10 +200,10 @@ class WorkingLattice:
         self._z_present, self._pos, width, self._segs = _layout(neighbours.tobytes(),
                                                                 neighbours.shape)
         row = spread_offset(width + PAD)   # rows on cache lines, 1-3 KiB from 4 KiB apart
-        self._pbase = aligned_zeros((row,))
+        self._pbase = aligned_zeros(row)
         self._pbase[self._pos] = np.arange(n, dtype=np.uint64) * np.uint64(64 * n_words)
         self._stride = n * n_words * 64
-        self._work = aligned_zeros((n_rep, n_words, row))
+        self._work = aligned_zeros(n_rep * n_words * row).reshape(n_rep, n_words, row)
         _to_work(words, self._pos, self._segs, self._work)
 
     def words(self):

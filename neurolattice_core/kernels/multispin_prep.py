@@ -211,12 +211,12 @@ def spread_offset(words):
     return words
 
 
-def aligned_zeros(shape):
-    """uint64 zeros of ``shape`` whose first word starts a 64-byte cache line."""
-    size = math.prod(shape)
+@njit(cache=True, nogil=True)
+def aligned_zeros(size):
+    """``size`` uint64 zeros whose first word starts a 64-byte cache line (1-D; reshape it)."""
     buffer = np.zeros(size + 8, dtype=np.uint64)
     skip = (-buffer.ctypes.data % 64) // 8
-    return buffer[skip:skip + size].reshape(shape)
+    return buffer[skip:skip + size]
 
 
 def _ring_layout(nbr):

@@ -40,7 +40,7 @@ shared counts cost about a third of a small task and bounced a cache line betwee
 import numpy as np
 from numba import njit, prange
 
-from .multispin_prep import PAD
+from .multispin_prep import PAD, aligned_zeros
 from .multispin_update import ACC, _segment
 from .sync import LINE, STATIC, fetch_add, mode, prefetch, store_release, wait_at_least
 
@@ -269,9 +269,8 @@ def _scratch(work, segs, n_workers):
     for sg in range(segs.shape[0]):
         max_len = max(max_len, _padded(segs[sg, 2]))
     AC = np.empty((n_workers, ACC * max_len + LINE), dtype=np.uint64)
-    rot_words = np.empty(n_workers * 2 * width + 8, dtype=np.uint64)   # rows on cache lines
-    skip = (-rot_words.ctypes.data % 64) // 8           # (width is a multiple of 8)
-    rot = rot_words[skip:skip + n_workers * 2 * width].reshape((n_workers, 2, width))
+    # rows on cache lines (width is a multiple of 8)
+    rot = aligned_zeros(n_workers * 2 * width).reshape((n_workers, 2, width))
     flips = np.zeros((n_workers, n_rep + LINE), dtype=np.int64)
     return AC, rot, flips
 
