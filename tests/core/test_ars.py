@@ -173,3 +173,15 @@ def test_vector_loops_flip_the_lanes_of_the_plain_per_lane_comparison(n_rows):
         flips = runner(loop)(got, nx, pv, table, key, ctr_base, pbase)
         assert flips == want_flips
         assert np.array_equal(got, want)
+
+
+def test_vector_loops_realign_their_stack_frame_to_a_cache_line():
+    """The loops spill vectors: the function's prologue realigns the stack, so that the spill
+    slots never straddle two cache lines, wherever the process's stack starts (llvmlite drops
+    ``alignstack`` when it is a function's only attribute, which once left it unaligned)."""
+    rng = np.random.default_rng(2)
+    (x, nx, pv), table, pbase = _segment_inputs(rng, 2)
+    run = _fused(vector.fused2)
+    run(x, nx, pv, table, np.uint64(1), np.uint64(0), pbase)
+    (machine_code,) = run.inspect_asm().values()
+    assert "andq\t$-64, %rsp" in machine_code
