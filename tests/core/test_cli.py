@@ -312,14 +312,20 @@ def test_negative_numbers_in_exponent_form_are_option_values():
 
 
 def test_the_sk_mean_coupling_option_reaches_the_model(capsys):
-    """J0 = 1.5 at theta = 0.5 is the SK ferromagnetic phase; J0 = 0 the glass (|m| ~ 0)."""
+    """J0 = 3 at theta = 0.5 is deep in the SK ferromagnetic phase (|m| near 1); J0 = 0 the
+    glass (|m| ~ 0).
+
+    On one tick: on 32 ticks a run from a random start keeps domains of opposite magnetisation
+    along time for thousands of sweeps, and |m| at J0 = 1.5 ranged from 0.03 to 0.88 with the
+    seed. On one tick, seeds 0-7 gave |m| 0.98-0.999 at J0 = 3 and 0.05-0.21 at J0 = 0.
+    """
     magnetisation = []
-    for j0 in ("0", "1.5"):
+    for j0 in ("0", "3"):
         result = run_json(capsys, "simulate", "--connectivity", "sk", "--neurons", "32",
-                          "--ticks", "32", "--sweeps", "200", "--temperature", "0.5",
+                          "--ticks", "1", "--sweeps", "200", "--temperature", "0.5",
                           "--sk-J0", j0, "--json")
         magnetisation.append(result["abs_magnetization"])
-    assert magnetisation[0] < 0.2 < 0.5 < magnetisation[1]
+    assert magnetisation[0] < 0.3 < 0.9 < magnetisation[1]
 
 
 
