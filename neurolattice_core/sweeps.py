@@ -446,14 +446,17 @@ def _compute(points, keys, todo, records, client, owned, retries, cache_dir, pro
                 cluster.close()
 
 
-def binder_crossing(records, sizes, x="J", degree=None, bootstrap=400, seed=0):
+def binder_crossing(records, sizes, x="J", bootstrap=400, seed=0):
     """Locate the crossing of the Binder cumulants of two lattice sizes.
 
-    The difference ``U(small) - U(large)`` at the common values of ``x`` is fitted by a
-    weighted polynomial (weights 1 / err, degree 2 with four points or more, else 1) and its
-    real root inside the sampled range nearest to the sign change of the data is returned; the
-    error is the standard deviation of that root over a parametric bootstrap of the Binder
-    values within their errors.
+    The difference ``d(x) = U(small) - U(large)`` at the common values of ``x`` changes sign
+    at the crossing; the crossing is the linear interpolation of ``d`` between the two
+    neighbouring points where it does (where several do, the most significant change).
+    Only those two points enter: a polynomial through the whole range would be pulled by
+    points far outside the larger size's scaling window, whose Binder values sit on the
+    plateaus (0 and 2/3) with tiny error bars. The error is the standard deviation of the
+    crossing over a parametric bootstrap of the Binder values within their errors, taking in
+    each draw the sign change nearest the data's crossing.
 
     Parameters
     ----------
@@ -463,8 +466,6 @@ def binder_crossing(records, sizes, x="J", degree=None, bootstrap=400, seed=0):
         The two values of ``neurons`` to compare (records are matched on ``x``).
     x : str
         Record key used as abscissa (e.g. ``"J"``; for the isotropic torus theta = 1/J).
-    degree : int, optional
-        Polynomial degree (default: 2 if at least 4 points, else 1).
     bootstrap : int
         Parametric bootstrap draws.
     seed : int
@@ -472,8 +473,9 @@ def binder_crossing(records, sizes, x="J", degree=None, bootstrap=400, seed=0):
     Returns
     -------
     dict
-        ``x`` (crossing, NaN if none in range), ``x_err``, ``points`` (matched x values),
-        ``sizes``, ``failed_draws`` (bootstrap draws without a root in range).
+        ``x`` (crossing, NaN if ``d`` does not change sign), ``x_err``, ``points`` (matched x
+        values), ``sizes``, ``failed_draws`` (bootstrap draws in which ``d`` does not change
+        sign).
     """
     small, large = sorted(int(s) for s in sizes)
     table = {}
@@ -488,20 +490,26 @@ def binder_crossing(records, sizes, x="J", degree=None, bootstrap=400, seed=0):
     err = np.array([np.hypot(table[v][small][1], table[v][large][1]) for v in xs])
     if not np.all(np.isfinite(err) & (err > 0)):
         raise ParameterError("Binder errors must be finite and positive")
-    deg = (2 if len(xs) >= 4 else 1) if degree is None else int(degree)
-    change = np.flatnonzero(np.sign(diff[:-1]) != np.sign(diff[1:]))
-    guess = 0.5 * (xv[change[0]] + xv[change[0] + 1]) if change.size else xv.mean()
 
-    def root(d):
-        roots = np.roots(np.polyfit(xv, d, deg, w=1.0 / err))
-        roots = roots[np.isreal(roots)].real
-        roots = roots[(roots >= xv.min()) & (roots <= xv.max())]
-        return roots[np.argmin(np.abs(roots - guess))] if roots.size else np.nan
+    def crossings(d):
+        """Indices k with a sign change between x[k] and x[k+1], and the interpolated x."""
+        k = np.flatnonzero(d[:-1] * d[1:] < 0)
+        return k, xv[k] + (xv[k + 1] - xv[k]) * d[k] / (d[k] - d[k + 1])
 
+    index, found = crossings(diff)
+    base = {"points": len(xs), "sizes": [small, large]}
+    if not index.size:
+        return {**base, "x": float("nan"), "x_err": float("nan"),
+                "failed_draws": int(bootstrap)}
+    significance = np.abs(diff[index] - diff[index + 1]) / np.hypot(err[index], err[index + 1])
+    crossing = found[np.argmax(significance)]
     rng = np.random.default_rng(seed)
-    roots = np.array([root(diff + err * rng.standard_normal(len(xv)))
-                      for _ in range(int(bootstrap))])
-    ok = np.isfinite(roots)
-    return {"x": float(root(diff)),
-            "x_err": float(np.std(roots[ok], ddof=1)) if ok.sum() > 1 else float("nan"),
-            "points": len(xs), "sizes": [small, large], "failed_draws": int((~ok).sum())}
+    draws = np.full(int(bootstrap), np.nan)
+    for i in range(draws.size):
+        _, roots = crossings(diff + err * rng.standard_normal(len(xv)))
+        if roots.size:
+            draws[i] = roots[np.argmin(np.abs(roots - crossing))]
+    ok = np.isfinite(draws)
+    return {**base, "x": float(crossing),
+            "x_err": float(np.std(draws[ok], ddof=1)) if ok.sum() > 1 else float("nan"),
+            "failed_draws": int((~ok).sum())}

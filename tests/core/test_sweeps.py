@@ -10,6 +10,8 @@ import threading
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq
+from scipy.special import gammaln
 
 pytest.importorskip("distributed")
 
@@ -41,7 +43,7 @@ def test_binder_crossing_isotropic_torus(client):
     couplings = [1.0 / t for t in thetas]
     records = []
     for size in (8, 16):
-        records += sw.run_sweep("ring", size, size, couplings, couplings, sweeps=2000,
+        records += sw.run_sweep("ring", size, size, couplings, couplings, sweeps=5000,
                                 burn_in=200, seed=1, scheduler=client, algorithm="cluster",
                                 pairing="zip")
     assert all(r["status"] == "ok" for r in records)
@@ -79,23 +81,51 @@ def test_anisotropic_ring_crosses_on_the_e2_line(client):
     assert abs(crossing["x"] - exact) < 0.02 * exact
 
 
+def _curie_weiss_binder(neurons, J):
+    """Exact Binder cumulant of the Curie-Weiss model (theta = 1) from its binomial law."""
+    up = np.arange(neurons + 1)
+    m = (2 * up - neurons) / neurons
+    log_weight = (gammaln(neurons + 1) - gammaln(up + 1) - gammaln(neurons - up + 1)
+                  + 0.5 * J * neurons * m ** 2)
+    weight = np.exp(log_weight - log_weight.max())
+    moment2, moment4 = (weight @ m ** 2) / weight.sum(), (weight @ m ** 4) / weight.sum()
+    return 1.0 - moment4 / (3.0 * moment2 ** 2)
+
+
+def _curie_weiss_crossing(small, large):
+    """Exact Binder crossing (in J, theta = 1) of Curie-Weiss models of two sizes.
+
+    About 1 + 2.1 / sqrt(small * large) (1.0163 for 64 and 256): mean-field crossings sit
+    O(1/sqrt(N1 N2)) off the N -> infinity critical point.
+    """
+    return brentq(lambda J: _curie_weiss_binder(small, J) - _curie_weiss_binder(large, J),
+                  0.8, 1.2)
+
+
 def test_all_to_all_with_temporal_coupling_crosses_on_the_e5_line(client):
-    """All-to-all, K/theta = 0.3, periodic T = 8: Binder crossing of N = 16 and 64 at E5's J_c.
+    """All-to-all, K/theta = 0.3, periodic T = 8: Binder crossing of N = 64 and 256 at E5's J_c.
 
     Along the neuron axis the model is mean field, exact as N grows at fixed T, so the
-    crossing converges to (J/theta) chi_T(K/theta) = 1.
+    crossing converges to (J/theta) chi_T(K/theta) = 1. At finite sizes a mean-field crossing
+    sits O(1/sqrt(N1 N2)) off that line (Curie-Weiss, computed exactly: +1.6 % for 64 and
+    256); the test allows that shift, of either sign, on top of four standard errors.
     """
-    K, T = 0.3, 8
+    K, T, sizes = 0.3, 8, (64, 256)
     exact = phases.all_to_all_critical_J(K, ticks=T)  # 0.5489
     couplings = list(exact * np.array([0.9, 0.95, 1.0, 1.05, 1.1]))
     records = []
-    for size in (16, 64):
-        records += sw.run_sweep("all-to-all", size, T, couplings, [K], sweeps=3000,
-                                burn_in=300, seed=2, scheduler=client)
-    _crossing_near(records, (16, 64), exact)
+    for size in sizes:
+        records += sw.run_sweep("all-to-all", size, T, couplings, [K], sweeps=10000,
+                                burn_in=1000, seed=2, scheduler=client)
+    crossing = sw.binder_crossing(records, sizes, x="J")
+    assert crossing["failed_draws"] == 0
+    assert 4.0 * crossing["x_err"] < 0.05 * exact, crossing  # an error bar that means something
+    mean_field_shift = _curie_weiss_crossing(*sizes) - 1.0
+    allowance = mean_field_shift * exact + 4.0 * crossing["x_err"]
+    assert abs(crossing["x"] - exact) < allowance, (crossing, exact, allowance)
     # away from the line the two phases are told apart: ordered side larger for larger N
     ordered = {r["neurons"]: r["binder"] for r in records if r["J"] == couplings[-1]}
-    assert ordered[64] > ordered[16]
+    assert ordered[256] > ordered[64]
 
 
 def test_results_do_not_depend_on_worker_count(client):
