@@ -2,19 +2,13 @@
 
 Everything here works on 32-bit lanes, so that one AVX-512 register holds 16 sites:
 
-- :func:`_uniform32`: the per-site random number, ``hash32(segment key, site index)`` as a
-  float32 in [0, 2**32]. The segment key (64 bits, one SplitMix64 draw per segment, see
-  :mod:`.local_segment`) is split into k1 (low) and k2 (high 32 bits) and the site index k goes
-  through a keyed variant of Wellons' "triple32" integer hash (bias 0.02, three multiply-xorshift
-  rounds): x = k * 0x9E3779B9 + k1; x ^= x >> 17; x *= 0xED5AD4BB; x ^= x >> 11; x ^= k2;
-  x *= 0xAC4C1B51; x ^= x >> 15; x *= 0x31848BAB; x ^= x >> 14. The map k -> x is a bijection
-  of 32-bit words for a fixed key. The word r is converted to float32 (rounded to nearest).
 - :func:`_exp32`: exp(x) in float32 for -80 <= x <= 0 (Cody-Waite reduction x = n ln2 + r,
   |r| <= ln2/2, a degree-5 polynomial fitted for relative error, exact scaling by 2**n through
   the exponent bits); relative error < ``EXP32_ERR``.
 
 Resolution of the acceptance tests built on them: a site is updated with probability
-P(round(r) < round(p 2**32)), r uniform on 32-bit words, p computed in float32. Both roundings
+P(round(r) < round(p 2**32)), r the site's uniform 32-bit word (:mod:`.local_uniforms`), p
+computed in float32. Both roundings
 are float32 (relative 2**-24 each), so the realised probability differs from the exact p by a
 relative error below ``PROB_ERR`` (plus exp's and the field's float32 rounding), and
 probabilities below 2**-32 are realised as 0. This is far below the statistical resolution of any
@@ -36,8 +30,6 @@ PROB_ERR = 1e-6
 F32 = np.float32
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
-_GOLDEN32 = 0x9E3779B9
-_M1, _M2, _M3 = 0xED5AD4BB, 0xAC4C1B51, 0x31848BAB
 
 _LOG2E = F32(1.4426950408889634)
 _SHIFTER = F32(12582912.0)        # 1.5 * 2**23: y + SHIFTER rounds y to an integer (|y| < 2**22)
@@ -52,83 +44,6 @@ _MIN = F32(EXP32_MIN)
 
 def _c32(value):
     return ir.Constant(_I32, value)
-
-
-def _xorshift(builder, x, shift):
-    return builder.xor(x, builder.lshr(x, _c32(shift)))
-
-
-def _hash_tail(builder, x, key_v):
-    """The rounds of the keyed triple32 after x = k * GOLDEN32 + k1, as float32 (LLVM IR)."""
-    k2 = builder.trunc(builder.lshr(key_v, ir.Constant(_I64, 32)), _I32)
-    x = builder.mul(_xorshift(builder, x, 17), _c32(_M1))
-    x = builder.xor(_xorshift(builder, x, 11), k2)
-    x = builder.mul(x, _c32(_M2))
-    x = builder.mul(_xorshift(builder, x, 15), _c32(_M3))
-    x = _xorshift(builder, x, 14)
-    return builder.uitofp(x, ir.FloatType())
-
-
-def _weyl_ir(builder, key_v, k_v):
-    """K * GOLDEN32 + k1 in 32 bits (LLVM IR)."""
-    if k_v.type != _I32:
-        k_v = builder.trunc(k_v, _I32)
-    return builder.add(builder.mul(k_v, _c32(_GOLDEN32)), builder.trunc(key_v, _I32))
-
-
-@intrinsic
-def _uniform32(typingctx, key, k):
-    """float32(hash32(key, k)) in [0, 2**32]; ``key`` uint64 segment key, ``k`` int32 index.
-
-    (Also accepts an int64 or uint64 k, of which the low 32 bits count.)
-    """
-    if key != types.uint64 or k not in (types.int32, types.int64, types.uint64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return _hash_tail(builder, _weyl_ir(builder, args[0], args[1]), args[0])
-
-    return types.float32(key, k), codegen
-
-
-@intrinsic
-def _weyl32(typingctx, key, k):
-    """int32 ``k * 0x9E3779B9 + k1``: the Weyl value of index k, where :func:`_uniform32` starts.
-
-    Loops over consecutive k keep it as an induction variable (:func:`_next_weyl32`) instead of
-    multiplying every lane.
-    """
-    if key != types.uint64 or k not in (types.int32, types.int64, types.uint64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return _weyl_ir(builder, args[0], args[1])
-
-    return types.int32(key, k), codegen
-
-
-@intrinsic
-def _next_weyl32(typingctx, x):
-    """int32 ``x + 0x9E3779B9`` (wrapping): the Weyl value of the next index."""
-    if x != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.add(args[0], _c32(_GOLDEN32))
-
-    return types.int32(x), codegen
-
-
-@intrinsic
-def _uniform32_weyl(typingctx, key, x):
-    """:func:`_uniform32` of the index whose Weyl value (:func:`_weyl32`) is x."""
-    if key != types.uint64 or x != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return _hash_tail(builder, args[1], args[0])
-
-    return types.float32(key, x), codegen
 
 
 @intrinsic
@@ -231,13 +146,4 @@ def _exp32_array(x):
     out = np.empty_like(x)
     for k in range(x.size):
         out[k] = _exp32(x[k])
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _uniform32_array(key, n):
-    """:func:`_uniform32` of indices 0..n-1 as float32 (tests)."""
-    out = np.empty(n, dtype=np.float32)
-    for k in range(n):
-        out[k] = _uniform32(key, k)
     return out

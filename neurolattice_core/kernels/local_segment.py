@@ -23,8 +23,8 @@ that flip (a masked byte store: cheaper than narrowing every lane back to int8),
 spin (AVX2 has no masked byte store, and LLVM leaves a loop with one unvectorised: 3.7x slower
 on an AMD Zen 3).
 
-Rules, with H the local field and U = r / 2**32 the site's uniform
-(:func:`.local_math._uniform32`):
+Rules, with H the local field and U = r / 2**32 the site's uniform (r its 32-bit word,
+:mod:`.local_uniforms`):
 
 - heat bath: with sigma = sign(H) (+1 for H = 0) and q = e / (1 + e), e = exp(-2 beta |H|)
   (q <= 1/2 is the probability of the spin opposite to H), s <- -sigma if U < q, else
@@ -34,18 +34,20 @@ Rules, with H the local field and U = r / 2**32 the site's uniform
 Block functions return the number of flips. Float arithmetic is float32 with fused
 multiply-adds.
 
-Random numbers: the segment key is ``random_u64(key_r, (w N + i) * 3 + c)`` (sweep w, neuron
-i, class c) and site k of the class draws ``_uniform32(segment key, k)``: a pure function of
-(replica, sweep, site), independent of threads, blocks and call boundaries.
+Random numbers: before each segment's decisions :func:`.local_uniforms.fill_uniforms` writes
+its sites' words, from the replica's key and the segment counter (w N + i) 3 + c (sweep w,
+neuron i, class c), into the scratch ``U``: a pure function of (replica, sweep, site),
+independent of threads, blocks and call boundaries.
 """
 
 import numpy as np
 from numba import njit
 
 from .._vector_width import compile_target_has
+from .ars import high_key
 from .disjoint import njit_disjoint
-from .local_math import F32, _exp32, _exp32_2p32, _inc32, _next_weyl32, _uniform32_weyl, _weyl32
-from .rng import random_u64
+from .local_math import F32, _exp32, _exp32_2p32, _inc32
+from .local_uniforms import _next_weyl32, segment_uniforms, site_uniform
 
 _ONE = F32(1.0)
 _ZERO = F32(0.0)
@@ -85,26 +87,28 @@ def _metropolis(s, H, m2b, u):
 
 @njit_disjoint(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", _nrt=False)
 def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, order, m2b,
-               metropolis, key, counter0):
+               metropolis, key, counter0, U):
     """Update the block with all-to-all couplings from the slice sums S; returns flips.
 
     Site m (class index k_lo + m) of neuron i has its spin at W[row, i, t0 + m], its temporal
     neighbours at Wn[row, i, nb0 + m] and Wn[row, i, nb0 + m + 1] (``Wn`` is W, passed again
     for the reads of ticks no update of the block writes: :mod:`.disjoint`), its field at
     hp[hrow[i], f0 + m] and its slice sum at S[r, s0 + m]. The segment of the q-th neuron
-    i = order[q] uses the key ``random_u64(key, counter0 + 3 i)``.
+    i = order[q] draws its uniforms with the counter ``counter0 + 3 i`` into the scratch ``U``
+    (uint32, at least n + UNIFORMS_PAD cells; :mod:`.local_uniforms`).
     """
     flips = 0
     if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or s0 < 0 or k_lo < 0:
         return flips
     tb, nb, fb, sb = np.uint64(t0), np.uint64(nb0), np.uint64(f0), np.uint64(s0)
     one = np.uint64(1)
+    key_hi, off = high_key(key), np.uint64(k_lo & 3)   # site k_lo + m: uniform U[off + m]
     for q in range(order.size):
         i = np.uint64(order[q])
         fi = np.uint64(hrow[i])   # the neuron's row of hp
-        seg = random_u64(key, counter0 + np.uint64(3) * i)
+        seed, x = segment_uniforms(U, key, key_hi, counter0 + np.uint64(3) * i, k_lo, n)
         Ki = K[i]
-        x, n_flips = _weyl32(seg, k_lo), np.int32(0)   # Weyl value of the site index; flips
+        n_flips = np.int32(0)
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
@@ -112,7 +116,7 @@ def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, o
                 s = F32(si)
                 H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
                      + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one])))
-                flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
+                flip = _metropolis(s, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
                 S[r, sb + mu] += np.int32(-2 * si) if flip else np.int32(0)
@@ -124,7 +128,7 @@ def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, o
                 s = F32(si)
                 H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
                      + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one])))
-                flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
+                flip = _heatbath(s, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
                 S[r, sb + mu] += np.int32(-2 * si) if flip else np.int32(0)
@@ -135,11 +139,11 @@ def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, o
 
 @njit_disjoint(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", _nrt=False)
 def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hrow, indptr,
-                 indices, weights, K, order, m2b, metropolis, key, counter0, A, old):
+                 indices, weights, K, order, m2b, metropolis, key, counter0, A, old, U):
     """Update the block with sparse (CSR) or dense (cached fields) couplings; returns flips.
 
     ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Cells, fields,
-    ``Wn`` and segment keys as in :func:`_block_all`; cached fields at phi[r, f0 + m, :].
+    ``Wn``, uniforms and ``U`` as in :func:`_block_all`; cached fields at phi[r, f0 + m, :].
     Neighbour neurons are read through W: an earlier neuron of the block may have written them.
     """
     flips = 0
@@ -147,11 +151,12 @@ def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp,
         return flips
     tb, nb, fb = np.uint64(t0), np.uint64(nb0), np.uint64(f0)
     one = np.uint64(1)
+    key_hi, off = high_key(key), np.uint64(k_lo & 3)   # site k_lo + m: uniform U[off + m]
     n_neur = np.uint64(W.shape[1])
     for q in range(order.size):
         i = np.uint64(order[q])
         fi = np.uint64(hrow[i])   # the neuron's row of hp
-        seg = random_u64(key, counter0 + np.uint64(3) * i)
+        seed, x = segment_uniforms(U, key, key_hi, counter0 + np.uint64(3) * i, k_lo, n)
         Ki = K[i]
         # 1. equal-time fields
         if dense:
@@ -195,14 +200,14 @@ def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp,
             for m in range(n):
                 old[m] = W[row, i, tb + np.uint64(m)]
         # 2. decisions
-        x, n_flips = _weyl32(seg, k_lo), np.int32(0)   # Weyl value of the site index; flips
+        n_flips = np.int32(0)
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
                 s = F32(si)
                 H = A[mu] + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one]))
-                flip = _metropolis(s, H, m2b, _uniform32_weyl(seg, x))
+                flip = _metropolis(s, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
                 n_flips = _inc32(n_flips, flip)
@@ -212,7 +217,7 @@ def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp,
                 si = W[row, i, tb + mu]
                 s = F32(si)
                 H = A[mu] + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one]))
-                flip = _heatbath(s, H, m2b, _uniform32_weyl(seg, x))
+                flip = _heatbath(s, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
                 n_flips = _inc32(n_flips, flip)

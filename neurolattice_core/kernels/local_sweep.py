@@ -47,6 +47,7 @@ from .local_layout import (
     slice_sums_width,
 )
 from .local_segment import _block_all, _block_field
+from .local_uniforms import UNIFORMS_PAD
 from .sync import LINE, STATIC, fetch_add, mode, store_release, wait_at_least
 
 KIND_ALL = 0
@@ -59,7 +60,7 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
           hp, hrow, m2b, metropolis, key, cls, block):
     """Update block b of class c of replica r in sweep w, neuron after neuron; return flips.
 
-    Segment keys: ``random_u64(key, (w N + i) * 3 + c)``.
+    Segment counters: ``(w N + i) 3 + c`` (:mod:`.local_uniforms`).
     """
     k_lo = b * block
     n = min(block, cls[c, 2] - k_lo)
@@ -67,14 +68,15 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
     lay_b, tb, nb, fb = _offsets(cls[c, 0], cls[c, 1] + k_lo, T, block)
     row = r * _geometry(T, block)[2] + lay_b
     counter0 = np.uint64(w) * np.uint64(3 * W.shape[1]) + np.uint64(c)
+    U = np.empty(n + UNIFORMS_PAD, dtype=np.uint32)
     if kind == KIND_ALL:
         return _block_all(W, W, S, row, r, tb, nb, fb, _slice_column(fb, T, block), k_lo, n, hp,
-                          hrow, J_all, K, order, m2b, metropolis, key, counter0)
+                          hrow, J_all, K, order, m2b, metropolis, key, counter0, U)
     A = np.empty(n, dtype=np.float32)
     old = np.empty(n, dtype=np.int8)
     return _block_field(kind == KIND_DENSE, W, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
                         hrow, indptr, indices, weights, K, order, m2b, metropolis, key, counter0, A,
-                        old)
+                        old, U)
 
 
 @njit(cache=True, nogil=True)

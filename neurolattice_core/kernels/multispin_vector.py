@@ -178,6 +178,26 @@ class _Words:
         """(r_j, r_{j+1}) of each lane (counters: a vector; j: an even i64 below 64)."""
         return self._software(counters, j) if self.software else self._hardware(counters, j)
 
+    def encrypt(self, blocks):
+        """ARS-5 of the 128-bit blocks (lanes 2b, 2b + 1 = low, high half of block b)."""
+        em, b = self.em, self.em.b
+        if self.software:
+            pair = types.UniTuple(types.uint64, 2)
+            sig = pair(types.uint64, types.uint64, types.uint64, types.uint64)
+            out = blocks
+            for lane in range(0, em.lanes, 2):
+                result = self.context.compile_internal(
+                    b, lambda klo, khi, lo, hi: ars5(klo, khi, lo, hi), sig,
+                    [self.key_lo, self.key_hi, b.extract_element(blocks, _I32(lane)),
+                     b.extract_element(blocks, _I32(lane + 1))])
+                for k in range(2):
+                    out = b.insert_element(out, b.extract_value(result, k), _I32(lane + k))
+            return out
+        v = b.xor(blocks, self._broadcast(self.key_lo, self.key_hi))
+        for key in self.keys[:-1]:
+            v = b.call(self.enc, [v, key])
+        return b.call(self.enc_last, [v, self.keys[-1]])
+
     def _hardware(self, counters, j):
         em, b = self.em, self.em.b
         lanes = em.lanes

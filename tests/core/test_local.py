@@ -19,6 +19,7 @@ import pytest
 from neurolattice_core.errors import ParameterError
 from neurolattice_core.exact import exact_moments
 from neurolattice_core.kernels import local
+from neurolattice_core.kernels.ars import ars5, high_key
 from neurolattice_core.kernels.disjoint import DISJOINT_ARGUMENTS, njit_disjoint
 from neurolattice_core.kernels.local import (
     LocalState,
@@ -26,13 +27,17 @@ from neurolattice_core.kernels.local import (
     local_sweeps,
     quantise_couplings,
 )
-from neurolattice_core.kernels.local_math import (
-    EXP32_ERR,
-    PROB_ERR,
-    _exp32_array,
-    _uniform32_array,
-)
+from neurolattice_core.kernels.local_math import EXP32_ERR, PROB_ERR, _exp32_array
 from neurolattice_core.kernels.local_segment import _block_all, _block_field
+from neurolattice_core.kernels.local_uniforms import (
+    AES_UNIFORMS,
+    UNIFORMS_PAD,
+    _hash_uniform,
+    _next_weyl32,
+    _weyl32,
+    fill_uniforms,
+    software_fill_uniforms,
+)
 from neurolattice_core.kernels.rng import random_u64, stream_key
 
 Z_MAX = 5.0
@@ -311,15 +316,29 @@ def test_exp32_error_bound():
     assert _exp32_array(np.array([-1000.0], dtype=np.float32))[0] == np.float32(np.exp(-80.0))
 
 
-def _hash32(key, k):
-    """Reference of local_math._uniform32 in numpy (uint32 words)."""
-    key = int(key)
-    k1, k2 = np.uint32(key & 0xFFFFFFFF), np.uint32(key >> 32)
+@numba.njit
+def _ars_blocks(key, counter, n_blocks):
+    out = np.empty(2 * n_blocks, dtype=np.uint64)
+    key_hi = high_key(key)
+    for q in range(n_blocks):
+        out[2 * q], out[2 * q + 1] = ars5(key, key_hi, counter, np.uint64(q))
+    return out
+
+
+def _ars_uniforms(key, counter, n):
+    """Reference of kernels.local_uniforms: uint32 words 0..n-1 of a segment's ARS-5 blocks."""
+    return _ars_blocks(np.uint64(key), np.uint64(counter), -(-n // 4)).view(np.uint32)[:n]
+
+
+def _hash32(seed, k):
+    """Reference of local_uniforms' hash32 in numpy (uint32 words)."""
+    seed = int(seed)
+    s_lo, s_hi = np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32)
     with np.errstate(over="ignore"):
-        x = k.astype(np.uint32) * np.uint32(0x9E3779B9) + k1
+        x = k.astype(np.uint32) * np.uint32(0x9E3779B9) + s_lo
         x ^= x >> np.uint32(17)
         x *= np.uint32(0xED5AD4BB)
-        x ^= (x >> np.uint32(11)) ^ k2
+        x ^= (x >> np.uint32(11)) ^ s_hi
         x *= np.uint32(0xAC4C1B51)
         x ^= x >> np.uint32(15)
         x *= np.uint32(0x31848BAB)
@@ -327,20 +346,65 @@ def _hash32(key, k):
     return x
 
 
-def test_uniform32_is_the_documented_hash_and_uniform():
+def _hash_uniforms(key, counter, n):
+    """Reference of the hash uniforms of CPUs without AES: words 0..n-1 of a segment."""
+    return _hash32(random_u64(np.uint64(key), np.uint64(counter)), np.arange(n))
+
+
+def _segment_uniforms(key, counter, n):
+    """The words the kernels of this build draw (ARS-5 with AES instructions, else hash32)."""
+    return (_ars_uniforms if AES_UNIFORMS else _hash_uniforms)(key, counter, n)
+
+
+def _filler(fill):
+    """njit function: a uniforms array filled by ``fill``."""
+    @numba.njit
+    def filled(key, counter, first_block, n_blocks):
+        U = np.full(4 * n_blocks + UNIFORMS_PAD, 7, dtype=np.uint32)
+        fill(U, key, high_key(key), counter, first_block, n_blocks)
+        return U
+    return filled
+
+
+@numba.njit
+def _hashed(seed, first, n):
+    """float32 hash uniforms of sites first .. first + n - 1, as the loops draw them."""
+    out = np.empty(n, dtype=np.float32)
+    x = _weyl32(seed, np.uint64(first))
+    for m in range(n):
+        out[m] = _hash_uniform(seed, x)
+        x = _next_weyl32(x)
+    return out
+
+
+@pytest.mark.parametrize("n_blocks", [1, 3, 9, 4096])
+def test_uniforms_are_the_documented_words(n_blocks):
+    """The vector pass (AES instructions on this CPU) and the plain-integer one give word j of
+    ars5(key, high_key(key), counter, first_block + b) at U[4 b + j], from any first block; the
+    loops' hash (CPUs without AES instructions) gives hash32(random_u64(key, counter), k)."""
+    key, counter = stream_key(3, 1), np.uint64(12345)
+    first, n = np.uint64(5), 4 * n_blocks
+    want = _ars_uniforms(key, counter, 4 * (n_blocks + 5))[20:]
+    for fill in (fill_uniforms, software_fill_uniforms):
+        assert np.array_equal(_filler(fill)(key, counter, first, np.uint64(n_blocks))[:n], want)
+    hashed = _hashed(random_u64(key, counter), 20, n)
+    assert np.array_equal(hashed, _hash_uniforms(key, counter, n + 20)[20:].astype(np.float32))
+
+
+@pytest.mark.parametrize("reference", [_ars_uniforms, _hash_uniforms])
+def test_uniforms_are_uniform_and_uncorrelated(reference):
     key = stream_key(3, 1)
     n = 1 << 18
-    u = _uniform32_array(key, n)
-    assert np.array_equal(u, _hash32(key, np.arange(n)).astype(np.float32))
+    words = reference(key, 77, n)
     # 64 equal bins over [0, 2**32): chi-square with 63 degrees of freedom, 5 sigma bound
-    counts = np.bincount((_hash32(key, np.arange(n)) >> np.uint32(26)).astype(np.int64),
-                         minlength=64)
+    counts = np.bincount((words >> np.uint32(26)).astype(np.int64), minlength=64)
     chi2 = np.sum((counts - n / 64) ** 2 / (n / 64))
     assert abs(chi2 - 63) < 5 * np.sqrt(2 * 63)
-    # neighbouring indices and neighbouring keys are uncorrelated (5 standard errors)
-    x = _hash32(key, np.arange(n)).astype(np.float64) / 2**32 - 0.5
-    y = _hash32(np.uint64(int(key) + 1), np.arange(n)).astype(np.float64) / 2**32 - 0.5
-    for a, b in ((x[:-1], x[1:]), (x, y)):
+    # neighbouring sites, neighbouring segments and neighbouring keys are uncorrelated
+    x = words.astype(np.float64) / 2**32 - 0.5
+    others = (reference(key, 78, n), reference(np.uint64(int(key) + 1), 77, n))
+    pairs = [(x[:-1], x[1:])] + [(x, o.astype(np.float64) / 2**32 - 0.5) for o in others]
+    for a, b in pairs:
         assert abs(np.corrcoef(a, b)[0, 1]) < 5 / np.sqrt(n)
 
 
@@ -351,7 +415,6 @@ def _segment_case(metropolis, n=20001):
     nb = rng.choice(np.array([-1, 0, 1], dtype=np.int8), n + 1)
     A = rng.normal(0, 1.5, n).astype(np.float32)
     m2b, key, counter0 = np.float32(-1.6), stream_key(12, 34), np.uint64(77)
-    seg = random_u64(key, counter0 + np.uint64(3))       # neuron 1's segment key
     W = np.zeros((1, 2, 2 * n + 2), dtype=np.int8)   # neuron 1: spins at 0.., neighbours at n..
     W[0, 1, :n] = s0
     W[0, 1, n:2 * n + 1] = nb
@@ -364,10 +427,10 @@ def _segment_case(metropolis, n=20001):
                          np.zeros(0, np.int64), np.zeros(0, np.float32),
                          np.array([0.0, 0.4], np.float32), np.array([1], np.int64), m2b,
                          metropolis, key, counter0, np.zeros(n, np.float32),
-                         np.zeros(n, np.int8))
+                         np.zeros(n, np.int8), np.zeros(n + UNIFORMS_PAD, np.uint32))
     s = s0.astype(np.float64)
     H = A.astype(np.float64) + 0.4 * (nb[:-1].astype(np.float64) + nb[1:].astype(np.float64))
-    u = _hash32(seg, np.arange(n)).astype(np.float64) / 2.0**32
+    u = _segment_uniforms(key, counter0 + np.uint64(3), n).astype(np.float64) / 2.0**32  # neuron 1
     if metropolis:
         p = np.exp(np.minimum(-1.6 * s * H, 0.0))        # probability of a flip
         expected = np.where(u < p, -s, s)
@@ -505,7 +568,7 @@ def test_block_loop_vectorises_without_overlap_checks(disjoint):
     args = (W, W, np.zeros((1, n), np.int32), 0, 0, 0, n, 0, 0, 0, n,
             np.zeros((1, n), np.float32), np.zeros(2, np.int64), np.float32(0.1),
             np.ones(2, np.float32), np.array([0, 1], np.int64), np.float32(-0.8), True,
-            np.uint64(1), np.uint64(0))
+            np.uint64(1), np.uint64(0), np.zeros(n + UNIFORMS_PAD, np.uint32))
     decorate = njit_disjoint if disjoint else numba.njit
     kernel = decorate(fastmath={"contract"}, error_model="numpy", _nrt=False)(_block_all.py_func)
     kernel(*args)
