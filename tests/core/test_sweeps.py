@@ -102,6 +102,40 @@ def _curie_weiss_crossing(small, large):
                   0.8, 1.2)
 
 
+def _curie_weiss_records(sizes, couplings, error, plateau_error=None):
+    """Sweep-like records holding the exact Curie-Weiss Binder cumulants with error ``error``.
+
+    ``plateau_error`` (if given) is the error of the larger size's points more than 8 % from
+    J_c = 1, where its cumulant sits on a plateau.
+    """
+    def error_of(n, J):
+        on_plateau = plateau_error is not None and n == max(sizes) and abs(J - 1.0) > 0.08
+        return plateau_error if on_plateau else error
+
+    return [{"status": "ok", "neurons": n, "J": J, "binder": _curie_weiss_binder(n, J),
+             "binder_err": error_of(n, J)} for n in sizes for J in couplings]
+
+
+def test_binder_crossing_of_exact_mean_field_cumulants():
+    """Exact Curie-Weiss cumulants on a 5 % grid: the crossing to 0.1 %, the plateaus ignored.
+
+    Outside the larger size's scaling window its Binder values sit on the plateaus (0 and 2/3)
+    with tiny error bars, as in real sweeps (1e-4 on the ordered side at N = 1024); the
+    crossing must not follow them (a weighted quadratic through all points did, by 5 %).
+    """
+    couplings = list(1.0 + 0.05 * np.arange(-4, 5))
+    for small, large in ((16, 64), (64, 256), (256, 1024)):
+        exact = _curie_weiss_crossing(small, large)
+        records = _curie_weiss_records((small, large), couplings, 5e-3, plateau_error=1e-4)
+        crossing = sw.binder_crossing(records, (small, large))
+        assert abs(crossing["x"] - exact) < 1e-3 * exact, (small, large, crossing, exact)
+        assert crossing["failed_draws"] == 0 and 0 < crossing["x_err"] < 0.01
+    # no sign change in the range: no crossing, and every draw says so
+    records = _curie_weiss_records((64, 256), couplings[:3], 1e-3)
+    crossing = sw.binder_crossing(records, (64, 256), bootstrap=50)
+    assert math.isnan(crossing["x"]) and crossing["failed_draws"] == 50
+
+
 def test_all_to_all_with_temporal_coupling_crosses_on_the_e5_line(client):
     """All-to-all, K/theta = 0.3, periodic T = 8: Binder crossing of N = 64 and 256 at E5's J_c.
 
