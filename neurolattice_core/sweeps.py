@@ -475,7 +475,7 @@ def binder_crossing(records, sizes, x="J", bootstrap=400, seed=0):
     dict
         ``x`` (crossing, NaN if ``d`` does not change sign), ``x_err``, ``points`` (matched x
         values), ``sizes``, ``failed_draws`` (bootstrap draws in which ``d`` does not change
-        sign).
+        sign; all ``bootstrap`` of them, none drawn, when the data's ``d`` does not).
     """
     small, large = sorted(int(s) for s in sizes)
     table = {}
