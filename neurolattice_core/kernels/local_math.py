@@ -39,6 +39,7 @@ _LN2_LO = F32(-2.12194440e-4)
 _C1, _C2, _C3 = F32(0.9999996919897242), F32(0.49998894849759323), F32(0.16667574733720403)
 _C4, _C5 = F32(0.041915382161642735), F32(0.008297654819805609)
 _ONE = F32(1.0)
+_TWO_32 = F32(4294967296.0)
 _MIN = F32(EXP32_MIN)
 
 
@@ -85,59 +86,69 @@ def _bits_f32(typingctx, x):
     return types.float32(types.int32), codegen
 
 
-def _exponent_scaler(extra):
-    """Intrinsic int32 ``bits + ((y_bits - bits(SHIFTER) + extra) << 23)``.
+@intrinsic
+def _shl23_add(typingctx, bits, y_bits):
+    """int32 ``bits + (y_bits << 23)``: scales exp's polynomial by 2**n through the exponent bits.
 
-    Scales exp's polynomial by 2**(n + extra) through the exponent bits.
+    y = x log2(e) + SHIFTER holds n in its low bits, and SHIFTER's own bits vanish in the
+    shift (they are a multiple of 2**9), so the shift adds n to the exponent of ``bits``.
     """
+    if bits != types.int32 or y_bits != types.int32:
+        return None
 
-    @intrinsic
-    def scaler(typingctx, bits, y_bits):
-        if bits != types.int32 or y_bits != types.int32:
-            return None
+    def codegen(context, builder, signature, args):
+        return builder.add(args[0], builder.shl(args[1], _c32(23)))
 
-        def codegen(context, builder, signature, args):
-            shifter_bits = int(np.array(_SHIFTER).view(np.int32))
-            n = builder.sub(args[1], _c32(shifter_bits - extra))
-            return builder.add(args[0], builder.shl(n, _c32(23)))
-
-        return types.int32(types.int32, types.int32), codegen
-
-    return scaler
+    return types.int32(types.int32, types.int32), codegen
 
 
-_shl23_add = _exponent_scaler(0)        # exp's result 2**n p
-_shl23_add_2p32 = _exponent_scaler(32)  # 2**(n + 32) p: exp times 2**32, for free
+@intrinsic
+def _times_spin(typingctx, x, s):
+    """float32 ``x s`` for a spin s = +-1 (int8), by flipping the sign bit of x where s < 0.
+
+    Bit for bit ``x * float32(s)`` (rounding is symmetric in the sign), one vector operation
+    instead of a conversion and a product.
+    """
+    if x != types.float32 or s != types.int8:
+        return None
+
+    def codegen(context, builder, signature, args):
+        sign = builder.and_(builder.sext(args[1], _I32), _c32(-2**31))
+        return builder.bitcast(builder.xor(builder.bitcast(args[0], _I32), sign), ir.FloatType())
+
+    return types.float32(types.float32, types.int8), codegen
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
-def _exp32_parts(x):
-    """(p, y) with exp(x) = 2**n p, p in [0.7, 1.5], n stored in y's bits (float32 x <= 0)."""
+def _exp32_scaled(x, scale):
+    """exp(x) ``scale`` for float32 x <= 0 (clamped below at EXP32_MIN), ``scale`` a power of 2.
+
+    The scale multiplies the polynomial's coefficients, which changes no bit of the result
+    (rounding commutes with powers of 2) and saves the integer addition of its exponent.
+    """
     x = max(x, _MIN)
     y = x * _LOG2E + _SHIFTER
     n = y - _SHIFTER
     r = (x - n * _LN2_HI) - n * _LN2_LO
-    p = _C5
-    p = p * r + _C4
-    p = p * r + _C3
-    p = p * r + _C2
-    p = p * r + _C1
-    p = p * r + _ONE
-    return p, y
+    p = _C5 * scale
+    p = p * r + _C4 * scale
+    p = p * r + _C3 * scale
+    p = p * r + _C2 * scale
+    p = p * r + _C1 * scale
+    p = p * r + scale
+    return _bits_f32(_shl23_add(_f32_bits(p), _f32_bits(y)))
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
 def _exp32(x):
     """exp(x) for float32 x <= 0, clamped below at EXP32_MIN; relative error < EXP32_ERR."""
-    p, y = _exp32_parts(x)
-    return _bits_f32(_shl23_add(_f32_bits(p), _f32_bits(y)))
+    return _exp32_scaled(x, _ONE)
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
 def _exp32_2p32(x):
-    """exp(x) 2**32 for float32 x <= 0 (as :func:`_exp32`, the factor folded into the exponent)."""
-    p, y = _exp32_parts(x)
-    return _bits_f32(_shl23_add_2p32(_f32_bits(p), _f32_bits(y)))
+    """exp(x) 2**32 for float32 x <= 0, as :func:`_exp32`; for x > 0 any value (callers test x)."""
+    return _exp32_scaled(x, _TWO_32)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})

@@ -32,7 +32,10 @@ Rules, with H the local field and U = r / 2**32 the site's uniform (r its 32-bit
 - Metropolis: x = -2 beta s H; flip if x >= 0 or U < exp(x).
 
 Block functions return the number of flips. Float arithmetic is float32 with fused
-multiply-adds.
+multiply-adds. The loops count vector operations (512-bit ones share two ports): the two
+temporal neighbours are added as bytes and converted once, S_t - s_it is formed in int32,
+-2 beta s H flips the sign bit of -2 beta H, and Metropolis leaves x uncapped (its exp is
+unused where x >= 0); each gives the same bits as the plain float32 expression (README).
 
 Random numbers: before each segment's decisions :func:`.local_uniforms.fill_uniforms` writes
 its sites' words, from the replica's key and the segment counter (w N + i) 3 + c (sweep w,
@@ -46,7 +49,7 @@ from numba import njit
 from .._vector_width import compile_target_has
 from .ars import high_key
 from .disjoint import njit_disjoint
-from .local_math import F32, _exp32, _exp32_2p32, _inc32
+from .local_math import F32, _exp32, _exp32_2p32, _inc32, _times_spin
 from .local_uniforms import _next_weyl32, segment_uniforms, site_uniform
 
 _ONE = F32(1.0)
@@ -67,22 +70,33 @@ def _store_spin(W, row, i, p, si, flip):
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_FAST, error_model="numpy")
-def _heatbath(s, H, m2b, u):
-    """True if heat bath flips s (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's uniform).
+def _heatbath(si, H, m2b, u):
+    """True if heat bath flips the spin si (int8; float32 H; ``m2b`` = -2 beta; ``u`` uniform).
 
     The new spin is -sigma if U < e / (1 + e), tested as u (1 + e) < e 2**32 (no division),
-    else sigma; it differs from s when that test and s == sigma agree.
+    else sigma; it differs from si when that test and si == sigma agree.
     """
-    sigma = _ONE if H >= _ZERO else -_ONE
     e = _exp32(m2b * abs(H))
-    return (u * (_ONE + e) < e * _TWO_32) == (s == sigma)
+    return (u * (_ONE + e) < e * _TWO_32) == ((si > 0) == (H >= _ZERO))
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=_FAST)
-def _metropolis(s, H, m2b, u):
-    """True if Metropolis flips s (float32 s, H; ``m2b`` = -2 beta; ``u`` the site's uniform)."""
-    x = m2b * s * H
-    return (u < _exp32_2p32(min(x, _ZERO))) | (x >= _ZERO)
+def _metropolis(si, H, m2b, u):
+    """True if Metropolis flips the spin si (int8; float32 H; ``m2b`` = -2 beta; ``u`` uniform).
+
+    x = -2 beta si H; exp's value for x > 0 does not matter (the flip is certain).
+    """
+    x = _times_spin(m2b * H, si)
+    return (u < _exp32_2p32(x)) | (x >= _ZERO)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _neighbour_sum(Wn, row, i, p):
+    """float32 s_i,t-1 + s_i,t+1 of the cells Wn[row, i, p] and Wn[row, i, p + 1].
+
+    Added as bytes, then converted once (exact: the sum is -2..2).
+    """
+    return F32(np.int8(Wn[row, i, p] + Wn[row, i, p + np.uint64(1)]))
 
 
 @njit_disjoint(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", _nrt=False)
@@ -101,7 +115,6 @@ def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, o
     if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or s0 < 0 or k_lo < 0:
         return flips
     tb, nb, fb, sb = np.uint64(t0), np.uint64(nb0), np.uint64(f0), np.uint64(s0)
-    one = np.uint64(1)
     key_hi, off = high_key(key), np.uint64(k_lo & 3)   # site k_lo + m: uniform U[off + m]
     for q in range(order.size):
         i = np.uint64(order[q])
@@ -112,26 +125,26 @@ def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, o
         if metropolis:
             for m in range(n):
                 mu = np.uint64(m)
-                si = W[row, i, tb + mu]
-                s = F32(si)
-                H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
-                     + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one])))
-                flip = _metropolis(s, H, m2b, site_uniform(U, off + mu, seed, x))
+                si, S_t = W[row, i, tb + mu], S[r, sb + mu]
+                others = np.int32(S_t - si)
+                H = (hp[fi, fb + mu] + J_all * F32(others)
+                     + Ki * _neighbour_sum(Wn, row, i, nb + mu))
+                flip = _metropolis(si, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
-                S[r, sb + mu] += np.int32(-2 * si) if flip else np.int32(0)
+                S[r, sb + mu] = np.int32(others - si) if flip else S_t
                 n_flips = _inc32(n_flips, flip)
         else:
             for m in range(n):
                 mu = np.uint64(m)
-                si = W[row, i, tb + mu]
-                s = F32(si)
-                H = (hp[fi, fb + mu] + J_all * (F32(S[r, sb + mu]) - s)
-                     + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one])))
-                flip = _heatbath(s, H, m2b, site_uniform(U, off + mu, seed, x))
+                si, S_t = W[row, i, tb + mu], S[r, sb + mu]
+                others = np.int32(S_t - si)
+                H = (hp[fi, fb + mu] + J_all * F32(others)
+                     + Ki * _neighbour_sum(Wn, row, i, nb + mu))
+                flip = _heatbath(si, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
-                S[r, sb + mu] += np.int32(-2 * si) if flip else np.int32(0)
+                S[r, sb + mu] = np.int32(others - si) if flip else S_t
                 n_flips = _inc32(n_flips, flip)
         flips += n_flips
     return flips
@@ -150,7 +163,6 @@ def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp,
     if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
         return flips
     tb, nb, fb = np.uint64(t0), np.uint64(nb0), np.uint64(f0)
-    one = np.uint64(1)
     key_hi, off = high_key(key), np.uint64(k_lo & 3)   # site k_lo + m: uniform U[off + m]
     n_neur = np.uint64(W.shape[1])
     for q in range(order.size):
@@ -205,9 +217,8 @@ def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp,
             for m in range(n):
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
-                s = F32(si)
-                H = A[mu] + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one]))
-                flip = _metropolis(s, H, m2b, site_uniform(U, off + mu, seed, x))
+                H = A[mu] + Ki * _neighbour_sum(Wn, row, i, nb + mu)
+                flip = _metropolis(si, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
                 n_flips = _inc32(n_flips, flip)
@@ -215,9 +226,8 @@ def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp,
             for m in range(n):
                 mu = np.uint64(m)
                 si = W[row, i, tb + mu]
-                s = F32(si)
-                H = A[mu] + Ki * (F32(Wn[row, i, nb + mu]) + F32(Wn[row, i, nb + mu + one]))
-                flip = _heatbath(s, H, m2b, site_uniform(U, off + mu, seed, x))
+                H = A[mu] + Ki * _neighbour_sum(Wn, row, i, nb + mu)
+                flip = _heatbath(si, H, m2b, site_uniform(U, off + mu, seed, x))
                 x = _next_weyl32(x)
                 _store_spin(W, row, i, tb + mu, si, flip)
                 n_flips = _inc32(n_flips, flip)

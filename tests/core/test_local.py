@@ -27,8 +27,15 @@ from neurolattice_core.kernels.local import (
     local_sweeps,
     quantise_couplings,
 )
-from neurolattice_core.kernels.local_math import EXP32_ERR, PROB_ERR, _exp32_array
-from neurolattice_core.kernels.local_segment import _block_all, _block_field
+from neurolattice_core.kernels.local_math import (
+    EXP32_ERR,
+    PROB_ERR,
+    _exp32,
+    _exp32_2p32,
+    _exp32_array,
+    _times_spin,
+)
+from neurolattice_core.kernels.local_segment import _block_all, _block_field, _heatbath, _metropolis
 from neurolattice_core.kernels.local_uniforms import (
     AES_UNIFORMS,
     UNIFORMS_PAD,
@@ -315,6 +322,70 @@ def test_exp32_error_bound():
     assert rel.max() < EXP32_ERR
     assert _exp32_array(np.array([-1000.0], dtype=np.float32))[0] == np.float32(np.exp(-80.0))
 
+
+
+@numba.njit
+def _decisions(si, H, m2b, u):
+    """(kernel, textbook) Metropolis and heat-bath decisions of every site; bool (4, n).
+
+    Textbook forms: x = (m2b s) H, flip if u < exp(min(x, 0)) 2**32 or x >= 0; heat bath
+    sigma = sign(H), e = exp(m2b |H|), flip if (u (1 + e) < e 2**32) == (s == sigma).
+    """
+    out = np.empty((4, H.size), dtype=np.bool_)
+    two32 = np.float32(4294967296.0)
+    for k in range(H.size):
+        s = np.float32(si[k])
+        x = m2b * s * H[k]
+        out[0, k] = _metropolis(si[k], H[k], m2b, u[k])
+        out[1, k] = (u[k] < _exp32(min(x, np.float32(0.0))) * two32) | (x >= np.float32(0.0))
+        sigma = np.float32(1.0) if H[k] >= np.float32(0.0) else np.float32(-1.0)
+        e = _exp32(m2b * abs(H[k]))
+        out[2, k] = _heatbath(si[k], H[k], m2b, u[k])
+        out[3, k] = (u[k] * (np.float32(1.0) + e) < e * two32) == (s == sigma)
+    return out
+
+
+@numba.njit
+def _exp32_pairs(x):
+    out = np.empty((2, x.size), dtype=np.float32)
+    for k in range(x.size):
+        out[0, k] = _exp32_2p32(x[k])
+        out[1, k] = _exp32(x[k]) * np.float32(4294967296.0)
+    return out
+
+
+@numba.njit
+def _times_spin_array(x, s):
+    out = np.empty_like(x)
+    for k in range(x.size):
+        out[k] = _times_spin(x[k], s[k])
+    return out
+
+
+def test_decision_shortcuts_change_no_bit():
+    """The kernels' shortcuts (sign flips, exp's 2**32 in its coefficients, the spin compared
+    as an integer) decide exactly as the textbook rules, fields of +-0 and extreme x included."""
+    rng = np.random.default_rng(11)
+    n = 200_000
+    H = np.concatenate([rng.normal(0.0, 3.0, n - 6), [0.0, -0.0, 1e-30, -1e-30, 90.0, -90.0]])
+    H = H.astype(np.float32)
+    si = rng.choice(np.array([-1, 1], dtype=np.int8), H.size)
+    u = rng.integers(0, 2**32, H.size, dtype=np.uint64).astype(np.float32)
+    H = np.concatenate([H, np.float32([0.0, -0.0, 0.0, -0.0])])   # x = +-0 with the largest u
+    si = np.concatenate([si, np.int8([1, 1, -1, -1])])
+    u = np.concatenate([u, np.full(4, 2**32 - 1, dtype=np.uint64).astype(np.float32)])
+    for m2b in np.float32([-0.05, -0.88, -4.0]):
+        metropolis, metropolis_ref, heatbath, heatbath_ref = _decisions(si, H, m2b, u)
+        assert np.array_equal(metropolis, metropolis_ref)
+        assert np.array_equal(heatbath, heatbath_ref)
+        assert 0.05 < metropolis.mean() < 0.95 and 0.05 < heatbath.mean() < 0.95
+    x = np.concatenate([np.linspace(-85, 0, 100001), [-0.0, -1e-30]]).astype(np.float32)
+    scaled, reference = _exp32_pairs(x)
+    assert np.array_equal(scaled.view(np.uint32), reference.view(np.uint32))
+    y = np.concatenate([rng.normal(0.0, 5.0, 1000), [0.0, -0.0, np.inf]]).astype(np.float32)
+    s = rng.choice(np.array([-1, 1], dtype=np.int8), y.size)
+    assert np.array_equal(_times_spin_array(y, s).view(np.uint32),
+                          (y * s.astype(np.float32)).view(np.uint32))
 
 @numba.njit
 def _ars_blocks(key, counter, n_blocks):
