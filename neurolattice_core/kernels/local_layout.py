@@ -142,6 +142,16 @@ def _cell(t, T, B):
 
 
 @njit(cache=True, nogil=True)
+def _cells(T, B):
+    """(blocks, columns), int64 (T,) each: :func:`_cell` of every tick, found once per call."""
+    blocks = np.empty(T, dtype=np.int64)
+    columns = np.empty(T, dtype=np.int64)
+    for t in range(T):
+        blocks[t], columns[t] = _cell(t, T, B)
+    return blocks, columns
+
+
+@njit(cache=True, nogil=True)
 def _refresh_ghosts(W, r0, r1, T, periodic, B):
     """Copy into every ghost of replicas r0..r1-1 the cell it stands for.
 
@@ -277,11 +287,11 @@ def _split(spins, periodic, W, B):
     """Fill the zeroed working array W (:func:`new_working_array`) from spins (R, N, T)."""
     R, n, T = spins.shape
     nb = _geometry(T, B)[2]
+    blocks, columns = _cells(T, B)
     for r in range(R):
         for i in range(n):
             for t in range(T):
-                b, column = _cell(t, T, B)
-                W[r * nb + b, i, column] = spins[r, i, t]
+                W[r * nb + blocks[t], i, columns[t]] = spins[r, i, t]
     _refresh_ghosts(W, 0, R, T, periodic, B)
     return W
 
@@ -291,10 +301,7 @@ def _merge(W, spins, B):
     """Write the working array W (R nb, N, P) of layout block B into spins (R, N, T)."""
     R, n, T = spins.shape
     nb = _geometry(T, B)[2]
-    blocks = np.empty(T, dtype=np.int64)    # the cells of each tick, found once (not per site)
-    columns = np.empty(T, dtype=np.int64)
-    for t in range(T):
-        blocks[t], columns[t] = _cell(t, T, B)
+    blocks, columns = _cells(T, B)
     for r in range(R):
         for i in range(n):
             for t in range(T):

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from .local_layout import (
-    _cell,
+    _block_counts,
     _fill_ghosts,
     _geometry,
     _offsets,
@@ -346,14 +346,19 @@ def _slice_sums(W, T, B):
     In the columns of :func:`.local_layout._slice_column`: permuted tick order, with a gap
     after each block.
     """
-    ne, nb = (T + 1) // 2, _geometry(T, B)[2]
+    _, d, nb = _geometry(T, B)
     R = W.shape[0] // nb
     S = np.zeros((R, slice_sums_width(T, B)), dtype=np.int32)
     for r in range(R):
-        for i in range(W.shape[1]):
-            for f in range(T):
-                b, column = _cell(2 * f if f < ne else 2 * (f - ne) + 1, T, B)
-                S[r, _slice_column(f, T, B)] += W[r * nb + b, i, column]
+        for b in range(nb):   # a block's even (odd) ticks have consecutive columns
+            ne_b, no_b = _block_counts(T, B, b)
+            even = _slice_column(b * B, T, B)
+            odd = _slice_column((T + 1) // 2 + b * B, T, B)
+            for i in range(W.shape[1]):
+                for j in range(ne_b):
+                    S[r, even + j] += W[r * nb + b, i, j]
+                for j in range(no_b):
+                    S[r, odd + j] += W[r * nb + b, i, d + j]
     return S
 
 
