@@ -481,7 +481,8 @@ class LocalState:
             fewer than ``SHORT_CALL_SWEEPS`` sweeps and longer ones (see
             :class:`.local_choice.DriverChoice`; the slower driver is timed again every 16th
             call, up to every 256th while the choice holds, so the choice follows the load of
-            the machine). Speed only: results are bit-identical.
+            the machine; on a quarter of the call's sweeps when that lasts long enough to
+            time, the faster driver running the rest). Speed only: results are bit-identical.
 
         Returns
         -------
@@ -498,6 +499,9 @@ class LocalState:
         if parallel == "neurons" and self.kind != "sparse":
             raise ParameterError(f"parallel='neurons' needs sparse couplings (kind='sparse'), "
                                  f"not kind={self.kind!r}: use 'ticks'")
+        if block is not None:
+            block = _int_scalar(block, "block", 1)
+        run = (betas, metropolis, keys, block)
         timed = None
         if parallel is None and threads > 1:
             if R >= threads:
@@ -506,11 +510,27 @@ class LocalState:
                 timed = self._drivers[n_sweeps < SHORT_CALL_SWEEPS]
                 parallel = self._parallel_driver() if timed.choose() else False
         if not parallel or threads == 1:
-            parallel, threads = False, 1
+            parallel = False
+        if timed is not None and timed.exploring:   # time the slower driver on part of the call
+            explored = timed.explored_sweeps(bool(parallel), n_sweeps, R * n * T)
+            if explored < n_sweeps:
+                flips = self._run(parallel, *run, explored, offset, timed)
+                faster = False if parallel else self._parallel_driver()
+                return flips + self._run(faster, *run, n_sweeps - explored, offset + explored,
+                                         timed)
+        return self._run(parallel, *run, n_sweeps, offset, timed)
+
+    def _run(self, parallel, betas, metropolis, keys, block, n_sweeps, offset, timed):
+        """``n_sweeps`` sweeps on the driver ``parallel`` (see :meth:`sweep`); flips (R,).
+
+        ``block`` None picks the driver's default; ``timed`` (a DriverChoice or None) gets the
+        time per site.
+        """
+        R, n, T = self.shape
+        threads = numba.get_num_threads() if parallel else 1
         if block is None:
             per_task = threads if parallel == "ticks" else 1
             block = _block_size(self.kind, int(self._cls[:, 2].max()), n, R, per_task)
-        block = _int_scalar(block, "block", 1)
         self._use_block(block)
         arguments = self._driver_arguments(betas, metropolis, n_sweeps, keys, offset) + (block,)
         start = time.perf_counter()

@@ -2,6 +2,8 @@
 
 _EXPLORE_EVERY = 16   # calls between two timings of the driver that looked slower ...
 _EXPLORE_MAX = 256    # ... doubling up to this while each timing confirms the choice
+EXPLORE_SHARE = 4     # such a timing takes a quarter of the call's sweeps ...
+EXPLORE_MIN_SECONDS = 2e-3   # ... if they last this long (a parallel region starts in ~40 us)
 
 
 class DriverChoice:
@@ -18,6 +20,7 @@ class DriverChoice:
         self._explore_every = _EXPLORE_EVERY    # calls between timings of the slower driver
         self._since_explored = 0
         self._choice_explored = None             # the faster driver at the last such timing
+        self.exploring = False    # the last choice was the slower driver, to time it again
 
     def choose(self):
         """Parallel (True) or serial (False): untimed drivers first, then the faster one.
@@ -28,6 +31,7 @@ class DriverChoice:
         choice costs little, and a change of the machine's load is still followed.
         """
         rates = self.seconds_per_site
+        self.exploring = False
         if rates[True] is None or rates[False] is None:
             return rates[True] is None
         faster = rates[True] < rates[False]
@@ -39,7 +43,18 @@ class DriverChoice:
         self._explore_every = min(2 * self._explore_every, _EXPLORE_MAX) if confirmed \
             else _EXPLORE_EVERY
         self._choice_explored = faster
+        self.exploring = True
         return not faster
+
+    def explored_sweeps(self, parallel, n_sweeps, sites_per_sweep):
+        """Sweeps of a call of ``n_sweeps`` to run on the explored driver (``parallel``).
+
+        A quarter of them (rounded up) when they are expected to last EXPLORE_MIN_SECONDS,
+        long enough that starting a parallel region does not bias the timing; else all.
+        """
+        share = -(-n_sweeps // EXPLORE_SHARE)
+        expected = share * sites_per_sweep * self.seconds_per_site[parallel]
+        return share if expected >= EXPLORE_MIN_SECONDS else n_sweeps
 
     def record(self, parallel, seconds):
         """Take the ``seconds`` per site of a call of the ``parallel`` (True) or serial driver.

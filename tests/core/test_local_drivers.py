@@ -206,3 +206,49 @@ def test_short_and_long_calls_choose_their_drivers_apart():
         assert all(v is None for v in long.seconds_per_site.values())
     finally:
         numba.set_num_threads(default)
+
+
+def test_the_slower_driver_is_timed_on_a_quarter_of_a_long_enough_call():
+    """A quarter of the sweeps (rounded up) if they take EXPLORE_MIN_SECONDS, else all."""
+    driver = local_choice.DriverChoice()
+    driver.seconds_per_site.update({True: 1e-9, False: 2e-9})
+    sites = 100_000   # 0.1 ms per sweep in parallel, 0.2 ms serial; timings of >= 2 ms
+    assert local_choice.EXPLORE_MIN_SECONDS == 2e-3
+    assert driver.explored_sweeps(True, 84, sites) == 21
+    assert driver.explored_sweeps(True, 81, sites) == 21
+    assert driver.explored_sweeps(True, 76, sites) == 76
+    assert driver.explored_sweeps(False, 44, sites) == 11
+    assert driver.explored_sweeps(False, 36, sites) == 36
+
+
+def _logging_runs(run, log):
+    """LocalState._run that appends (driver, sweeps) of each run to ``log``."""
+    def logged(parallel, betas, metropolis, keys, block, n_sweeps, offset, timed):
+        log.append((parallel, n_sweeps))
+        return run(parallel, betas, metropolis, keys, block, n_sweeps, offset, timed)
+    return logged
+
+
+def test_partial_timings_of_the_slower_driver_change_no_result(monkeypatch):
+    """Exploring on part of a call (here every call's quarter, however short): same bits."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two threads")
+    monkeypatch.setattr(local_choice, "EXPLORE_MIN_SECONDS", 0.0)
+    default = numba.get_num_threads()
+    try:
+        out, runs = [], []
+        for threads, parallel in ((2, None), (1, False)):
+            numba.set_num_threads(threads)
+            spins, args = _state("sparse", R=1, n=32, T=2 * local.PARALLEL_MIN_SITES // 32)
+            state = LocalState(spins, **args)
+            monkeypatch.setattr(state, "_run", _logging_runs(state._run, runs))
+            calls, sweeps = 3 * local_choice._EXPLORE_EVERY + 4, 8
+            flips = [state.sweep(betas=np.array([0.6]), method="metropolis", n_sweeps=sweeps,
+                                 keys=keys_for(5, 1), sweep_offset=sweeps * w, parallel=parallel)
+                     for w in range(calls)]
+            out.append((state.spins(), np.array(flips)))
+    finally:
+        numba.set_num_threads(default)
+    split = [k for k in range(len(runs) - 1) if runs[k][1] == 2 and runs[k + 1][1] == 6]
+    assert len(split) >= 2 and all(bool(runs[k][0]) != bool(runs[k + 1][0]) for k in split)
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
