@@ -286,7 +286,7 @@ class LocalState:
         self._indptr, self._indices = np.zeros(2, np.int64), np.zeros(0, np.int64)
         self._weights = np.zeros(0, np.float32)
         self._order = np.arange(n, dtype=np.int64)
-        self._colour_starts = None   # sparse: where each colour starts in self._order
+        self._colour_starts = np.array([0, n], dtype=np.int64)   # sparse: colours in order
         self._smallest_colour = 0    # sparse: neurons of the smallest colour
         self._Jq, self._scale = np.zeros((1, 1), np.int32), np.float32(0.0)
         if kind == "sparse":
@@ -436,9 +436,9 @@ class LocalState:
     def _driver_arguments(self, betas, metropolis, n_sweeps, keys, offset):
         """The arguments of the local_sweep drivers up to ``cls`` (the block follows)."""
         return (self._W, self._S, self._phi, self._kind, self._J_all, self._Jq, self._scale,
-                self._indptr, self._indices, self._weights, self._order, self._K, self._hp,
-                self._hrow, (-2.0 * betas).astype(np.float32), self.periodic, metropolis,
-                n_sweeps, keys, offset, self._cls)
+                self._indptr, self._indices, self._weights, self._order, self._colour_starts,
+                self._K, self._hp, self._hrow, (-2.0 * betas).astype(np.float32), self.periodic,
+                metropolis, n_sweeps, keys, offset, self._cls)
 
     def sweep(self, *, betas, method, n_sweeps, keys, sweep_offset, block=None, parallel=None):
         """Run ``n_sweeps`` sweeps of every replica.
@@ -537,7 +537,7 @@ class LocalState:
         if parallel == "ticks" and self._cls.shape[0] == 2:   # one parallel region per call
             flips = _sweeps_pinned(*arguments, self._X, threads)
         elif parallel == "neurons":
-            flips = _sweeps_neurons(*arguments, self._colour_starts, threads)
+            flips = _sweeps_neurons(*arguments, threads)
         else:
             flips = {False: _sweeps_serial, "ticks": _sweeps_parallel,
                      "replicas": _sweeps_replicas}[parallel](*arguments)

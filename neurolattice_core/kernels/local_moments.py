@@ -140,8 +140,8 @@ def _overlap(bits, i, j, T):
 
 @njit(cache=True, nogil=True)
 def sweeps_serial_measured(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order,
-                           K, hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset,
-                           cls, block, every, energy_terms):
+                           colours, K, hp, hrow, m2b, periodic, metropolis, n_sweeps, keys,
+                           sweep_offset, cls, block, every, energy_terms):
     """The serial driver's sweeps, measuring after each sweep number divisible by ``every``.
 
     The arguments up to ``block`` are those of :func:`.local_sweep._sweeps_serial`;
@@ -161,7 +161,7 @@ def sweeps_serial_measured(W, S, phi, kind, J_all, Jq, scale, indptr, indices, w
     while done < n_sweeps:
         chunk = min(every - (sweep_offset + done) % every, n_sweeps - done)
         flips += _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
-                                order, K, hp, hrow, m2b, periodic, metropolis, chunk, keys,
+                                order, colours, K, hp, hrow, m2b, periodic, metropolis, chunk, keys,
                                 sweep_offset + done, cls, block)
         done += chunk
         if (sweep_offset + done) % every == 0:

@@ -9,7 +9,9 @@ offsets (no views, no negative-index wraparound).
 
 All-to-all couplings (:func:`_block_all`) take one pass per segment: H = h_it +
 J_all (S_t - s_it) + K_i (s_i,t-1 + s_i,t+1) from the int32 slice sums S_t = sum_j s_jt, which
-the pass updates. Sparse and dense couplings (:func:`_block_field`) take two or three:
+the pass updates. Sparse couplings of a neuron with two neighbours (a ring's) take one pass
+too (the neighbours read in it); other sparse and dense couplings (:func:`_block_field`) take
+two or three:
 
 1. A[m] = h_i(t) + sum_j J_ij s_j(t) (m = k - k_lo, float32): sparse from the CSR neighbours
    (in CSR order), dense from the cached fixed-point fields phi_t,i * 2**-q;
@@ -150,14 +152,50 @@ def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, o
     return flips
 
 
+@njit(cache=True, nogil=True, inline="always", fastmath=_FAST, error_model="numpy")
+def _decide_two_neighbours(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, j, wj, j2, wj2, Ki, m2b,
+                           metropolis, U, off, seed, x, n):
+    """Update the segment of a neuron i with exactly two neighbours j, j2 in one pass; flips.
+
+    H = ((h_it + w_j s_jt) + w_j2 s_j2t) + K_i (s_i,t-1 + s_i,t+1): the float32 operations of
+    the passes of :func:`_block_field`, kept in registers. Reads the neighbours through ``Wc``.
+    """
+    j, j2 = np.uint64(j), np.uint64(j2)
+    n_flips = np.int32(0)
+    if metropolis:
+        for m in range(n):
+            mu = np.uint64(m)
+            si = W[row, i, tb + mu]
+            H = (((hp[fi, fb + mu] + wj * F32(Wc[row, j, tb + mu]))
+                  + wj2 * F32(Wc[row, j2, tb + mu])) + Ki * _neighbour_sum(Wn, row, i, nb + mu))
+            flip = _metropolis(si, H, m2b, site_uniform(U, off + mu, seed, x))
+            x = _next_weyl32(x)
+            _store_spin(W, row, i, tb + mu, si, flip)
+            n_flips = _inc32(n_flips, flip)
+    else:
+        for m in range(n):
+            mu = np.uint64(m)
+            si = W[row, i, tb + mu]
+            H = (((hp[fi, fb + mu] + wj * F32(Wc[row, j, tb + mu]))
+                  + wj2 * F32(Wc[row, j2, tb + mu])) + Ki * _neighbour_sum(Wn, row, i, nb + mu))
+            flip = _heatbath(si, H, m2b, site_uniform(U, off + mu, seed, x))
+            x = _next_weyl32(x)
+            _store_spin(W, row, i, tb + mu, si, flip)
+            n_flips = _inc32(n_flips, flip)
+    return n_flips
+
+
 @njit_disjoint(cache=True, nogil=True, fastmath=_FAST, error_model="numpy", _nrt=False)
-def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hrow, indptr,
-                 indices, weights, K, order, m2b, metropolis, key, counter0, A, old, U):
+def _block_field(dense, W, Wn, Wc, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp, hrow,
+                 indptr, indices, weights, K, order, m2b, metropolis, key, counter0, A, old, U):
     """Update the block with sparse (CSR) or dense (cached fields) couplings; returns flips.
 
     ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Cells, fields,
     ``Wn``, uniforms and ``U`` as in :func:`_block_all`; cached fields at phi[r, f0 + m, :].
-    Neighbour neurons are read through W: an earlier neuron of the block may have written them.
+    ``Wc`` is W once more, for the neighbours of the neurons with exactly two (a ring's),
+    updated in one pass (:func:`_decide_two_neighbours`): with sparse couplings the neurons of
+    ``order`` must share no bond (one colour), so that no neuron of the call writes a row
+    read through ``Wc``. Other neighbour neurons are read through W.
     """
     flips = 0
     if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
@@ -170,13 +208,18 @@ def _block_field(dense, W, Wn, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n, hp,
         fi = np.uint64(hrow[i])   # the neuron's row of hp
         seed, x = segment_uniforms(U, key, key_hi, counter0 + np.uint64(3) * i, k_lo, n)
         Ki = K[i]
+        p, p_end = (0, 0) if dense else (indptr[i], indptr[i + 1])
+        if p_end - p == 2:
+            flips += _decide_two_neighbours(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, indices[p],
+                                            weights[p], indices[p + 1], weights[p + 1], Ki, m2b,
+                                            metropolis, U, off, seed, x, n)
+            continue
         # 1. equal-time fields
         if dense:
             for m in range(n):
                 mu = np.uint64(m)
                 A[mu] = hp[fi, fb + mu] + F32(phi[r, fb + mu, i]) * scale
         else:   # neighbours two at a time (in CSR order: the float32 sum is reproducible)
-            p, p_end = indptr[i], indptr[i + 1]
             if p + 1 < p_end:
                 j, wp = np.uint64(indices[p]), weights[p]
                 j2, wp2 = np.uint64(indices[p + 1]), weights[p + 1]

@@ -56,11 +56,12 @@ KIND_DENSE = 2
 
 
 @njit(cache=True, nogil=True)
-def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weights, order, K,
-          hp, hrow, m2b, metropolis, key, cls, block):
+def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weights, order,
+          colours, K, hp, hrow, m2b, metropolis, key, cls, block):
     """Update block b of class c of replica r in sweep w, neuron after neuron; return flips.
 
-    Segment counters: ``(w N + i) 3 + c`` (:mod:`.local_uniforms`).
+    Segment counters: ``(w N + i) 3 + c`` (:mod:`.local_uniforms`). Sparse couplings: one
+    block call per colour (``order[colours[k]:colours[k + 1]]``, see ``_block_field``'s Wc).
     """
     k_lo = b * block
     n = min(block, cls[c, 2] - k_lo)
@@ -74,14 +75,21 @@ def _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weight
                           hrow, J_all, K, order, m2b, metropolis, key, counter0, U)
     A = np.empty(n, dtype=np.float32)
     old = np.empty(n, dtype=np.int8)
-    return _block_field(kind == KIND_DENSE, W, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
-                        hrow, indptr, indices, weights, K, order, m2b, metropolis, key, counter0, A,
-                        old, U)
+    if kind == KIND_DENSE:
+        return _block_field(True, W, W, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp, hrow,
+                            indptr, indices, weights, K, order, m2b, metropolis, key, counter0,
+                            A, old, U)
+    flips = 0
+    for k in range(colours.size - 1):
+        flips += _block_field(False, W, W, W, phi, Jq, scale, row, r, tb, nb, fb, k_lo, n, hp,
+                              hrow, indptr, indices, weights, K, order[colours[k]:colours[k + 1]],
+                              m2b, metropolis, key, counter0, A, old, U)
+    return flips
 
 
 @njit(cache=True, nogil=True)
-def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp, hrow,
-                   m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
+def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, colours, K,
+                   hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
     """``n_sweeps`` sweeps of every replica, one task after the other; flips per replica (R,).
 
     Arguments: see :func:`_sweeps_parallel`.
@@ -94,14 +102,14 @@ def _sweeps_serial(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
             for r in range(n_rep):
                 for b in range(n_blocks):
                     flips[r] += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
-                                      indices, weights, order, K, hp, hrow, m2b[r], metropolis,
-                                      keys[r], cls, block)
+                                      indices, weights, order, colours, K, hp, hrow, m2b[r],
+                                      metropolis, keys[r], cls, block)
             _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K,
+def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, colours, K,
                      hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
     """``n_sweeps`` sweeps, the replicas in parallel (one parallel region for the whole call).
 
@@ -116,16 +124,17 @@ def _sweeps_replicas(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
             for c in range(cls.shape[0]):
                 for b in range((cls[c, 2] + block - 1) // block):
                     count += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr,
-                                   indices, weights, order, K, hp, hrow, m2b[r], metropolis,
-                                   keys[r], cls, block)
+                                   indices, weights, order, colours, K, hp, hrow, m2b[r],
+                                   metropolis, keys[r], cls, block)
                 _refresh_ghosts(W, r, r + 1, hp.shape[1], periodic, block)
         flips[r] = count
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
-                     hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block):
+def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, colours,
+                     K, hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls,
+                     block):
     """``n_sweeps`` sweeps of every replica, the tasks of each class in parallel.
 
     Parameters
@@ -147,6 +156,9 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
         CSR couplings (sparse).
     order : int64 (N,)
         Neuron visiting order.
+    colours : int64 (n_colours + 1,)
+        ``order[colours[k]:colours[k + 1]]`` are the neurons of colour k, which share no bond
+        (sparse couplings: a proper colouring; other kinds: ``[0, N]``).
     K : float32 (N,)
         Temporal couplings.
     hp : float32 (M, T); hrow : int64 (N,)
@@ -180,8 +192,8 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
             for task in prange(n_rep * n_blocks):
                 r = task // n_blocks
                 task_flips[task] = _task(W, S, phi, r, c, task - r * n_blocks, w, kind, J_all,
-                                         Jq, scale, indptr, indices, weights, order, K, hp, hrow,
-                                         m2b[r], metropolis, keys[r], cls, block)
+                                         Jq, scale, indptr, indices, weights, order, colours, K,
+                                         hp, hrow, m2b[r], metropolis, keys[r], cls, block)
             for task in range(n_rep * n_blocks):
                 flips[task // n_blocks] += task_flips[task]
             _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
@@ -190,7 +202,7 @@ def _sweeps_parallel(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
 
 @njit(cache=True, nogil=True)
 def _pinned_task(W, X, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, scale, indptr,
-                 indices, weights, order, K, hp, hrow, m2b, periodic, metropolis, keys,
+                 indices, weights, order, colours, K, hp, hrow, m2b, periodic, metropolis, keys,
                  sweep_offset, cls, block):
     """Task (step, r, b) of :func:`_sweeps_pinned`: wait, fill its ghosts, update; flips.
 
@@ -214,17 +226,17 @@ def _pinned_task(W, X, S, phi, progress, step, r, b, n_blocks, kind, J_all, Jq, 
     flips = 0
     if b * block < cls[c, 2]:
         flips = _task(W, S, phi, r, c, b, sweep_offset + step // 2, kind, J_all, Jq, scale,
-                      indptr, indices, weights, order, K, hp, hrow, m2b[r], metropolis, keys[r],
-                      cls, block)
+                      indptr, indices, weights, order, colours, K, hp, hrow, m2b[r], metropolis,
+                      keys[r], cls, block)
         _publish_edges(W, X, r, b, c, T, block)
     store_release(progress, LINE * (base + b), step + 1)
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp, hrow,
-                   m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block, X,
-                   n_workers):
+def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, colours, K,
+                   hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block,
+                   X, n_workers):
     """As :func:`_sweeps_parallel`, in one parallel region per call (two time classes only).
 
     The tasks (step, replica, block) wait for the blocks they depend on through per-block
@@ -257,8 +269,8 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                     r = g // n_blocks
                     flips[k, r] += _pinned_task(
                         W, X, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all,
-                        Jq, scale, indptr, indices, weights, order, K, hp, hrow, m2b, periodic,
-                        metropolis, keys, sweep_offset, cls, block)
+                        Jq, scale, indptr, indices, weights, order, colours, K, hp, hrow, m2b,
+                        periodic, metropolis, keys, sweep_offset, cls, block)
         else:
             while True:
                 g = fetch_add(control, 2, 1)
@@ -268,8 +280,8 @@ def _sweeps_pinned(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, 
                 r = g // n_blocks
                 flips[k, r] += _pinned_task(
                     W, X, S, phi, progress, step, r, g - r * n_blocks, n_blocks, kind, J_all, Jq,
-                    scale, indptr, indices, weights, order, K, hp, hrow, m2b, periodic, metropolis,
-                    keys, sweep_offset, cls, block)
+                    scale, indptr, indices, weights, order, colours, K, hp, hrow, m2b, periodic,
+                    metropolis, keys, sweep_offset, cls, block)
     _refresh_ghosts(W, 0, n_rep, hp.shape[1], periodic, block)
     return flips.sum(axis=0)
 
@@ -282,22 +294,23 @@ def _neuron_part(W, S, phi, r, c, w, kind, J_all, Jq, scale, indptr, indices, we
     Updates every block of ticks of the class, then refreshes those neurons' ghosts.
     """
     flips = 0
+    one_colour = np.array([0, part.size], dtype=np.int64)
     for b in range((cls[c, 2] + block - 1) // block):
         flips += _task(W, S, phi, r, c, b, w, kind, J_all, Jq, scale, indptr, indices, weights,
-                       part, K, hp, hrow, m2b, metropolis, key, cls, block)
+                       part, one_colour, K, hp, hrow, m2b, metropolis, key, cls, block)
     _refresh_neuron_ghosts(W, r, part, hp.shape[1], periodic, block)
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, K, hp,
-                    hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls, block,
-                    colour_starts, n_workers):
+def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, colours,
+                    K, hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls,
+                    block, n_workers):
     """As :func:`_sweeps_parallel`, the workers sharing each colour's neurons (sparse J).
 
     Neurons of one colour share no bond, so at one tick class their updates are independent
     whatever their grouping: worker k takes the k-th of ``n_workers`` shares of each colour
-    (``order[colour_starts[col]:colour_starts[col + 1]]``), all the ticks of the class, and
+    (``order[colours[col]:colours[col + 1]]``), all the ticks of the class, and
     all the workers finish a colour before any starts the next colour of the class
     (per-worker progress counters). The first colour of the next class needs no wait: it
     reads its own neurons' other ticks, which the same worker updated, and the other colours
@@ -309,7 +322,7 @@ def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
     in order.
     """
     n_rep = m2b.shape[0]
-    n_colours = colour_starts.size - 1
+    n_colours = colours.size - 1
     flips = np.zeros((n_workers, n_rep), dtype=np.int64)
     control = np.zeros(3, dtype=np.int64)                   # workers arrived, mode, claims
     progress = np.zeros(LINE * n_workers, dtype=np.int64)   # colours done by each worker
@@ -322,7 +335,7 @@ def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
         for w in range(sweep_offset, sweep_offset + n_sweeps):
             for c in range(cls.shape[0]):
                 for col in range(n_colours):
-                    lo, size = colour_starts[col], colour_starts[col + 1] - colour_starts[col]
+                    lo, size = colours[col], colours[col + 1] - colours[col]
                     for share in range(first, last):
                         part = order[lo + size * share // n_workers:
                                      lo + size * (share + 1) // n_workers]

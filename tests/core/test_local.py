@@ -491,7 +491,7 @@ def _segment_case(metropolis, n=20001):
     W[0, 1, n:2 * n + 1] = nb
     hp = np.zeros((2, n), dtype=np.float32)
     hp[1] = A                                         # no equal-time neighbours: fields = A
-    flips = _block_field(False, W, W, np.zeros((1, 1, 1), np.int32),
+    flips = _block_field(False, W, W, W, np.zeros((1, 1, 1), np.int32),
                          np.zeros((1, 1), np.int32),
                          np.float32(0), 0, 0, 0, n, 0, 0, n, hp, np.array([0, 1], np.int64),
                          np.zeros(3, np.int64),

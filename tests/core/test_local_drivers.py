@@ -50,10 +50,7 @@ def test_any_block_size_and_driver_give_identical_results(kind, periodic, T):
 
 def _driver_arguments(state, block):
     """The arguments of a local_sweep driver for 5 Metropolis sweeps of ``state`` (R = 2)."""
-    return (state._W, state._S, state._phi, state._kind, state._J_all, state._Jq, state._scale,
-            state._indptr, state._indices, state._weights, state._order, state._K, state._hp,
-            state._hrow, np.array([-0.8, -2.2], dtype=np.float32), state.periodic, True, 5,
-            keys_for(4, 2), 7, state._cls, block)
+    return state._driver_arguments(np.array([0.4, 1.1]), True, 5, keys_for(4, 2), 7) + (block,)
 
 
 @pytest.mark.parametrize("T", [2, 3, 16, 40, 258, 259])
@@ -99,8 +96,7 @@ def test_the_neuron_driver_matches_the_serial_one_for_any_worker_count(T):
                 spins, args = _state("sparse", R=2, n=n, T=T, periodic=periodic)
                 shared, serial = LocalState(spins, **args), LocalState(spins, **args)
                 block = shared._serial_block()
-                flips = local_sweep._sweeps_neurons(*_driver_arguments(shared, block),
-                                                    shared._colour_starts, workers)
+                flips = local_sweep._sweeps_neurons(*_driver_arguments(shared, block), workers)
                 expected = local_sweep._sweeps_serial(*_driver_arguments(serial, block))
                 results.append((np.diff(shared._colour_starts).size,
                                 np.array_equal(shared._W, serial._W),
