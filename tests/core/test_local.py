@@ -305,6 +305,39 @@ def test_flip_count_equals_changed_sites_after_one_sweep(kind, method):
 
 
 
+@pytest.mark.parametrize("method", ["heatbath", "metropolis"])
+def test_one_pass_ring_matches_the_two_pass_update(method):
+    """A ring's neurons (two neighbours) take the one-pass update; the same ring with zero
+    couplings to the neurons three apart (four neighbours, same colours, the same sums in
+    CSR order) takes the two-pass one: the same spins and flips, bit for bit."""
+    rng = np.random.default_rng(13)
+    R, n, T = 2, 24, 70
+    spins = random_spins(rng, (R, n, T))
+    w, K = rng.uniform(0.4, 1.2, n), rng.uniform(0.2, 0.9, n)
+    ring = np.zeros((n, n))
+    ring[np.arange(n), (np.arange(n) + 1) % n] = w
+    ring = ring + ring.T
+    indptr, indices, weights = [0], [], []
+    for i in range(n):
+        neighbours = sorted({(i - 1) % n, (i + 1) % n, (i - 3) % n, (i + 3) % n})
+        indices += neighbours
+        weights += [ring[i, j] for j in neighbours]    # 0 three apart
+        indptr.append(len(indices))
+    two_pass = dict(indptr=np.array(indptr), indices=np.array(indices),
+                    weights=np.array(weights))
+    out = []
+    for couplings in (kind_args("sparse", ring), two_pass):
+        state = spins.copy()
+        flips = local_sweeps(state, kind="sparse", K=K, fields=np.full((n, T), 0.15),
+                             betas=np.array([0.5, 1.1]), time_periodic=True, method=method,
+                             n_sweeps=6, keys=keys_for(6, R), sweep_offset=0, **couplings)
+        out.append((state, flips))
+    assert np.diff(two_pass["indptr"]).min() == 4
+    assert np.diff(kind_args("sparse", ring)["indptr"]).max() == 2
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+    assert 0 < out[0][1].min() and not np.array_equal(out[0][0], spins)
+
+
 def test_zero_sweeps_change_nothing():
     spins = random_spins(np.random.default_rng(0), (2, 3, 4))
     before = spins.copy()
