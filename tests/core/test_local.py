@@ -659,23 +659,36 @@ def test_module_exports():
     assert local.METHODS == ("heatbath", "metropolis")
 
 
-@pytest.mark.parametrize("disjoint", [True, False])
-def test_block_loop_vectorises_without_overlap_checks(disjoint):
-    """With kernels.disjoint the all-to-all block loop has no run-time overlap checks.
+def _block_arguments(block, n):
+    """Arguments of a call of ``block`` (_block_all or _block_field) on segments of n sites."""
+    W = np.zeros((1, 3, 2 * n + 2), dtype=np.int8)
+    hp, hrow, K = np.zeros((1, n), np.float32), np.zeros(3, np.int64), np.ones(3, np.float32)
+    order, m2b, U = np.array([0, 1], np.int64), np.float32(-0.8), np.zeros(n + UNIFORMS_PAD,
+                                                                           np.uint32)
+    if block is _block_all:
+        return (W, W, np.zeros((1, n), np.int32), 0, 0, 0, n, 0, 0, 0, n, hp, hrow,
+                np.float32(0.1), K, order, m2b, True, np.uint64(1), np.uint64(0), U)
+    ring = dict(indptr=np.array([0, 2, 4, 6]), indices=np.array([1, 2, 0, 2, 0, 1]),
+                weights=np.full(6, 0.3, np.float32))    # 3 neurons: order[:1] is one colour
+    return (False, W, W, W, np.zeros((1, 1, 1), np.int32), np.zeros((1, 1), np.int32),
+            np.float32(0), 0, 0, 0, n, 0, 0, n, hp, hrow, ring["indptr"], ring["indices"],
+            ring["weights"], K, order[:1], m2b, True, np.uint64(1), np.uint64(0),
+            np.zeros(n, np.float32), np.zeros(n, np.int8), U)
 
-    Compiled again from its Python source (the cached kernel has no IR to read): with
+
+@pytest.mark.parametrize("block", [_block_all, _block_field], ids=["all", "field"])
+@pytest.mark.parametrize("disjoint", [True, False])
+def test_block_loops_vectorise_without_overlap_checks(disjoint, block):
+    """With kernels.disjoint the block loops (all-to-all; sparse one-pass, two-pass and dense)
+    have no run-time overlap checks.
+
+    Compiled again from their Python source (the cached kernel has no IR to read): with
     ``njit_disjoint`` as in local_segment, and with plain ``numba.njit``, which has the checks.
     """
     assert DISJOINT_ARGUMENTS
-    n = 64
-    W = np.zeros((1, 2, 2 * n + 2), dtype=np.int8)
-    args = (W, W, np.zeros((1, n), np.int32), 0, 0, 0, n, 0, 0, 0, n,
-            np.zeros((1, n), np.float32), np.zeros(2, np.int64), np.float32(0.1),
-            np.ones(2, np.float32), np.array([0, 1], np.int64), np.float32(-0.8), True,
-            np.uint64(1), np.uint64(0), np.zeros(n + UNIFORMS_PAD, np.uint32))
     decorate = njit_disjoint if disjoint else numba.njit
-    kernel = decorate(fastmath={"contract"}, error_model="numpy", _nrt=False)(_block_all.py_func)
-    kernel(*args)
+    kernel = decorate(fastmath={"contract"}, error_model="numpy", _nrt=False)(block.py_func)
+    kernel(*_block_arguments(block, 64))
     code = kernel.inspect_llvm(kernel.signatures[0])
-    assert "x float>" in code                         # the loop is vectorised
+    assert "x float>" in code                         # the loops are vectorised
     assert ("vector.memcheck" in code) != disjoint
