@@ -9,9 +9,9 @@ offsets (no views, no negative-index wraparound).
 
 All-to-all couplings (:func:`_block_all`) take one pass per segment: H = h_it +
 J_all (S_t - s_it) + K_i (s_i,t-1 + s_i,t+1) from the int32 slice sums S_t = sum_j s_jt, which
-the pass updates. Sparse couplings of a neuron with two neighbours (a ring's) take one pass
-too (the neighbours read in it); other sparse and dense couplings (:func:`_block_field`) take
-two or three:
+the pass updates. Sparse couplings of a neuron with two or four neighbours (a ring's, a grid's)
+take one pass too (the neighbours read in it); other sparse and dense couplings
+(:func:`_block_field`) take two or three:
 
 1. A[m] = h_i(t) + sum_j J_ij s_j(t) (m = k - k_lo, float32): sparse from the CSR neighbours
    (in CSR order), dense from the cached fixed-point fields phi_t,i * 2**-q;
@@ -47,6 +47,7 @@ independent of threads, blocks and call boundaries.
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
 from .._vector_width import compile_target_has
 from .ars import high_key
@@ -152,22 +153,53 @@ def _block_all(W, Wn, S, row, r, t0, nb0, f0, s0, k_lo, n, hp, hrow, J_all, K, o
     return flips
 
 
-@njit(cache=True, nogil=True, inline="always", fastmath=_FAST, error_model="numpy")
-def _decide_two_neighbours(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, j, wj, j2, wj2, Ki, m2b,
-                           metropolis, U, off, seed, x, n):
-    """Update the segment of a neuron i with exactly two neighbours j, j2 in one pass; flips.
+@njit(cache=True, nogil=True, inline="always")
+def _coupling(indices, weights, p):
+    """(neighbour, weight) of CSR entry p: (uint64, float32)."""
+    return np.uint64(indices[p]), weights[p]
 
-    H = ((h_it + w_j s_jt) + w_j2 s_j2t) + K_i (s_i,t-1 + s_i,t+1): the float32 operations of
-    the passes of :func:`_block_field`, kept in registers. Reads the neighbours through ``Wc``.
+
+def _neighbour_field(hp, fi, fb, Wc, row, tb, mu, couplings):
+    """float32 h_it + sum_k w_k s_(j_k)t over a tuple of 2 or 4 (j_k, w_k), in tuple order."""
+
+
+@overload(_neighbour_field, inline="always", jit_options={"fastmath": _FAST})
+def _neighbour_field_of(hp, fi, fb, Wc, row, tb, mu, couplings):
+    """:func:`_neighbour_field` written out for the tuple's length (constant cells per site)."""
+    if len(couplings) == 2:
+        def two(hp, fi, fb, Wc, row, tb, mu, couplings):
+            (j0, w0), (j1, w1) = couplings
+            return ((hp[fi, fb + mu] + w0 * F32(Wc[row, j0, tb + mu]))
+                    + w1 * F32(Wc[row, j1, tb + mu]))
+        return two
+    if len(couplings) == 4:
+        def four(hp, fi, fb, Wc, row, tb, mu, couplings):
+            (j0, w0), (j1, w1), (j2, w2), (j3, w3) = couplings
+            return ((((hp[fi, fb + mu] + w0 * F32(Wc[row, j0, tb + mu]))
+                      + w1 * F32(Wc[row, j1, tb + mu])) + w2 * F32(Wc[row, j2, tb + mu]))
+                    + w3 * F32(Wc[row, j3, tb + mu]))
+        return four
+    return None
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=_FAST, error_model="numpy")
+def _decide_in_one_pass(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, couplings, Ki, m2b, metropolis,
+                        U, off, seed, x, n):
+    """Update the segment of neuron i with a few neighbours in one pass; flips.
+
+    ``couplings``: a tuple of (neighbour j (uint64), J_ij (float32)) in CSR order.
+
+    H = (h_it + w_1 s_1t + ...) + K_i (s_i,t-1 + s_i,t+1), added in that order: the float32
+    operations of the passes of :func:`_block_field`, kept in registers. Reads the
+    neighbours through ``Wc``.
     """
-    j, j2 = np.uint64(j), np.uint64(j2)
     n_flips = np.int32(0)
     if metropolis:
         for m in range(n):
             mu = np.uint64(m)
             si = W[row, i, tb + mu]
-            H = (((hp[fi, fb + mu] + wj * F32(Wc[row, j, tb + mu]))
-                  + wj2 * F32(Wc[row, j2, tb + mu])) + Ki * _neighbour_sum(Wn, row, i, nb + mu))
+            H = (_neighbour_field(hp, fi, fb, Wc, row, tb, mu, couplings)
+                 + Ki * _neighbour_sum(Wn, row, i, nb + mu))
             flip = _metropolis(si, H, m2b, site_uniform(U, off + mu, seed, x))
             x = _next_weyl32(x)
             _store_spin(W, row, i, tb + mu, si, flip)
@@ -176,8 +208,8 @@ def _decide_two_neighbours(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, j, wj, j2, wj2
         for m in range(n):
             mu = np.uint64(m)
             si = W[row, i, tb + mu]
-            H = (((hp[fi, fb + mu] + wj * F32(Wc[row, j, tb + mu]))
-                  + wj2 * F32(Wc[row, j2, tb + mu])) + Ki * _neighbour_sum(Wn, row, i, nb + mu))
+            H = (_neighbour_field(hp, fi, fb, Wc, row, tb, mu, couplings)
+                 + Ki * _neighbour_sum(Wn, row, i, nb + mu))
             flip = _heatbath(si, H, m2b, site_uniform(U, off + mu, seed, x))
             x = _next_weyl32(x)
             _store_spin(W, row, i, tb + mu, si, flip)
@@ -192,10 +224,10 @@ def _block_field(dense, W, Wn, Wc, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n,
 
     ``A`` float32 and ``old`` int8 are scratch arrays of at least n entries. Cells, fields,
     ``Wn``, uniforms and ``U`` as in :func:`_block_all`; cached fields at phi[r, f0 + m, :].
-    ``Wc`` is W once more, for the neighbours of the neurons with exactly two (a ring's),
-    updated in one pass (:func:`_decide_two_neighbours`): with sparse couplings the neurons of
-    ``order`` must share no bond (one colour), so that no neuron of the call writes a row
-    read through ``Wc``. Other neighbour neurons are read through W.
+    ``Wc`` is W once more, for the neighbours of the neurons with exactly two or four (a
+    ring's, a grid's), updated in one pass (:func:`_decide_in_one_pass`): with sparse
+    couplings the neurons of ``order`` must share no bond (one colour), so that no neuron of
+    the call writes a row read through ``Wc``. Other neighbour neurons are read through W.
     """
     flips = 0
     if row < 0 or r < 0 or t0 < 0 or nb0 < 0 or f0 < 0 or k_lo < 0:
@@ -209,10 +241,16 @@ def _block_field(dense, W, Wn, Wc, phi, Jq, scale, row, r, t0, nb0, f0, k_lo, n,
         seed, x = segment_uniforms(U, key, key_hi, counter0 + np.uint64(3) * i, k_lo, n)
         Ki = K[i]
         p, p_end = (0, 0) if dense else (indptr[i], indptr[i + 1])
-        if p_end - p == 2:
-            flips += _decide_two_neighbours(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, indices[p],
-                                            weights[p], indices[p + 1], weights[p + 1], Ki, m2b,
-                                            metropolis, U, off, seed, x, n)
+        if p_end - p == 2:   # a ring's neuron
+            couplings = (_coupling(indices, weights, p), _coupling(indices, weights, p + 1))
+            flips += _decide_in_one_pass(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, couplings, Ki,
+                                         m2b, metropolis, U, off, seed, x, n)
+            continue
+        if p_end - p == 4:   # a grid's neuron
+            couplings = (_coupling(indices, weights, p), _coupling(indices, weights, p + 1),
+                         _coupling(indices, weights, p + 2), _coupling(indices, weights, p + 3))
+            flips += _decide_in_one_pass(W, Wc, Wn, row, i, tb, nb, fb, fi, hp, couplings, Ki,
+                                         m2b, metropolis, U, off, seed, x, n)
             continue
         # 1. equal-time fields
         if dense:

@@ -305,35 +305,40 @@ def test_flip_count_equals_changed_sites_after_one_sweep(kind, method):
 
 
 
+def _odd_distance_csr(n, distances, J):
+    """CSR of the neurons at the given odd distances (both sides), weights J[i, j] (0 allowed)."""
+    indptr, indices, weights = [0], [], []
+    for i in range(n):
+        neighbours = sorted({(i + sign * d) % n for d in distances for sign in (-1, 1)})
+        indices += neighbours
+        weights += [J[i, j] for j in neighbours]
+        indptr.append(len(indices))
+    return dict(indptr=np.array(indptr), indices=np.array(indices), weights=np.array(weights))
+
+
 @pytest.mark.parametrize("method", ["heatbath", "metropolis"])
-def test_one_pass_ring_matches_the_two_pass_update(method):
-    """A ring's neurons (two neighbours) take the one-pass update; the same ring with zero
-    couplings to the neurons three apart (four neighbours, same colours, the same sums in
-    CSR order) takes the two-pass one: the same spins and flips, bit for bit."""
+@pytest.mark.parametrize("distances", [(1,), (1, 3)], ids=["ring", "four neighbours"])
+def test_one_pass_neurons_match_the_two_pass_update(distances, method):
+    """Neurons with two or four neighbours take the one-pass update; the same couplings with
+    zero ones at distances 5 and 7 added (more neighbours, the same colours and the same sums
+    in CSR order) take the two passes: the same spins and flips, bit for bit."""
     rng = np.random.default_rng(13)
     R, n, T = 2, 24, 70
     spins = random_spins(rng, (R, n, T))
-    w, K = rng.uniform(0.4, 1.2, n), rng.uniform(0.2, 0.9, n)
-    ring = np.zeros((n, n))
-    ring[np.arange(n), (np.arange(n) + 1) % n] = w
-    ring = ring + ring.T
-    indptr, indices, weights = [0], [], []
-    for i in range(n):
-        neighbours = sorted({(i - 1) % n, (i + 1) % n, (i - 3) % n, (i + 3) % n})
-        indices += neighbours
-        weights += [ring[i, j] for j in neighbours]    # 0 three apart
-        indptr.append(len(indices))
-    two_pass = dict(indptr=np.array(indptr), indices=np.array(indices),
-                    weights=np.array(weights))
+    J = np.zeros((n, n))
+    for d in distances:
+        J[np.arange(n), (np.arange(n) + d) % n] = rng.uniform(0.4, 1.2, n)
+    J = J + J.T
+    K = rng.uniform(0.2, 0.9, n)
     out = []
-    for couplings in (kind_args("sparse", ring), two_pass):
+    for extra in ((), (5, 7)):
+        couplings = _odd_distance_csr(n, distances + extra, J)
+        assert np.all(np.diff(couplings["indptr"]) == 2 * len(distances + extra))
         state = spins.copy()
         flips = local_sweeps(state, kind="sparse", K=K, fields=np.full((n, T), 0.15),
                              betas=np.array([0.5, 1.1]), time_periodic=True, method=method,
                              n_sweeps=6, keys=keys_for(6, R), sweep_offset=0, **couplings)
         out.append((state, flips))
-    assert np.diff(two_pass["indptr"]).min() == 4
-    assert np.diff(kind_args("sparse", ring)["indptr"]).max() == 2
     assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
     assert 0 < out[0][1].min() and not np.array_equal(out[0][0], spins)
 
