@@ -50,6 +50,7 @@ from .local_sweep import (
     _sweeps_neurons,
     _sweeps_parallel,
     _sweeps_pinned,
+    _sweeps_pipeline,
     _sweeps_replicas,
     _sweeps_serial,
     quantise_couplings,
@@ -427,9 +428,14 @@ class LocalState:
     def _parallel_driver(self):
         """The driver of one lattice on several threads ("neurons" or "ticks").
 
-        "neurons" for sparse couplings whose every colour has a neuron for each thread.
+        "neurons" for sparse couplings whose every colour has a neuron for each thread, and
+        for all-to-all couplings on at most one thread more than there are time classes
+        (the pipeline of :func:`.local_sweep._sweeps_pipeline`).
         """
-        if self._smallest_colour >= numba.get_num_threads():
+        threads = numba.get_num_threads()
+        if self._smallest_colour >= threads:
+            return "neurons"
+        if self.kind == "all-to-all" and threads <= self._cls.shape[0] + 1:
             return "neurons"
         return "ticks"
 
@@ -471,13 +477,16 @@ class LocalState:
             Driver: ``False`` serial; ``"ticks"`` the blocks of ticks of each time class on
             numba's threads (one parallel region per call, blocks waiting for their
             neighbours; one region per class and sweep for periodic odd T); ``"neurons"``
-            (sparse couplings only) each colour's neurons shared between numba's threads, all
-            ticks of a class per task (one region per call); ``"replicas"`` the replicas on
-            numba's threads (one region per call). Default (None): serial with one thread; by
-            replicas when there are at least as many replicas as threads; serial below
+            the neurons split between numba's threads, all ticks of a class per task (one
+            region per call): for sparse couplings each colour's neurons shared, for
+            all-to-all and dense couplings consecutive parts of the neuron order in a
+            pipeline over the time classes; ``"replicas"`` the replicas on numba's threads
+            (one region per call). Default (None): serial with one thread; by replicas when
+            there are at least as many replicas as threads; serial below
             ``PARALLEL_MIN_SITES`` sites per class; otherwise serial or in parallel (by
-            neurons for sparse couplings whose every colour has a neuron per thread, else by
-            ticks), whichever has the lower measured time per site, timed apart for calls of
+            neurons for sparse couplings whose every colour has a neuron per thread and for
+            all-to-all couplings on at most one thread more than there are time classes, else
+            by ticks), whichever has the lower measured time per site, timed apart for calls of
             fewer than ``SHORT_CALL_SWEEPS`` sweeps and longer ones (see
             :class:`.local_choice.DriverChoice`; the slower driver is timed again every 16th
             call, up to every 256th while the choice holds, so the choice follows the load of
@@ -496,9 +505,6 @@ class LocalState:
         if parallel not in (None, False, "ticks", "neurons", "replicas"):
             raise ParameterError(f"parallel must be None, False, 'ticks', 'neurons' or "
                                  f"'replicas', got {parallel!r}")
-        if parallel == "neurons" and self.kind != "sparse":
-            raise ParameterError(f"parallel='neurons' needs sparse couplings (kind='sparse'), "
-                                 f"not kind={self.kind!r}: use 'ticks'")
         if block is not None:
             block = _int_scalar(block, "block", 1)
         run = (betas, metropolis, keys, block)
@@ -536,8 +542,10 @@ class LocalState:
         start = time.perf_counter()
         if parallel == "ticks" and self._cls.shape[0] == 2:   # one parallel region per call
             flips = _sweeps_pinned(*arguments, self._X, threads)
-        elif parallel == "neurons":
+        elif parallel == "neurons" and self.kind == "sparse":
             flips = _sweeps_neurons(*arguments, threads)
+        elif parallel == "neurons":
+            flips = _sweeps_pipeline(*arguments, threads)
         else:
             flips = {False: _sweeps_serial, "ticks": _sweeps_parallel,
                      "replicas": _sweeps_replicas}[parallel](*arguments)

@@ -22,6 +22,8 @@ one vectorised segment (:mod:`.local_segment`). :func:`_sweeps_parallel` runs th
 class in parallel (``prange``, one parallel region per class and sweep),
 :func:`_sweeps_replicas` the replicas in parallel (one region per call), :func:`_sweeps_neurons`
 (sparse couplings) each colour's neurons shared between the threads with whole classes per task,
+:func:`_sweeps_pipeline` (all-to-all and dense couplings) consecutive parts of the neuron order
+on the threads, pipelined over the time classes with whole classes per task,
 :func:`_sweeps_serial` everything one after the other; results are bit-identical whatever the
 driver, block size and thread count, and calls of n and m sweeps with consecutive offsets
 equal one call of n + m sweeps (the state is exact: spins, integer slice sums, integer
@@ -349,6 +351,54 @@ def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
                         store_release(progress, LINE * k, step)
                         for other in range(n_workers):
                             wait_at_least(progress, LINE * other, step)
+    return flips.sum(axis=0)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _sweeps_pipeline(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, colours,
+                     K, hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls,
+                     block, n_workers):
+    """As :func:`_sweeps_parallel`, worker k updating part k of ``order`` (all-to-all, dense).
+
+    A step is one time class of one sweep. In step s the neurons of part k read the new
+    spins of parts 0..k-1 (through the slice sums or cached fields of the class's ticks) and
+    the spins of parts k+1.. as left by step s - n_classes (the same class in the previous
+    sweep); their other-class spins are their own. So worker k runs step s once worker k - 1
+    has finished it and workers k + 1.. have finished step s - n_classes, and meanwhile
+    worker k + 1 runs step s - 1: a pipeline in which every worker updates whole classes of
+    ticks of its own rows (long segments, no ghosts to exchange; :func:`_neuron_part`).
+    Efficient for up to n_classes + 1 workers. Same updates, same inputs: bit-identical to
+    the other drivers; with fewer threads than workers (:func:`.sync.mode`) one worker runs
+    every part in order.
+    """
+    n_rep = m2b.shape[0]
+    n_cls = cls.shape[0]
+    n_steps = n_sweeps * n_cls
+    flips = np.zeros((n_workers, n_rep), dtype=np.int64)
+    control = np.zeros(3, dtype=np.int64)                   # workers arrived, mode, claims
+    progress = np.zeros(LINE * n_workers, dtype=np.int64)   # steps done by each worker
+    for k in prange(n_workers):
+        static = mode(control, n_workers) == STATIC
+        if not static and fetch_add(control, 2, 1) > 0:
+            continue                                        # another worker runs every part
+        first, last = (k, k + 1) if static else (0, n_workers)
+        for step in range(n_steps):
+            w, c = sweep_offset + step // n_cls, step % n_cls
+            for part in range(first, last):
+                if static:
+                    if part > 0:
+                        wait_at_least(progress, LINE * (part - 1), step + 1)
+                    for later in range(part + 1, n_workers):
+                        wait_at_least(progress, LINE * later, step - n_cls + 1)
+                neurons = order[order.size * part // n_workers:
+                                order.size * (part + 1) // n_workers]
+                for r in range(n_rep):
+                    flips[k, r] += _neuron_part(W, S, phi, r, c, w, kind, J_all, Jq, scale,
+                                                indptr, indices, weights, neurons, K, hp, hrow,
+                                                m2b[r], periodic, metropolis, keys[r], cls,
+                                                block)
+                if static:
+                    store_release(progress, LINE * part, step + 1)
     return flips.sum(axis=0)
 
 

@@ -1,7 +1,8 @@
 """The general path's drivers and block layouts (kernels.local): only a partition of the work.
 
-Every driver (serial, blocks of ticks on threads, colours' neurons on threads, replicas on
-threads), every block size and every worker count gives bit-identical spins and flip counts;
+Every driver (serial, blocks of ticks on threads, colours' neurons on threads, parts of the
+neuron order pipelined over the time classes, replicas on threads), every block size and every
+worker count gives bit-identical spins and flip counts;
 the automatic driver is chosen by timing, which changes speed only.
 """
 
@@ -31,8 +32,6 @@ def test_any_block_size_and_driver_give_identical_results(kind, periodic, T):
                                        (2, 2, "ticks"), (2, 5, "ticks"), (2, 64, "ticks"),
                                        (2, None, "replicas"), (2, 4, "replicas"),
                                        (2, None, "neurons"), (2, 3, "neurons")):
-            if driver == "neurons" and kind != "sparse":
-                continue
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             spins, args = _state(kind, periodic=periodic, T=T)
             state = LocalState(spins, **args)
@@ -107,17 +106,45 @@ def test_the_neuron_driver_matches_the_serial_one_for_any_worker_count(T):
     assert max(colours for colours, _, _ in results) >= 3     # several colours were shared
 
 
+@pytest.mark.parametrize("T", [2, 3, 15, 16, 257])
+@pytest.mark.parametrize("kind", ["all-to-all", "dense"])
+def test_the_pipeline_matches_the_serial_one_for_any_worker_count(kind, T):
+    """Parts of the neuron order pipelined over the time classes (static, or one worker
+    running every part when there are fewer threads than workers; more workers than fit the
+    pipeline, and parts with no neuron): the serial driver's spins, flips and ghosts."""
+    from neurolattice_core.kernels import local_sweep
+    default = numba.get_num_threads()
+    results = []
+    try:
+        for threads, workers, n in ((1, 3, 9), (2, 2, 9), (2, 2, 40), (2, 3, 40), (2, 5, 4)):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            for periodic in (True, False):
+                spins, args = _state(kind, R=2, n=n, T=T, periodic=periodic)
+                parts, serial = LocalState(spins, **args), LocalState(spins, **args)
+                block = parts._serial_block()
+                flips = local_sweep._sweeps_pipeline(*_driver_arguments(parts, block), workers)
+                expected = local_sweep._sweeps_serial(*_driver_arguments(serial, block))
+                results.append((np.array_equal(parts._W, serial._W),
+                                np.array_equal(flips, expected)))
+    finally:
+        numba.set_num_threads(default)
+    assert all(same_spins and same_flips for same_spins, same_flips in results)
+
+
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
-def test_the_neuron_driver_is_the_parallel_one_of_sparse_couplings():
-    """Sparse couplings run in parallel by neurons when every colour has a neuron per thread."""
+def test_the_neuron_driver_is_the_parallel_one_of_sparse_and_all_to_all_couplings():
+    """Sparse couplings run in parallel by neurons when every colour has a neuron per thread,
+    all-to-all couplings by neurons (the pipeline) on at most n_classes + 1 threads, dense
+    couplings by ticks (the pipeline moved their cached fields between the cores: no
+    faster)."""
     n = 40
     ring, star = np.zeros((n, n)), np.zeros((n, n))
     ring[np.arange(n), (np.arange(n) + 1) % n] = 1.0       # 2 colours of 20 neurons
     star[0, 1:] = 1.0                                        # colour 0 is the centre alone
     states = {}
     for name, J in (("ring", ring + ring.T), ("star", star + star.T),
-                    ("all-to-all", 0.1 * (1 - np.eye(n)))):
-        kind = "all-to-all" if name == "all-to-all" else "sparse"
+                    ("all-to-all", 0.1 * (1 - np.eye(n))), ("dense", 0.1 * (1 - np.eye(n)))):
+        kind = name if name in ("all-to-all", "dense") else "sparse"
         args = dict(kind=kind, K=np.ones(n), fields=np.zeros((n, 16)), time_periodic=True,
                     **kind_args(kind, J))
         states[name] = LocalState(np.ones((1, n, 16), dtype=np.int8), **args)
@@ -127,10 +154,8 @@ def test_the_neuron_driver_is_the_parallel_one_of_sparse_couplings():
         drivers = {name: state._parallel_driver() for name, state in states.items()}
     finally:
         numba.set_num_threads(default)
-    assert drivers == {"ring": "neurons", "star": "ticks", "all-to-all": "ticks"}
-    with pytest.raises(ParameterError, match="sparse"):
-        states["all-to-all"].sweep(betas=np.ones(1), method="heatbath", n_sweeps=1,
-                                   keys=keys_for(0, 1), sweep_offset=0, parallel="neurons")
+    assert drivers == {"ring": "neurons", "star": "ticks", "all-to-all": "neurons",
+                       "dense": "ticks"}
 
 
 def test_timed_driver_choice_does_not_change_results():
