@@ -304,6 +304,21 @@ def _neuron_part(W, S, phi, r, c, w, kind, J_all, Jq, scale, indptr, indices, we
     return flips
 
 
+@njit(cache=True, nogil=True)
+def _shares(control, k, n_workers):
+    """(runs, static, first, last): which of the n_workers shares worker k runs.
+
+    Its own share ``[k, k + 1)`` when all workers run at once (:func:`.sync.mode`); else the
+    first worker to claim runs every share in order and the others none (``runs`` False).
+    """
+    static = mode(control, n_workers) == STATIC
+    if not static and fetch_add(control, 2, 1) > 0:
+        return False, static, 0, 0
+    if static:
+        return True, static, k, k + 1
+    return True, static, 0, n_workers
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights, order, colours,
                     K, hp, hrow, m2b, periodic, metropolis, n_sweeps, keys, sweep_offset, cls,
@@ -329,11 +344,11 @@ def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
     control = np.zeros(3, dtype=np.int64)                   # workers arrived, mode, claims
     progress = np.zeros(LINE * n_workers, dtype=np.int64)   # colours done by each worker
     for k in prange(n_workers):
-        static = mode(control, n_workers) == STATIC
-        if not static and fetch_add(control, 2, 1) > 0:
+        runs, static, first, last = _shares(control, k, n_workers)
+        if not runs:
             continue                                        # another worker runs every share
-        first, last = (k, k + 1) if static else (0, n_workers)
         step = 0
+        count = np.zeros(n_rep, dtype=np.int64)   # this worker's flips (flips[k] shares a line)
         for w in range(sweep_offset, sweep_offset + n_sweeps):
             for c in range(cls.shape[0]):
                 for col in range(n_colours):
@@ -342,7 +357,7 @@ def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
                         part = order[lo + size * share // n_workers:
                                      lo + size * (share + 1) // n_workers]
                         for r in range(n_rep):
-                            flips[k, r] += _neuron_part(
+                            count[r] += _neuron_part(
                                 W, S, phi, r, c, w, kind, J_all, Jq, scale, indptr, indices,
                                 weights, part, K, hp, hrow, m2b[r], periodic, metropolis,
                                 keys[r], cls, block)
@@ -351,6 +366,8 @@ def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
                         store_release(progress, LINE * k, step)
                         for other in range(n_workers):
                             wait_at_least(progress, LINE * other, step)
+        for r in range(n_rep):
+            flips[k, r] = count[r]
     return flips.sum(axis=0)
 
 
@@ -378,10 +395,10 @@ def _sweeps_pipeline(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
     control = np.zeros(3, dtype=np.int64)                   # workers arrived, mode, claims
     progress = np.zeros(LINE * n_workers, dtype=np.int64)   # steps done by each worker
     for k in prange(n_workers):
-        static = mode(control, n_workers) == STATIC
-        if not static and fetch_add(control, 2, 1) > 0:
+        runs, static, first, last = _shares(control, k, n_workers)
+        if not runs:
             continue                                        # another worker runs every part
-        first, last = (k, k + 1) if static else (0, n_workers)
+        count = np.zeros(n_rep, dtype=np.int64)   # this worker's flips (flips[k] shares a line)
         for step in range(n_steps):
             w, c = sweep_offset + step // n_cls, step % n_cls
             for part in range(first, last):
@@ -393,12 +410,13 @@ def _sweeps_pipeline(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
                 neurons = order[order.size * part // n_workers:
                                 order.size * (part + 1) // n_workers]
                 for r in range(n_rep):
-                    flips[k, r] += _neuron_part(W, S, phi, r, c, w, kind, J_all, Jq, scale,
-                                                indptr, indices, weights, neurons, K, hp, hrow,
-                                                m2b[r], periodic, metropolis, keys[r], cls,
-                                                block)
+                    count[r] += _neuron_part(W, S, phi, r, c, w, kind, J_all, Jq, scale,
+                                             indptr, indices, weights, neurons, K, hp, hrow,
+                                             m2b[r], periodic, metropolis, keys[r], cls, block)
                 if static:
                     store_release(progress, LINE * part, step + 1)
+        for r in range(n_rep):
+            flips[k, r] = count[r]
     return flips.sum(axis=0)
 
 
