@@ -348,7 +348,8 @@ def _sweeps_neurons(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights,
         if not runs:
             continue                                        # another worker runs every share
         step = 0
-        count = np.zeros(n_rep, dtype=np.int64)   # this worker's flips (flips[k] shares a line)
+        # this worker's flips (flips[k] shares a line), a cache line of margin on each side
+        count = np.zeros(n_rep + 16, dtype=np.int64)[8:]
         for w in range(sweep_offset, sweep_offset + n_sweeps):
             for c in range(cls.shape[0]):
                 for col in range(n_colours):
@@ -398,7 +399,8 @@ def _sweeps_pipeline(W, S, phi, kind, J_all, Jq, scale, indptr, indices, weights
         runs, static, first, last = _shares(control, k, n_workers)
         if not runs:
             continue                                        # another worker runs every part
-        count = np.zeros(n_rep, dtype=np.int64)   # this worker's flips (flips[k] shares a line)
+        # this worker's flips (flips[k] shares a line), a cache line of margin on each side
+        count = np.zeros(n_rep + 16, dtype=np.int64)[8:]
         for step in range(n_steps):
             w, c = sweep_offset + step // n_cls, step % n_cls
             for part in range(first, last):
